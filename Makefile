@@ -1,0 +1,47 @@
+# coprod-kg: two commands on a fresh clone, `make serve` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install serve load test lint typecheck pytest system-deps docs bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Load the ontology and the curated cases into the embedded store, then serve them.
+serve: install
+	$(BIN)/coprod-kg load
+	$(BIN)/coprod-kg serve
+
+load: install
+	$(BIN)/coprod-kg load
+
+## Install what the tests need (Java for HermiT, Chromium for the browser tests) and run them all.
+test: install system-deps lint typecheck pytest
+
+system-deps:
+	bash scripts/system-deps.sh
+
+lint: install
+	$(BIN)/ruff check coprod_kg api tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/python -m pytest
+
+docs: install
+	$(BIN)/coprod-kg check --build-docs
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,48 @@
+"""The ``coprod-kg`` command line: one sub-module per verb, each calling the library."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from coprod_kg import __version__
+from coprod_kg.config import load_settings
+from coprod_kg.errors import CoprodError
+
+#: Sub-modules of ``coprod_kg.cli``; each has ``register(subparsers)`` that adds its verb and
+#: sets ``func(args, settings) -> int`` as the parser default.
+COMMANDS: tuple[str, ...] = ("check", "load", "query", "dump", "serve", "validate")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every verb registered."""
+    parser = argparse.ArgumentParser(
+        prog="coprod-kg",
+        description="The knowledge graph of the co-production of public services: check the "
+        "ontology, validate case records, load the store, query it and serve it.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        module = importlib.import_module(f"coprod_kg.cli.{name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    try:
+        code: int = args.func(args, settings)
+    except CoprodError as exc:
+        print(f"coprod-kg {args.command}: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,21 @@
+"""``coprod-kg query``: placeholder until its issue lands (exits 2)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from coprod_kg.config import Settings
+
+
+def register(sub: Any) -> None:
+    """Add the ``query`` verb."""
+    parser: argparse.ArgumentParser = sub.add_parser("query", help="(not available yet)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Not implemented yet."""
+    print("coprod-kg query: not available yet", file=sys.stderr)
+    return 2

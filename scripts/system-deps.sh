@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Install the system packages the tests need when they are missing:
+#   - a Java runtime, for the HermiT reasoner that owlready2 drives;
+#   - Debian's Chromium, for the browser tests (Playwright drives /usr/bin/chromium).
+# Needs root (CI runs as root); elsewhere it only says what is missing.
+set -euo pipefail
+missing=()
+command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "system-deps: missing ${missing[*]}; install them (as root: apt-get install -y ${missing[*]})." >&2
+  exit 0
+fi
+echo "system-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
