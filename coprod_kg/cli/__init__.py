@@ -13,7 +13,7 @@ from coprod_kg.errors import CoprodError
 
 #: Sub-modules of ``coprod_kg.cli``; each has ``register(subparsers)`` that adds its verb and
 #: sets ``func(args, settings) -> int`` as the parser default.
-COMMANDS: tuple[str, ...] = ("check", "load", "query", "dump", "serve", "validate")
+COMMANDS: tuple[str, ...] = ("check", "load", "query", "dump", "serve", "validate", "user")
 
 
 def build_parser() -> argparse.ArgumentParser:
