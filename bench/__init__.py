@@ -1,0 +1,1 @@
+"""Benchmarks of coprod-kg against its peers (``make bench``)."""
