@@ -1,0 +1,165 @@
+"""Run the ontology hygiene rules: ``ontology/checks/*-violation.rq`` queries that must be empty.
+
+A rule is a SPARQL SELECT in its own file. Its leading ``#`` comment lines say what it checks
+(first line) and which ROBOT report check or OOPS! pitfall it implements (the ``Implements:``
+line). Each row it returns is one offending term, bound to ``?term``, with an optional ``?value``
+and ``?detail``. This module knows nothing about any particular rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.term import Node
+
+from coprod_kg.errors import BadInput
+from coprod_kg.sources import load_ontology
+
+RULE_SUFFIX = "-violation.rq"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One hygiene rule read from its file."""
+
+    name: str
+    path: Path
+    description: str
+    implements: str
+    query: str
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One offending row: the term, and what the rule chose to say about it."""
+
+    term: Node
+    value: Node | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """The outcome of one rule over one graph."""
+
+    rule: Rule
+    violations: tuple[Violation, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.violations
+
+
+def checks_dir_for(ontology_dir: Path) -> Path:
+    """The folder of the rules that belong to an ontology folder."""
+    return ontology_dir / "checks"
+
+
+def read_rule(path: Path) -> Rule:
+    """Read one rule file; its leading comment lines become the description.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> text = "# Says x.\\n# Implements: P0.\\nSELECT ?term {}"
+    >>> _ = (folder / "x-violation.rq").write_text(text)
+    >>> read_rule(folder / "x-violation.rq").implements
+    'P0.'
+    """
+    if not path.name.endswith(RULE_SUFFIX):
+        raise BadInput(f"{path}: a rule file name ends with {RULE_SUFFIX}")
+    text = path.read_text(encoding="utf-8")
+    comments: list[str] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped.startswith("#"):
+            break
+        comments.append(stripped.lstrip("#").strip())
+    implements = next((c.removeprefix("Implements:").strip() for c in comments
+                       if c.startswith("Implements:")), "")
+    description = next((c for c in comments if c and not c.startswith("Implements:")), "")
+    if not description:
+        raise BadInput(f"{path}: the first comment line must say what the rule checks")
+    return Rule(name=path.name.removesuffix(RULE_SUFFIX), path=path, description=description,
+                implements=implements, query=text)
+
+
+def load_rules(checks_dir: Path) -> list[Rule]:
+    """Every rule in ``checks_dir``, sorted by name."""
+    paths = sorted(checks_dir.glob("*" + RULE_SUFFIX))
+    if not paths:
+        raise BadInput(f"no *{RULE_SUFFIX} rules in {checks_dir}")
+    return [read_rule(path) for path in paths]
+
+
+def graph_to_store(graph: Graph) -> ox.Store:
+    """Copy an rdflib graph into a fresh in-memory Oxigraph store (default graph)."""
+    store = ox.Store()
+    data = graph.serialize(format="nt", encoding="utf-8")
+    try:
+        store.load(data, format=ox.RdfFormat.N_TRIPLES)
+    except SyntaxError as exc:  # rdflib accepted something Oxigraph's stricter parser refuses
+        raise BadInput(f"the graph cannot be loaded into Oxigraph: {exc}") from exc
+    return store
+
+
+def _to_rdflib(term: object) -> Node | None:
+    if term is None:
+        return None
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        return Literal(term.value, datatype=URIRef(term.datatype.value))
+    raise BadInput(f"unexpected term in a rule result: {term!r}")
+
+
+def run_rule(store: ox.Store, rule: Rule) -> RuleResult:
+    """Run one rule over a store; raises :class:`BadInput` if the rule is not a valid check."""
+    try:
+        solutions = store.query(rule.query)
+    except SyntaxError as exc:
+        raise BadInput(f"{rule.path}: {exc}") from exc
+    if not isinstance(solutions, ox.QuerySolutions):
+        raise BadInput(f"{rule.path}: a rule must be a SELECT query")
+    names = {variable.value for variable in solutions.variables}
+    if "term" not in names:
+        raise BadInput(f"{rule.path}: a rule must select ?term")
+    violations: list[Violation] = []
+    for solution in solutions:
+        term = _to_rdflib(solution["term"])
+        if term is None:
+            continue
+        value = _to_rdflib(solution["value"]) if "value" in names else None
+        detail = _to_rdflib(solution["detail"]) if "detail" in names else None
+        violations.append(Violation(term, value, None if detail is None else str(detail)))
+    violations.sort(key=lambda v: (str(v.term), str(v.value), v.detail or ""))
+    return RuleResult(rule, tuple(violations))
+
+
+def run_rules(graph: Graph, rules: Iterable[Rule]) -> list[RuleResult]:
+    """Run every rule over one graph."""
+    store = graph_to_store(graph)
+    return [run_rule(store, rule) for rule in rules]
+
+
+def check_graph(graph: Graph, checks_dir: Path) -> list[RuleResult]:
+    """Run every rule of ``checks_dir`` over ``graph``."""
+    return run_rules(graph, load_rules(checks_dir))
+
+
+def check_ontology(ontology_dir: Path, checks_dir: Path | None = None) -> list[RuleResult]:
+    """Load the ontology of ``ontology_dir`` and run every rule over it."""
+    graph = load_ontology(ontology_dir)
+    return check_graph(graph, checks_dir or checks_dir_for(ontology_dir))
+
+
+def failed(results: Sequence[RuleResult]) -> list[RuleResult]:
+    """The results that have at least one violation."""
+    return [result for result in results if not result.passed]
