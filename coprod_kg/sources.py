@@ -43,8 +43,7 @@ def module_files(ontology_dir: Path) -> list[Path]:
         raise BadInput(f"no ontology header {header}")
     graph = parse_turtle_file(header)
     files = [header]
-    for imported in sorted(graph.objects(URIRef(ONTOLOGY_IRI), OWL.imports)):
-        iri = str(imported)
+    for iri in sorted(str(o) for o in graph.objects(URIRef(ONTOLOGY_IRI), OWL.imports)):
         if not iri.startswith(MODULE_BASE):
             raise BadInput(f"{header}: owl:imports {iri} is not a local module")
         path = ontology_dir / (iri[len(MODULE_BASE):] + ".ttl")
