@@ -25,6 +25,8 @@ PERSON: Final = Namespace(BASE + "person/")
 CASE: Final = Namespace(BASE + "case/")
 ORGANISATION: Final = Namespace(BASE + "organisation/")
 AGENT: Final = Namespace(BASE + "agent/")
+#: Stand-in IRIs for terms of other typologies that publish none (targets of SKOS mappings).
+EXT: Final = Namespace(BASE + "external/")
 #: Named graphs in the store.
 GRAPH: Final = Namespace(BASE + "graph/")
 ONTOLOGY_GRAPH: Final = GRAPH["ontology"]
@@ -49,6 +51,7 @@ PREFIXES: Final[dict[str, str]] = {
     "cpd": str(CPD),
     "src": str(SRC),
     "person": str(PERSON),
+    "ext": str(EXT),
     "case": str(CASE),
     "organisation": str(ORGANISATION),
     "agent": str(AGENT),
