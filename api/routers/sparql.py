@@ -1,0 +1,160 @@
+"""The SPARQL 1.1 Protocol at ``/sparql`` (query operation only; the endpoint is read-only).
+
+GET ``?query=``, POST form-encoded and POST ``application/sparql-query``; ``default-graph-uri``
+and ``named-graph-uri``; the answer's format from ``Accept`` (q-values) or ``format=``. Every
+answer is computed and serialised completely before the status line is sent, so a client never
+sees ``200`` followed by an error. Parameters and bodies are decoded exactly once, as strict
+UTF-8. Refusals (all ``400``): SPARQL Update (``update``, ``using-*`` parameters,
+``application/sparql-update``), SERVICE and LOAD.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import get_settings, get_store
+from coprod_kg.config import Settings
+from coprod_kg.errors import BadInput, PayloadTooLarge, UnsupportedMediaType
+from coprod_kg.formats import GRAPH_FORMATS, QueryForm, ResultFormat, negotiate, parse_accept
+from coprod_kg.service_description import serialise, service_description
+from coprod_kg.store import KnowledgeStore, prepare
+
+router = APIRouter(tags=["sparql"])
+
+Params = list[tuple[str, str]]
+FORM = "application/x-www-form-urlencoded"
+QUERY = "application/sparql-query"
+UPDATE = "application/sparql-update"
+UPDATE_PARAMS = ("update", "using-graph-uri", "using-named-graph-uri")
+READ_ONLY = ("this endpoint is read-only: SPARQL Update is not accepted (case records are "
+             "submitted through the curation workflow)")
+
+
+def _decode_params(raw: bytes, what: str) -> Params:
+    """Percent-decode ``a=b&c=d`` once, as strict UTF-8."""
+    try:
+        return parse_qsl(raw.decode("ascii"), keep_blank_values=True, strict_parsing=False,
+                         encoding="utf-8", errors="strict")
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"the {what} is not valid UTF-8: {exc.reason}") from exc
+
+
+def _url_params(request: Request, settings: Settings) -> Params:
+    raw: bytes = request.scope.get("query_string", b"")
+    if len(raw) > settings.max_request_bytes:
+        raise PayloadTooLarge(f"the query string exceeds {settings.max_request_bytes} bytes")
+    return _decode_params(raw, "query string")
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 past ``limit`` bytes (checked while reading)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _content_type(request: Request) -> tuple[str, str | None]:
+    """The media type of the body (lower case) and its charset parameter, if any."""
+    header = request.headers.get("content-type", "")
+    media, *params = (part.strip() for part in header.split(";"))
+    charset = None
+    for param in params:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    return media.lower(), charset
+
+
+def _values(params: Params, name: str) -> list[str]:
+    return [value for key, value in params if key == name]
+
+
+def _html_wanted(accept: str | None) -> bool:
+    """True when the client prefers an HTML page to every RDF format (a browser)."""
+    if not accept:
+        return False
+    ranges = parse_accept(accept)
+    html = max((r.q for r in ranges if r.specificity("text/html") == 3), default=0.0)
+    rdf = max((r.q for r in ranges for f in GRAPH_FORMATS for m in f.media_types
+               if r.specificity(m) == 3), default=0.0)
+    return html > 0 and html > rdf
+
+
+async def _answer(params: Params, request: Request, settings: Settings,
+                  store: KnowledgeStore) -> Response:
+    """Run the query operation described by ``params`` (URL and body merged)."""
+    if any(_values(params, name) for name in UPDATE_PARAMS) or any(
+            key in UPDATE_PARAMS for key, _ in params):
+        raise BadInput(READ_ONLY)
+    queries = _values(params, "query")
+    if len(queries) > 1:
+        raise BadInput("several 'query' parameters: send exactly one query")
+    accept = request.headers.get("accept")
+    formats = _values(params, "format") or _values(params, "output")
+    format_param = formats[-1] if formats else None
+    if not queries:
+        return _describe_service(request, settings, store, accept, format_param)
+    prepared = prepare(queries[0], accept, format_param,
+                       _values(params, "default-graph-uri") or None,
+                       _values(params, "named-graph-uri") or None,
+                       base_iri=settings.public_url.rstrip("/") + "/sparql")
+    result = await run_in_threadpool(store.query, prepared)
+    return Response(result.body, media_type=result.media_type, headers={"Vary": "Accept"})
+
+
+def _describe_service(request: Request, settings: Settings, store: KnowledgeStore,
+                      accept: str | None, format_param: str | None) -> Response:
+    if request.method == "GET" and not format_param and _html_wanted(accept):
+        return RedirectResponse("/query", status_code=303)
+    if request.method != "GET":
+        raise BadInput("no 'query' parameter")
+    fmt: ResultFormat = negotiate(QueryForm.CONSTRUCT, accept, format_param)
+    graph = service_description(settings.public_url.rstrip("/") + "/sparql",
+                                [g.name for g in store.graphs()])
+    return Response(serialise(graph, fmt), media_type=fmt.media_type, headers={"Vary": "Accept"})
+
+
+@router.get("/sparql", summary="SPARQL query (GET), or the service description")
+async def sparql_get(request: Request, settings: Annotated[Settings, Depends(get_settings)],
+                     store: Annotated[KnowledgeStore, Depends(get_store)]) -> Response:
+    """``?query=`` runs a query; without it, the service description (or, for a browser, the
+    query page)."""
+    return await _answer(_url_params(request, settings), request, settings, store)
+
+
+@router.post("/sparql", summary="SPARQL query (POST form-encoded or application/sparql-query)")
+async def sparql_post(request: Request, settings: Annotated[Settings, Depends(get_settings)],
+                      store: Annotated[KnowledgeStore, Depends(get_store)]) -> Response:
+    """POST a query, form-encoded (``query=``) or directly as ``application/sparql-query``."""
+    media, charset = _content_type(request)
+    if media == UPDATE:
+        raise BadInput(READ_ONLY)
+    if media not in (FORM, QUERY):
+        raise UnsupportedMediaType(
+            f"unsupported Content-Type {media or '(none)'!r}: send {FORM} or {QUERY}")
+    if charset not in (None, "utf-8", "utf8"):
+        raise BadInput(f"the body must be UTF-8, not {charset}")
+    params = _url_params(request, settings)
+    body = await _body(request, settings.max_request_bytes)
+    if media == FORM:
+        return await _answer(params + _decode_params(body, "form body"), request, settings, store)
+    if _values(params, "query"):
+        raise BadInput("a direct POST carries the query in the body, not in 'query='")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"the query is not valid UTF-8: {exc.reason}") from exc
+    return await _answer([*params, ("query", text)], request, settings, store)

@@ -1,0 +1,187 @@
+"""``coprod-kg load``: put the ontology, the case records and extra files into the store.
+
+Each source gets its own named graph: the ontology (all modules) in ``graph/ontology``, every
+``data/**/*.ttl`` in ``graph/data/{path without .ttl}``, every extra file in ``graph/file/{name}``
+(or a graph the caller names). Loading is idempotent: the manifest keeps each source's SHA-256,
+an unchanged source is skipped, a changed one replaces its graph, a vanished data file loses its
+graph. Entailments (``graph/inferred``) are recomputed only when some source changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import Graph
+from tqdm import tqdm
+
+from coprod_kg.config import Settings
+from coprod_kg.entailment import compute_entailments
+from coprod_kg.errors import BadInput, ParseError
+from coprod_kg.manifest import Manifest, read_manifest, sha256_files, write_manifest
+from coprod_kg.namespaces import GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
+from coprod_kg.oxigraph_store import OxigraphWriter
+from coprod_kg.sources import load_ontology, module_files, turtle_files
+from coprod_kg.store import GraphRecord
+from coprod_kg.terms import to_rdflib, triple_to_oxigraph
+
+log = logging.getLogger(__name__)
+
+DATA_GRAPH_BASE = str(GRAPH) + "data/"
+FILE_GRAPH_BASE = str(GRAPH) + "file/"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input of the store: the files it reads and the named graph it fills."""
+
+    graph: str
+    paths: tuple[Path, ...]
+    label: str
+    kind: str  # "ontology", "data" or "file"
+
+
+@dataclass
+class LoadReport:
+    """What a load did, graph by graph."""
+
+    loaded: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    inferred: int | None = None  # triples in graph/inferred when recomputed, else None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.loaded or self.removed or self.inferred is not None)
+
+
+def data_graph_name(data_dir: Path, path: Path) -> str:
+    """The named graph of a case-record file: ``graph/data/{relative path without .ttl}``.
+
+    >>> data_graph_name(Path("data"), Path("data/cases/se-preschools.ttl"))
+    'https://w3id.org/coprod/graph/data/cases/se-preschools'
+    """
+    relative = path.resolve().relative_to(data_dir.resolve()).with_suffix("")
+    return DATA_GRAPH_BASE + relative.as_posix()
+
+
+def plan_sources(settings: Settings, extra_files: Sequence[Path] = (),
+                 graph_name: str | None = None) -> list[Source]:
+    """Every source to load, ontology first; ``graph_name`` names the graph of one extra file."""
+    if graph_name and len(extra_files) != 1:
+        raise BadInput("--graph needs exactly one FILE")
+    sources = [Source(str(ONTOLOGY_GRAPH), tuple(module_files(settings.ontology_dir)),
+                      "ontology", "ontology")]
+    data_dir = settings.data_dir
+    data_files = turtle_files(data_dir) if data_dir.is_dir() else []
+    for path in data_files:
+        sources.append(Source(data_graph_name(data_dir, path), (path,),
+                              path.relative_to(data_dir).as_posix(), "data"))
+    for path in extra_files:
+        if not path.is_file():
+            raise BadInput(f"no such file: {path}")
+        inside_data = data_dir.is_dir() and path.resolve().is_relative_to(data_dir.resolve())
+        if graph_name:
+            name = graph_name
+        elif inside_data:
+            name = data_graph_name(data_dir, path)
+        else:
+            name = FILE_GRAPH_BASE + path.stem
+        if any(s.graph == name for s in sources):
+            continue
+        sources.append(Source(name, (path,), str(path), "file"))
+    return sources
+
+
+def _parse_file(path: Path) -> list[ox.Triple]:
+    """Parse one RDF file with the engine's parser (format from the extension)."""
+    rdf_format = ox.RdfFormat.from_extension(path.suffix.lstrip(".").lower())
+    if rdf_format is None:
+        raise BadInput(f"{path}: unknown RDF format (extension {path.suffix!r})")
+    try:
+        parsed = ox.parse(path=str(path), format=rdf_format, base_iri=path.resolve().as_uri())
+        return [q.triple if isinstance(q, ox.Quad) else q for q in parsed]
+    except SyntaxError as exc:
+        raise ParseError(str(exc), source=str(path)) from exc
+
+
+def _read(source: Source) -> list[ox.Triple]:
+    if source.kind == "ontology":
+        graph = load_ontology(source.paths[0].parent)
+        return [triple_to_oxigraph(s, p, o) for s, p, o in graph]
+    return _parse_file(source.paths[0])
+
+
+def _to_graph(triples: Iterable[ox.Triple]) -> Graph:
+    graph = Graph()
+    for t in triples:
+        graph.add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)))
+    return graph
+
+
+def _infer(writer: OxigraphWriter, graphs: Iterable[str]) -> int:
+    """Recompute ``graph/inferred`` from what the store now holds (blank nodes stay the same)."""
+    ontology = _to_graph(writer.graph_triples(str(ONTOLOGY_GRAPH)))
+    data = Graph()
+    for name in graphs:
+        if name not in (str(ONTOLOGY_GRAPH), str(INFERRED_GRAPH)):
+            for t in writer.graph_triples(name):
+                data.add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)))
+    inferred = compute_entailments(ontology, data)
+    return writer.replace_graph(str(INFERRED_GRAPH),
+                                (triple_to_oxigraph(s, p, o) for s, p, o in inferred))
+
+
+def load_store(settings: Settings, extra_files: Sequence[Path] = (),
+               graph_name: str | None = None, progress: bool = False) -> LoadReport:
+    """Bring the store in ``settings.store`` up to date with the sources; see the module doc."""
+    sources = plan_sources(settings, extra_files, graph_name)
+    old = read_manifest(settings.store) or Manifest()
+    new = Manifest()
+    report = LoadReport()
+    # Parse every changed source before writing anything, so a syntax error changes nothing.
+    parsed: list[tuple[Source, str, list[ox.Triple]]] = []
+    for source in tqdm(sources, desc="parsing", unit="source", disable=not progress):
+        digest = sha256_files(list(source.paths))
+        previous = old.graphs.get(source.graph)
+        if previous is not None and previous.sha256 == digest:
+            new.graphs[source.graph] = previous
+            report.skipped.append(source.graph)
+        else:
+            parsed.append((source, digest, _read(source)))
+    writer = OxigraphWriter(settings.store)
+    try:
+        for source, digest, triples in tqdm(parsed, desc="storing", unit="graph",
+                                            disable=not progress):
+            count = writer.replace_graph(source.graph, triples)
+            new.graphs[source.graph] = GraphRecord(source.graph, source.label, digest, count)
+            report.loaded.append(source.graph)
+        for name, record in old.graphs.items():
+            if name in new.graphs or name == str(INFERRED_GRAPH):
+                continue
+            if name.startswith(DATA_GRAPH_BASE):  # its file is gone
+                writer.remove_graph(name)
+                report.removed.append(name)
+            else:  # an extra file loaded earlier stays until removed on purpose
+                new.graphs[name] = record
+        inputs = hashlib.sha256("\n".join(
+            f"{n} {r.sha256}" for n, r in sorted(new.graphs.items())).encode()).hexdigest()
+        if inputs != old.inference_inputs or str(INFERRED_GRAPH) not in old.graphs:
+            count = _infer(writer, list(new.graphs))
+            new.graphs[str(INFERRED_GRAPH)] = GraphRecord(str(INFERRED_GRAPH), "entailments",
+                                                          inputs, count)
+            report.inferred = count
+        else:
+            new.graphs[str(INFERRED_GRAPH)] = old.graphs[str(INFERRED_GRAPH)]
+        new.inference_inputs = inputs
+        writer.close()
+    finally:
+        del writer  # pyoxigraph releases the store (and its lock) when the object goes
+    new.generation = uuid.uuid4().hex if report.changed or not old.generation else old.generation
+    write_manifest(settings.store, new)
+    return report

@@ -1,0 +1,171 @@
+"""The embedded pyoxigraph implementation of the store protocols.
+
+Queries are answered in the engine's own serialisation (``QuerySolutions.serialize``,
+``pyoxigraph.serialize`` for graphs); nothing is re-parsed. Readers open the store read-only, so
+several processes can query while ``coprod-kg load`` writes a new version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from itertools import islice
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from coprod_kg.errors import BadInput, CoprodError
+from coprod_kg.formats import QueryForm, ResultFormat, format_by_name, formats_for
+from coprod_kg.manifest import Manifest, read_manifest
+from coprod_kg.namespaces import PREFIXES
+from coprod_kg.query_safety import inspect_query
+from coprod_kg.store import (
+    Dataset,
+    GraphRecord,
+    QueryRequest,
+    QueryResult,
+    ResultTooLarge,
+    StoreNotReady,
+    resolve_dataset,
+)
+
+_RESULTS_FORMATS = {
+    "json": ox.QueryResultsFormat.JSON,
+    "xml": ox.QueryResultsFormat.XML,
+    "csv": ox.QueryResultsFormat.CSV,
+    "tsv": ox.QueryResultsFormat.TSV,
+}
+_GRAPH_FORMATS = {
+    "turtle": ox.RdfFormat.TURTLE,
+    "ntriples": ox.RdfFormat.N_TRIPLES,
+    "jsonld": ox.RdfFormat.JSON_LD,
+    "rdfxml": ox.RdfFormat.RDF_XML,
+}
+
+
+def open_read_only(store_dir: Path) -> ox.Store:
+    """Open the store for reading; :class:`StoreNotReady` if it was never loaded."""
+    if read_manifest(store_dir) is None:
+        raise StoreNotReady(f"the store {store_dir} is not loaded; run `coprod-kg load`")
+    return ox.Store.read_only(str(store_dir))
+
+
+def _run(store: ox.Store, request: QueryRequest, dataset: Dataset) -> object:
+    kwargs: dict[str, object] = {}
+    if dataset.default is not None:
+        kwargs["default_graph"] = [ox.NamedNode(g) for g in dataset.default]
+    if dataset.named is not None:
+        kwargs["named_graphs"] = [ox.NamedNode(g) for g in dataset.named]
+    try:
+        return store.query(request.query, base_iri=request.base_iri, **kwargs)  # type: ignore[arg-type]
+    except SyntaxError as exc:
+        raise BadInput(f"malformed query: {exc}") from exc
+    except ValueError as exc:  # e.g. an invalid graph IRI in default-graph-uri
+        raise BadInput(str(exc)) from exc
+
+
+def _pick(form: QueryForm, wanted: ResultFormat) -> ResultFormat:
+    """The requested format if it fits the query's real form, else that form's default."""
+    return wanted if wanted in formats_for(form) else formats_for(form)[0]
+
+
+def execute(store: ox.Store, request: QueryRequest, dataset: Dataset,
+            max_results: int) -> QueryResult:
+    """Run ``request`` on ``store`` and serialise the whole answer with the engine.
+
+    Raises :class:`ResultTooLarge` past ``max_results`` rows or triples, and :class:`BadInput`
+    for a malformed query.
+    """
+    wanted = format_by_name(request.format)
+    results = _run(store, request, dataset)
+    try:
+        if isinstance(results, ox.QueryBoolean):
+            fmt = _pick(QueryForm.ASK, wanted)
+            body = results.serialize(format=_RESULTS_FORMATS[fmt.name])
+            return QueryResult(body or b"", fmt.media_type, QueryForm.ASK)
+        if isinstance(results, ox.QuerySolutions):
+            fmt = _pick(QueryForm.SELECT, wanted)
+            # Count first (stops at the limit), then let the engine serialise a fresh run.
+            for count, _ in enumerate(results, start=1):
+                if count > max_results:
+                    raise ResultTooLarge(f"the query returns more than {max_results} rows; "
+                                         "add a LIMIT")
+            fresh = _run(store, request, dataset)
+            assert isinstance(fresh, ox.QuerySolutions)
+            body = fresh.serialize(format=_RESULTS_FORMATS[fmt.name])
+            return QueryResult(body or b"", fmt.media_type, QueryForm.SELECT)
+        assert isinstance(results, ox.QueryTriples)
+        predicted = inspect_query(request.query).form
+        form = predicted if predicted.returns_graph else QueryForm.CONSTRUCT
+        fmt = _pick(form, wanted)
+        triples = list(islice(results, max_results + 1))
+        if len(triples) > max_results:
+            raise ResultTooLarge(f"the query returns more than {max_results} triples; add a LIMIT")
+        body = ox.serialize(triples, format=_GRAPH_FORMATS[fmt.name], prefixes=PREFIXES)
+        return QueryResult(body or b"", fmt.media_type, form)
+    except (OSError, RuntimeError) as exc:
+        raise CoprodError(f"query evaluation failed: {exc}") from exc
+
+
+class OxigraphStore:
+    """In-process read-only :class:`~coprod_kg.store.KnowledgeStore` (the CLI uses it).
+
+    It has no timeout: the server goes through :class:`coprod_kg.query_worker.WorkerPool`.
+    """
+
+    def __init__(self, store_dir: Path, max_results: int = 100_000) -> None:
+        self.store_dir = store_dir
+        self.max_results = max_results
+        self._store: ox.Store | None = None
+
+    def _manifest(self) -> Manifest:
+        manifest = read_manifest(self.store_dir)
+        if manifest is None:
+            raise StoreNotReady(f"the store {self.store_dir} is not loaded; run `coprod-kg load`")
+        return manifest
+
+    def query(self, request: QueryRequest) -> QueryResult:
+        manifest = self._manifest()
+        if self._store is None:
+            self._store = open_read_only(self.store_dir)
+        dataset = resolve_dataset(request, manifest.public_graphs(), manifest.private_graphs())
+        return execute(self._store, request, dataset, self.max_results)
+
+    def graphs(self) -> list[GraphRecord]:
+        manifest = self._manifest()
+        return [manifest.graphs[name] for name in manifest.public_graphs()]
+
+    def ready(self) -> bool:
+        return read_manifest(self.store_dir) is not None
+
+    def close(self) -> None:
+        self._store = None
+
+
+class OxigraphWriter:
+    """Read-write :class:`~coprod_kg.store.GraphWriter` over the store directory (the loader)."""
+
+    def __init__(self, store_dir: Path) -> None:
+        store_dir.mkdir(parents=True, exist_ok=True)
+        self.store = ox.Store(str(store_dir))
+
+    def replace_graph(self, name: str, triples: Iterable[ox.Triple]) -> int:
+        graph = ox.NamedNode(name)
+        quads = [ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples]
+        if self.store.contains_named_graph(graph):
+            self.store.remove_graph(graph)
+        self.store.extend(quads)
+        return len(quads)
+
+    def remove_graph(self, name: str) -> None:
+        graph = ox.NamedNode(name)
+        if self.store.contains_named_graph(graph):
+            self.store.remove_graph(graph)
+
+    def graph_triples(self, name: str) -> list[ox.Triple]:
+        graph = ox.NamedNode(name)
+        return [q.triple for q in self.store.quads_for_pattern(None, None, None, graph)]
+
+    def close(self) -> None:
+        """Flush to disk; the object must not be used afterwards."""
+        self.store.flush()
+        self.store.optimize()

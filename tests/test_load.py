@@ -1,0 +1,174 @@
+"""``coprod-kg load``: named graphs per source, idempotence, entailments, the CLI verbs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from coprod_kg.cli import main
+from coprod_kg.config import Settings
+from coprod_kg.errors import ParseError
+from coprod_kg.loading import DATA_GRAPH_BASE, FILE_GRAPH_BASE, load_store
+from coprod_kg.manifest import read_manifest
+from coprod_kg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH
+from coprod_kg.oxigraph_store import OxigraphStore
+from coprod_kg.query_worker import PooledStore
+from coprod_kg.store import prepare
+
+MINI = Path(__file__).parent / "fixtures" / "mini"
+
+CASE_GRAPH = DATA_GRAPH_BASE + "cases/example-case"
+
+
+def _copy_mini(tmp_path: Path, settings: Settings) -> Settings:
+    """A writable copy of the miniature sources, so tests can change files."""
+    shutil.copytree(MINI, tmp_path / "src")
+    return settings.with_overrides(ontology_dir=tmp_path / "src" / "ontology",
+                                   data_dir=tmp_path / "src" / "data")
+
+
+def _ask(settings: Settings, pattern: str) -> bool:
+    store = OxigraphStore(settings.store)
+    try:
+        body = store.query(prepare(f"PREFIX cp: <https://w3id.org/coprod/ontology/> "
+                                   f"PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+                                   f"ASK {{ {pattern} }}")).body
+    finally:
+        store.close()
+    answer: bool = json.loads(body)["boolean"]
+    return answer
+
+
+def test_each_source_gets_its_own_graph(mini_settings: Settings) -> None:
+    report = load_store(mini_settings)
+    assert report.loaded == [str(ONTOLOGY_GRAPH), CASE_GRAPH]
+    manifest = read_manifest(mini_settings.store)
+    assert manifest is not None
+    assert set(manifest.public_graphs()) == {str(ONTOLOGY_GRAPH), CASE_GRAPH, str(INFERRED_GRAPH)}
+    assert _ask(mini_settings, f"GRAPH <{CASE_GRAPH}> {{ ?case a cp:CoProductionCase }}")
+    assert not _ask(mini_settings, f"GRAPH <{ONTOLOGY_GRAPH}> {{ ?case a cp:CoProductionCase }}")
+
+
+def test_reload_skips_unchanged_and_replaces_changed(tmp_path: Path,
+                                                     mini_settings: Settings) -> None:
+    settings = _copy_mini(tmp_path, mini_settings)
+    load_store(settings)
+    before = read_manifest(settings.store)
+    again = load_store(settings)
+    assert again.loaded == [] and again.inferred is None
+    assert read_manifest(settings.store) == before  # same generation: workers keep their view
+    case_file = settings.data_dir / "cases" / "example-case.ttl"
+    case_file.write_text(case_file.read_text(encoding="utf-8").replace(
+        "An example case", "A renamed case"), encoding="utf-8")
+    changed = load_store(settings)
+    assert changed.loaded == [CASE_GRAPH]
+    assert changed.inferred is not None
+    assert _ask(settings, '?c <http://purl.org/dc/terms/title> "A renamed case"@en')
+    assert not _ask(settings, '?c <http://purl.org/dc/terms/title> "An example case"@en')
+    after = read_manifest(settings.store)
+    assert after is not None and before is not None and after.generation != before.generation
+
+
+def test_removed_data_file_loses_its_graph(tmp_path: Path, mini_settings: Settings) -> None:
+    settings = _copy_mini(tmp_path, mini_settings)
+    load_store(settings)
+    (settings.data_dir / "cases" / "example-case.ttl").unlink()
+    report = load_store(settings)
+    assert report.removed == [CASE_GRAPH]
+    assert not _ask(settings, "?case a cp:CoProductionCase")
+
+
+def test_entailments_are_materialised(mini_settings: Settings) -> None:
+    load_store(mini_settings)
+    inferred = f"GRAPH <{INFERRED_GRAPH}>"
+    coop = "<https://w3id.org/coprod/organisation/example-coop>"
+    case = "<https://w3id.org/coprod/case/example-case>"
+    assert _ask(mini_settings, f"{inferred} {{ {coop} a cp:Agent }}")  # subclass, two steps
+    assert _ask(mini_settings, f"{inferred} {{ {case} a <http://www.w3.org/ns/prov#Activity> }}")
+    assert _ask(mini_settings, f"{inferred} {{ ?coding "  # subproperty
+                               "<http://purl.org/spar/cito/citesAsEvidence> ?source }")
+    assert _ask(mini_settings, f"{inferred} {{ {coop} cp:provides {case} }}")  # owl:inverseOf
+    assert _ask(mini_settings, f"{inferred} {{ <https://w3id.org/coprod/concept/nurse> "
+                               "skos:broaderTransitive <https://w3id.org/coprod/concept/"
+                               "regular-producer> }")
+    assert _ask(mini_settings, f"{inferred} {{ <https://w3id.org/coprod/concept/health-worker> "
+                               "skos:narrower <https://w3id.org/coprod/concept/nurse> }")
+    # Asserted triples are not repeated in the inferred graph.
+    assert not _ask(mini_settings, f"{inferred} {{ {case} a cp:CoProductionCase }}")
+
+
+def test_ontology_alone_loads_without_data(mini_settings: Settings, tmp_path: Path) -> None:
+    settings = mini_settings.with_overrides(data_dir=tmp_path / "missing")
+    report = load_store(settings)
+    assert report.loaded == [str(ONTOLOGY_GRAPH)]
+    assert _ask(settings, "?c a <http://www.w3.org/2002/07/owl#Class>")
+
+
+def test_extra_files_and_parse_errors(mini_settings: Settings, tmp_path: Path) -> None:
+    load_store(mini_settings)
+    extra = tmp_path / "extra.nt"
+    extra.write_text("<urn:x:a> <urn:x:p> <urn:x:b> .\n", encoding="utf-8")
+    report = load_store(mini_settings, [extra])
+    assert report.loaded == [FILE_GRAPH_BASE + "extra"]
+    named = tmp_path / "named.ttl"
+    named.write_text("<urn:x:c> <urn:x:p> <urn:x:d> .\n", encoding="utf-8")
+    assert load_store(mini_settings, [named], "urn:graph:named").loaded == ["urn:graph:named"]
+    broken = tmp_path / "broken.ttl"
+    broken.write_text("<urn:x:a> <urn:x:p> .\n", encoding="utf-8")
+    before = read_manifest(mini_settings.store)
+    with pytest.raises(ParseError, match=r"broken\.ttl"):
+        load_store(mini_settings, [broken])
+    assert read_manifest(mini_settings.store) == before
+    assert _ask(mini_settings, "<urn:x:a> <urn:x:p> <urn:x:b>")  # earlier extra graph kept
+
+
+def test_cli_load_and_query(mini_settings: Settings, monkeypatch: pytest.MonkeyPatch,
+                            capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("COPROD_ONTOLOGY_DIR", str(mini_settings.ontology_dir))
+    monkeypatch.setenv("COPROD_DATA_DIR", str(mini_settings.data_dir))
+    store = str(mini_settings.store)
+    assert main(["load", "--store", store]) == 0
+    assert "2 graph(s) loaded" in capsys.readouterr().out
+    assert main(["load", "--store", store]) == 0
+    assert "2 unchanged" in capsys.readouterr().out
+    query = "SELECT ?c { ?c a <https://w3id.org/coprod/ontology/CoProductionCase> }"
+    assert main(["query", query, "--format", "csv", "--store", store]) == 0
+    assert "https://w3id.org/coprod/case/example-case" in capsys.readouterr().out
+    assert main(["query", "CONSTRUCT WHERE { ?s a ?o } LIMIT 2", "--format", "ntriples",
+                 "--store", store]) == 0
+    assert capsys.readouterr().out.count(" .\n") == 2
+    assert main(["query", "SELECT * { SERVICE <http://127.0.0.1:9/> {} }", "--store",
+                 store]) == 2
+    assert "SERVICE" in capsys.readouterr().err
+
+
+def test_query_before_load_is_a_clear_error(mini_settings: Settings,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["query", "ASK {}", "--store", str(mini_settings.store)]) == 2
+    assert "coprod-kg load" in capsys.readouterr().err
+
+
+def test_real_ontology_and_data_load(real_store: Path) -> None:
+    manifest = read_manifest(real_store)
+    assert manifest is not None
+    assert manifest.graphs[str(ONTOLOGY_GRAPH)].triples > 0
+    assert manifest.graphs[str(INFERRED_GRAPH)].triples > 0
+
+
+def test_running_workers_see_a_new_load(tmp_path: Path, mini_settings: Settings) -> None:
+    settings = _copy_mini(tmp_path, mini_settings)
+    load_store(settings)
+    pooled = PooledStore(settings.store, workers=1, timeout=60, max_results=1000)
+    query = prepare('ASK { ?c <http://purl.org/dc/terms/title> "A renamed case"@en }')
+    try:
+        assert json.loads(pooled.query(query).body)["boolean"] is False
+        case_file = settings.data_dir / "cases" / "example-case.ttl"
+        case_file.write_text(case_file.read_text(encoding="utf-8").replace(
+            "An example case", "A renamed case"), encoding="utf-8")
+        load_store(settings)  # while the worker holds its read-only view open
+        assert json.loads(pooled.query(query).body)["boolean"] is True
+    finally:
+        pooled.close()

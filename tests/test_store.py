@@ -1,0 +1,145 @@
+"""The store interface: formats, negotiation, query checks, datasets, the in-process store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from rdflib import Graph
+
+from coprod_kg.errors import BadInput, NotAcceptable
+from coprod_kg.formats import QueryForm, negotiate
+from coprod_kg.manifest import read_manifest
+from coprod_kg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH
+from coprod_kg.oxigraph_store import OxigraphStore
+from coprod_kg.query_safety import inspect_query, keywords
+from coprod_kg.store import QueryRequest, ResultTooLarge, describe, prepare, resolve_dataset
+
+CASE = "https://w3id.org/coprod/case/example-case"
+
+
+@pytest.mark.parametrize(("form", "accept", "expected"), [
+    (QueryForm.SELECT, None, "json"),
+    (QueryForm.SELECT, "*/*", "json"),
+    (QueryForm.SELECT, "application/sparql-results+xml", "xml"),
+    (QueryForm.SELECT, "text/csv;q=0.5, text/tab-separated-values", "tsv"),
+    (QueryForm.SELECT, "application/json", "json"),
+    (QueryForm.SELECT, "application/xml", "xml"),
+    (QueryForm.ASK, "text/*", "csv"),
+    (QueryForm.CONSTRUCT, None, "turtle"),
+    (QueryForm.CONSTRUCT, "application/json", "jsonld"),
+    (QueryForm.CONSTRUCT, "application/rdf+xml;q=0.9, text/turtle;q=0.8", "rdfxml"),
+    (QueryForm.DESCRIBE, "text/plain", "ntriples"),
+    (QueryForm.DESCRIBE, "text/html, */*;q=0.8", "turtle"),
+])
+def test_negotiation_follows_accept_and_q_values(form: QueryForm, accept: str | None,
+                                                 expected: str) -> None:
+    assert negotiate(form, accept).name == expected
+
+
+def test_format_parameter_wins_and_unusable_choices_are_406() -> None:
+    assert negotiate(QueryForm.SELECT, "application/sparql-results+xml", "csv").name == "csv"
+    assert negotiate(QueryForm.CONSTRUCT, None, "xml").name == "rdfxml"
+    assert negotiate(QueryForm.CONSTRUCT, "application/n-triples", "csv").name == "ntriples"
+    with pytest.raises(NotAcceptable):
+        negotiate(QueryForm.CONSTRUCT, "text/csv", "csv")
+    with pytest.raises(NotAcceptable):
+        negotiate(QueryForm.SELECT, "image/png")
+    with pytest.raises(NotAcceptable):
+        negotiate(QueryForm.SELECT, "text/csv;q=0")
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT * { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }",
+    "select * { service silent <http://x/> { ?s ?p ?o } }",
+    "SELECT * {\n# a comment\n  SeRvIcE <http://x/> {} }",
+    "SELECT * { \\u0053ERVICE <http://x/> {} }",
+    "LOAD <http://127.0.0.1:9/data.ttl>",
+    "INSERT DATA { <a> <b> <c> }",
+    "DROP ALL",
+    "not a query at all",
+])
+def test_refused_queries(query: str) -> None:
+    with pytest.raises(BadInput):
+        inspect_query(query)
+
+
+@pytest.mark.parametrize("query", [
+    'SELECT * { ?s ?p "SERVICE" }',
+    "SELECT * { ?s ?p ?o } # SERVICE <http://x/>",
+    "SELECT * { ?s <http://example.org/SERVICE> ?o }",
+    "PREFIX service: <http://x/> SELECT ?service { ?service service:LOAD ?o }",
+    'SELECT * { ?s ?p """multi\nline SERVICE""" }',
+    "SELECT * { ?s ?p ?o FILTER(?o < 3 && ?o > 1) }",
+])
+def test_harmless_mentions_are_not_refused(query: str) -> None:
+    assert inspect_query(query).form is QueryForm.SELECT
+    assert "SERVICE" not in keywords(query)
+
+
+def test_query_form_is_the_outer_one() -> None:
+    assert inspect_query("CONSTRUCT { ?s ?p ?o } WHERE { { SELECT * { ?s ?p ?o } } }").form \
+        is QueryForm.CONSTRUCT
+    assert inspect_query("PREFIX a: <x:> DESCRIBE a:b").form is QueryForm.DESCRIBE
+
+
+def test_private_graphs_never_join_the_dataset() -> None:
+    public, private = ["urn:g:public"], ["urn:g:pending"]
+    plain = resolve_dataset(QueryRequest("SELECT * {}"), public, private)
+    assert plain.default == ("urn:g:public",)
+    assert plain.named == ("urn:g:public",)
+    asked = resolve_dataset(QueryRequest("SELECT * {}", default_graphs=("urn:g:pending",),
+                                         named_graphs=("urn:g:public",)), public, private)
+    assert asked.default == ()
+    assert asked.named == ("urn:g:public",)
+    with pytest.raises(BadInput):
+        resolve_dataset(QueryRequest("PREFIX g: <urn:g:> SELECT * FROM g:pending {}"),
+                        public, private)
+    own = resolve_dataset(QueryRequest("SELECT * FROM <urn:g:public> {}"), public, private)
+    assert own.default is None
+
+
+def test_in_process_store_answers_in_every_format(mini_store: Path) -> None:
+    store = OxigraphStore(mini_store)
+    select = store.query(prepare(f"SELECT ?t {{ <{CASE}> a ?t }}"))
+    types = {b["t"]["value"] for b in json.loads(select.body)["results"]["bindings"]}
+    assert "https://w3id.org/coprod/ontology/CoProductionCase" in types
+    assert "http://www.w3.org/ns/prov#Activity" in types  # entailed through subClassOf
+    for fmt, marker in (("xml", b"<sparql"), ("csv", b"t\r\n"), ("tsv", b"?t\n")):
+        assert marker in store.query(prepare(f"SELECT ?t {{ <{CASE}> a ?t }}",
+                                             format_param=fmt)).body
+    ask = store.query(prepare("ASK { ?s ?p ?o }", accept="application/sparql-results+xml"))
+    assert b"<boolean>true</boolean>" in ask.body
+    for fmt, rdflib_format in (("turtle", "turtle"), ("ntriples", "nt"), ("rdfxml", "xml")):
+        result = describe(store, CASE, fmt)
+        graph = Graph().parse(data=result.body, format=rdflib_format)
+        assert len(graph) >= 3, fmt
+    # rdflib's JSON-LD parser warns (ConjunctiveGraph); read the document as JSON instead.
+    nodes = json.loads(describe(store, CASE, "jsonld").body)
+    assert any(node.get("@id") == CASE for node in nodes)
+    store.close()
+
+
+def test_graph_listing_and_manifest(mini_store: Path) -> None:
+    names = [g.name for g in OxigraphStore(mini_store).graphs()]
+    assert str(ONTOLOGY_GRAPH) in names
+    assert str(INFERRED_GRAPH) in names
+    manifest = read_manifest(mini_store)
+    assert manifest is not None
+    assert all(len(r.sha256) == 64 for r in manifest.graphs.values())
+
+
+def test_result_size_limit(mini_store: Path) -> None:
+    store = OxigraphStore(mini_store, max_results=3)
+    with pytest.raises(ResultTooLarge):
+        store.query(prepare("SELECT * { ?s ?p ?o }"))
+    with pytest.raises(ResultTooLarge):
+        store.query(prepare("CONSTRUCT WHERE { ?s ?p ?o }"))
+    small = store.query(prepare("SELECT * { ?s ?p ?o } LIMIT 3"))
+    assert len(json.loads(small.body)["results"]["bindings"]) == 3
+
+
+def test_malformed_query_reports_position(mini_store: Path) -> None:
+    with pytest.raises(BadInput, match=r"1:\d+"):
+        OxigraphStore(mini_store).query(prepare("SELECT * { ?s ?p }"))
