@@ -12,7 +12,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+YASGUI := api/static/yasgui/yasgui.min.js
+$(YASGUI): scripts/fetch-yasgui.sh
+	bash scripts/fetch-yasgui.sh
+
+install: $(STAMP) $(YASGUI)
 
 ## Load the ontology and the curated cases into the embedded store, then serve them.
 serve: install
@@ -44,4 +48,4 @@ bench: install
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var build api/static/yasgui .pytest_cache .mypy_cache .ruff_cache

@@ -14,7 +14,7 @@ README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
 
 @pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.env)
 def test_every_setting_is_documented(setting: object) -> None:
-    env = getattr(setting, "env")
+    env = setting.env
     assert re.search(rf"`{env}`", README), f"{env} is not documented in README.md"
 
 

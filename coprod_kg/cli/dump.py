@@ -1,21 +1,41 @@
-"""``coprod-kg dump``: placeholder until its issue lands (exits 2)."""
+"""``coprod-kg dump``: write the public knowledge graph as N-Quads, Turtle or N-Triples."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from coprod_kg.config import Settings
+from coprod_kg.dump import DUMP_FORMATS, dump_format, iter_dump, write_dump
 
 
 def register(sub: Any) -> None:
     """Add the ``dump`` verb."""
-    parser: argparse.ArgumentParser = sub.add_parser("dump", help="(not available yet)")
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "dump", help="write the public graphs of the store as one RDF file",
+        description="Write every public graph of the store (the ontology, the case records and "
+        "the entailments; never pending submissions) as N-Quads, Turtle or N-Triples.")
+    parser.add_argument("--format", choices=sorted(DUMP_FORMATS), default="nquads",
+                        help="RDF format of the dump; only N-Quads keeps the graph names "
+                        "(default: nquads)")
+    parser.add_argument("--output", type=Path, metavar="FILE",
+                        help="file to write (replaced atomically); default: standard output")
+    parser.add_argument("--store", type=Path, metavar="DIR",
+                        help="store directory (default: COPROD_STORE)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Not implemented yet."""
-    print("coprod-kg dump: not available yet", file=sys.stderr)
-    return 2
+    """Write the dump to ``--output`` or standard output; returns 0."""
+    settings = settings.with_overrides(store=args.store)
+    fmt = dump_format(args.format)
+    if args.output is None:
+        for chunk in iter_dump(settings.store, fmt):
+            sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
+        return 0
+    size = write_dump(settings.store, fmt, args.output)
+    print(f"wrote {args.output} ({fmt.name}, {size} bytes)", file=sys.stderr)
+    return 0

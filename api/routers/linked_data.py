@@ -1,0 +1,154 @@
+"""Linked data: every IRI under the base dereferences here, plus the ontology, dumps and VoID.
+
+``GET /case/slug`` answers for ``https://w3id.org/coprod/case/slug`` (the public base maps to
+this server's address), as HTML or RDF by content negotiation (``?format=`` overrides it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote
+
+import pyoxigraph as ox
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
+
+from api.deps import get_settings, get_store
+from api.rendering import render, url_prefix
+from coprod_kg import conneg, docs
+from coprod_kg.config import Settings
+from coprod_kg.dump import DUMP_FORMATS, etag, iter_dump
+from coprod_kg.errors import NotFound
+from coprod_kg.linked_data import (
+    DEREFERENCEABLE,
+    iri_for_path,
+    is_version_iri,
+    local_href,
+    rdf_document,
+)
+from coprod_kg.published_ontology import ensure_built
+from coprod_kg.resource_view import resource_page
+from coprod_kg.store import KnowledgeStore
+from coprod_kg.void import serialise, summarise
+
+router = APIRouter(tags=["linked data"])
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[KnowledgeStore, Depends(get_store)]
+VARY = {"Vary": "Accept"}
+#: Short names shown in "also as" links, for each RDF media type.
+FORMAT_NAMES: dict[str, str] = {
+    conneg.TURTLE: "ttl", conneg.JSON_LD: "jsonld", conneg.N_TRIPLES: "nt",
+    conneg.RDF_XML: "rdf",
+}
+#: The published ontology files (built by coprod_kg.docs), per media type.
+ONTOLOGY_FILES: dict[str, str] = {
+    conneg.HTML: docs.HTML_NAME, conneg.TURTLE: "coprod.ttl", conneg.JSON_LD: "coprod.jsonld",
+    conneg.N_TRIPLES: "coprod.nt", conneg.RDF_XML: "coprod.owl",
+}
+VOID_TYPES = (conneg.TURTLE, conneg.JSON_LD, conneg.HTML, conneg.N_TRIPLES, conneg.RDF_XML)
+_RDF_FORMATS = {conneg.TURTLE: ox.RdfFormat.TURTLE, conneg.JSON_LD: ox.RdfFormat.JSON_LD,
+                conneg.N_TRIPLES: ox.RdfFormat.N_TRIPLES, conneg.RDF_XML: ox.RdfFormat.RDF_XML}
+
+
+def _choose(request: Request, offered: tuple[str, ...]) -> str:
+    return conneg.choose(request.headers.get("accept"), request.query_params.get("format"),
+                         offered)
+
+
+def _href(settings: Settings) -> Callable[[str], str]:
+    def href(iri: str) -> str:
+        return local_href(iri, settings.base_iri, settings.public_url) or iri
+    return href
+
+
+def _alternates(path: str) -> list[tuple[str, str, str]]:
+    return [(name, media, f"{path}?format={name}") for media, name in FORMAT_NAMES.items()]
+
+
+def _resource(request: Request, kind: str, rest: str, settings: Settings,
+              store: KnowledgeStore) -> Response:
+    media = _choose(request, conneg.PAGE_TYPES)
+    iri = iri_for_path(f"{kind}/{rest}", settings.base_iri)
+    if kind == "ontology" and is_version_iri(store, iri):
+        # The version IRI names the ontology as published now: send the client there.
+        target = f"{url_prefix(settings)}/ontology"
+        fmt = request.query_params.get("format")
+        return RedirectResponse(target + (f"?format={quote(fmt)}" if fmt else ""),
+                                status_code=303, headers=VARY)
+    if media != conneg.HTML:
+        body = rdf_document(store, iri, media)
+        return Response(body, media_type=media, headers=VARY)
+    view = resource_page(store, iri, settings.base_iri, settings.public_url)
+    path = f"{url_prefix(settings)}/{kind}/{quote(rest)}"
+    return render(request, settings, "resource.html", headers=VARY, view=view,
+                  alternates=_alternates(path))
+
+
+def _resource_route(kind: str) -> Callable[..., Response]:
+    def resource(request: Request, rest: str, settings: SettingsDep,
+                 store: StoreDep) -> Response:
+        return _resource(request, kind, rest, settings, store)
+    resource.__doc__ = f"A resource under ``{kind}/``: HTML or RDF by content negotiation."
+    return resource
+
+
+def ontology_files(request: Request, settings: Settings) -> Path:
+    """The published ontology's folder; checked (and built if needed) once per app."""
+    folder: Path | None = getattr(request.app.state, "ontology_files", None)
+    if folder is None:
+        folder = ensure_built(settings.ontology_dir)
+        request.app.state.ontology_files = folder
+    return folder
+
+
+@router.get("/ontology", response_class=Response)
+def ontology(request: Request, settings: SettingsDep) -> Response:
+    """The whole ontology: its HTML documentation or one of its RDF serialisations."""
+    media = _choose(request, conneg.PAGE_TYPES)
+    path = ontology_files(request, settings) / ONTOLOGY_FILES[media]
+    if not path.is_file():
+        raise NotFound(f"the ontology documentation {path.name} has not been built")
+    return FileResponse(path, media_type=media, headers=VARY)
+
+
+@router.get("/ontology/", include_in_schema=False, response_class=Response)
+def ontology_slash(request: Request, settings: SettingsDep) -> Response:
+    """Same as ``/ontology``."""
+    return ontology(request, settings)
+
+
+@router.get("/dumps/{filename}", response_class=Response)
+def dump(filename: str, request: Request, settings: SettingsDep) -> Response:
+    """The public graphs as one file (N-Quads, Turtle or N-Triples), streamed; 304 if unchanged."""
+    fmt = next((f for f in DUMP_FORMATS.values() if f.filename == filename), None)
+    if fmt is None:
+        raise NotFound(f"no dump {filename}; there are: "
+                       + ", ".join(f.filename for f in DUMP_FORMATS.values()))
+    tag = etag(settings.store, fmt)
+    headers = {"ETag": tag, "Cache-Control": "no-cache"}
+    wanted = {t.strip() for t in request.headers.get("if-none-match", "").split(",")}
+    if tag in wanted or f"W/{tag}" in wanted or "*" in wanted:
+        return Response(status_code=304, headers=headers)
+    headers["Content-Disposition"] = f'inline; filename="{fmt.filename}"'
+    return StreamingResponse(iter_dump(settings.store, fmt), media_type=fmt.media_type,
+                             headers=headers)
+
+
+@router.get("/.well-known/void", response_class=Response)
+def void(request: Request, settings: SettingsDep, store: StoreDep) -> Response:
+    """The VoID description of the dataset (Turtle, JSON-LD, HTML...)."""
+    media = _choose(request, VOID_TYPES)
+    summary = summarise(store, settings.public_url, settings.base_iri)
+    if media == conneg.HTML:
+        return render(request, settings, "void.html", headers=VARY, s=summary,
+                      href=_href(settings))
+    return Response(serialise(summary, _RDF_FORMATS[media]), media_type=media, headers=VARY)
+
+
+# Last, so that ``/ontology`` and ``/ontology/`` above win over ``/ontology/{rest}``.
+for _kind in DEREFERENCEABLE:
+    router.add_api_route(f"/{_kind}/{{rest:path}}", _resource_route(_kind), methods=["GET"],
+                         name=f"resource-{_kind}", response_class=Response)

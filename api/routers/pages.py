@@ -1,0 +1,115 @@
+"""Web pages for people: home, the query editor, browse lists, and the static files they use."""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from api.deps import get_settings, get_store
+from api.rendering import STATIC_DIR, render, url_prefix
+from coprod_kg import catalogue
+from coprod_kg.competency import CompetencyQuestion, list_questions
+from coprod_kg.config import PROJECT_ROOT, Settings
+from coprod_kg.errors import NotFound
+from coprod_kg.figure import render_svg
+from coprod_kg.linked_data import local_href
+from coprod_kg.store import KnowledgeStore
+
+router = APIRouter(tags=["pages"])
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[KnowledgeStore, Depends(get_store)]
+#: The competency questions offered as example queries.
+EXAMPLES_DIR = PROJECT_ROOT / "tests" / "competency"
+YASGUI_FILES = ("yasgui/yasgui.min.js", "yasgui/yasgui.min.css")
+
+
+def _href(settings: Settings) -> Callable[[str], str]:
+    def href(iri: str) -> str:
+        return local_href(iri, settings.base_iri, settings.public_url) or iri
+    return href
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, settings: SettingsDep, store: StoreDep) -> HTMLResponse:
+    """What the knowledge graph is, how much it holds, and its cases by level by phase."""
+    prefix = url_prefix(settings)
+    figure = render_svg(catalogue.level_phase_grid(store),
+                        link=prefix + "/browse/cases?level={level}&phase={phase}")
+    return render(request, settings, "home.html", counts=catalogue.kind_counts(
+        store, settings.base_iri), counted=catalogue.COUNTED,
+        triples=catalogue.triple_count(store), figure=figure)
+
+
+def examples(request: Request) -> list[CompetencyQuestion]:
+    """The example questions, read once per app (they are files of the checkout)."""
+    cached: list[CompetencyQuestion] | None = getattr(request.app.state, "example_queries", None)
+    if cached is None:
+        cached = list_questions(EXAMPLES_DIR) if EXAMPLES_DIR.is_dir() else []
+        request.app.state.example_queries = cached
+    return cached
+
+
+@router.get("/query", response_class=HTMLResponse)
+def query_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """The SPARQL editor (YASGUI, served from here), preloaded with the competency questions."""
+    found = examples(request)
+    payload = [{"name": q.name, "question": q.question, "query": q.query} for q in found]
+    # Safe inside <script>: no "</" can close the element early.
+    examples_json = json.dumps(payload).replace("</", "<\\/")
+    yasgui = all((STATIC_DIR / name).is_file() for name in YASGUI_FILES)
+    return render(request, settings, "query.html", examples=found, examples_json=examples_json,
+                  endpoint=f"{url_prefix(settings)}/sparql", yasgui=yasgui)
+
+
+@router.get("/browse/concepts", response_class=HTMLResponse)
+def browse_concepts(request: Request, settings: SettingsDep, store: StoreDep) -> HTMLResponse:
+    """Every concept scheme and its concepts."""
+    return render(request, settings, "concepts.html", schemes=catalogue.schemes(store),
+                  href=_href(settings))
+
+
+@router.get("/browse/cases", response_class=HTMLResponse)
+def browse_cases(request: Request, settings: SettingsDep, store: StoreDep,
+                 level: str | None = None, phase: str | None = None) -> HTMLResponse:
+    """Every case, or those coded with one level and/or phase (as linked from the figure)."""
+    href = _href(settings)
+    filters = [{"text": iri.rsplit("/", 1)[-1], "href": href(iri), "iri": iri}
+               for iri in (level, phase) if iri]
+    return render(request, settings, "browse.html", heading="Cases",
+                  intro="Documented co-production arrangements, each with its coded typology "
+                  "claims and their sources.", tables=[catalogue.cases(store, level, phase)],
+                  filters=filters, href=href)
+
+
+@router.get("/browse/organisations", response_class=HTMLResponse)
+def browse_organisations(request: Request, settings: SettingsDep,
+                         store: StoreDep) -> HTMLResponse:
+    """Every organisation that provides or takes part in a case."""
+    return render(request, settings, "browse.html", heading="Organisations",
+                  intro="Organisations that provide a service or through which citizens act.",
+                  tables=[catalogue.organisations(store)], filters=[], href=_href(settings))
+
+
+@router.get("/browse/sources", response_class=HTMLResponse)
+def browse_sources(request: Request, settings: SettingsDep, store: StoreDep) -> HTMLResponse:
+    """Every bibliographic resource: the paper's references and the sources of the cases."""
+    return render(request, settings, "browse.html", heading="Sources",
+                  intro="The works the ontology and the case records cite.",
+                  tables=[catalogue.sources(store)], filters=[], href=_href(settings))
+
+
+@router.get("/static/{path:path}", include_in_schema=False, response_class=Response)
+def static(path: str) -> Response:
+    """A file under ``api/static`` (style sheet, scripts, the YASGUI bundle)."""
+    target = (STATIC_DIR / path).resolve()
+    if not target.is_relative_to(STATIC_DIR.resolve()) or not target.is_file():
+        raise NotFound(f"no static file {path}")
+    media, _ = mimetypes.guess_type(target.name)
+    return FileResponse(target, media_type=media or "application/octet-stream",
+                        headers={"Cache-Control": "public, max-age=3600"})

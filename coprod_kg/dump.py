@@ -1,0 +1,121 @@
+"""Dumps of the public knowledge graph: N-Quads (with graph names), Turtle and N-Triples.
+
+Only the graphs the load manifest marks public are written (pending submissions stay out). The
+dump is produced in batches, so a server can stream it; its entity tag is derived from the
+manifest (each public graph's name, source digest and size), so it changes exactly when the
+published content does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from coprod_kg.errors import BadInput
+from coprod_kg.manifest import Manifest, read_manifest
+from coprod_kg.namespaces import PREFIXES
+from coprod_kg.oxigraph_store import open_read_only
+from coprod_kg.store import StoreNotReady
+
+BATCH = 5000
+
+
+@dataclass(frozen=True)
+class DumpFormat:
+    """One dump format: its name, file name, media type and engine format."""
+
+    name: str
+    filename: str
+    media_type: str
+    rdf_format: ox.RdfFormat
+
+    @property
+    def quads(self) -> bool:
+        """True when the format keeps graph names."""
+        return self.rdf_format == ox.RdfFormat.N_QUADS
+
+
+DUMP_FORMATS: dict[str, DumpFormat] = {
+    "nquads": DumpFormat("nquads", "coprod.nq", "application/n-quads", ox.RdfFormat.N_QUADS),
+    "turtle": DumpFormat("turtle", "coprod.ttl", "text/turtle", ox.RdfFormat.TURTLE),
+    "ntriples": DumpFormat("ntriples", "coprod.nt", "application/n-triples",
+                           ox.RdfFormat.N_TRIPLES),
+}
+
+
+def dump_format(name: str) -> DumpFormat:
+    """Look a dump format up by name (``nquads``, ``turtle``, ``ntriples``) or file name."""
+    for fmt in DUMP_FORMATS.values():
+        if name in (fmt.name, fmt.filename):
+            return fmt
+    raise BadInput(f"unknown dump format {name!r}; use one of: {', '.join(DUMP_FORMATS)}")
+
+
+def _manifest(store_dir: Path) -> Manifest:
+    manifest = read_manifest(store_dir)
+    if manifest is None:
+        raise StoreNotReady(f"the store {store_dir} is not loaded; run `coprod-kg load`")
+    return manifest
+
+
+def content_tag(manifest: Manifest) -> str:
+    """A digest of the public content: each public graph's name, source digest and size."""
+    digest = hashlib.sha256()
+    for name in manifest.public_graphs():
+        record = manifest.graphs[name]
+        digest.update(f"{name}\t{record.sha256}\t{record.triples}\n".encode())
+    return digest.hexdigest()
+
+
+def etag(store_dir: Path, fmt: DumpFormat) -> str:
+    """The strong entity tag (quoted) of the dump of ``store_dir`` in ``fmt``."""
+    return f'"{fmt.name}-{content_tag(_manifest(store_dir))[:32]}"'
+
+
+def _batches(store: ox.Store, graph: str) -> Iterator[list[ox.Quad]]:
+    quads = store.quads_for_pattern(None, None, None, ox.NamedNode(graph))
+    while batch := list(islice(quads, BATCH)):
+        yield batch
+
+
+def iter_dump(store_dir: Path, fmt: DumpFormat) -> Iterator[bytes]:
+    """The dump of the public graphs as successive chunks of bytes.
+
+    Opens the store when the first chunk is asked for and keeps that view to the end, so a load
+    running meanwhile does not mix two versions into one dump.
+    """
+    manifest = _manifest(store_dir)
+    store = open_read_only(store_dir)
+    for graph in manifest.public_graphs():
+        if fmt.rdf_format == ox.RdfFormat.TURTLE:
+            yield f"\n# graph <{graph}>\n".encode()
+        for batch in _batches(store, graph):
+            items: list[ox.Quad] | list[ox.Triple] = (
+                batch if fmt.quads else [q.triple for q in batch])
+            prefixes = PREFIXES if fmt.rdf_format == ox.RdfFormat.TURTLE else None
+            yield ox.serialize(items, format=fmt.rdf_format, prefixes=prefixes) or b""
+
+
+def write_dump(store_dir: Path, fmt: DumpFormat, output: Path) -> int:
+    """Write the dump to ``output`` atomically; returns the number of bytes written."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix="." + output.name + ".", dir=output.parent)
+    size = 0
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            for chunk in iter_dump(store_dir, fmt):
+                stream.write(chunk)
+                size += len(chunk)
+        os.chmod(temp, 0o644)
+        os.replace(temp, output)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return size

@@ -1,0 +1,138 @@
+"""The web pages: home (counts and figure), query page, browse pages, static files."""
+
+from __future__ import annotations
+
+import html
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from coprod_kg.competency import list_questions
+from coprod_kg.figure import Axis, LevelPhaseGrid, render_svg
+from coprod_kg.namespaces import BASE, CP
+from coprod_kg.oxigraph_store import OxigraphStore
+from coprod_kg.rows import count, select
+
+SVG = "{http://www.w3.org/2000/svg}"
+COMPETENCY = Path(__file__).parent / "competency"
+
+
+def text_of(page: str) -> str:
+    """The page's text with tags dropped and entities decoded (for membership checks)."""
+    return html.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+def test_home_shows_counts_and_a_figure(real_client: TestClient, real_store: Path) -> None:
+    response = real_client.get("/")
+    assert response.status_code == 200
+    page = response.text
+    store = OxigraphStore(real_store)
+    cases = count(store, "SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE "
+                         f"{{ ?c a <{CP.CoProductionCase}> }}")
+    triples = count(store, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+    assert cases > 0
+    assert re.search(rf'class="number">{cases}</span>\s*cases', page)
+    assert re.search(rf'class="number">{triples}</span>\s*triples', page)
+    svg = re.search(r"<svg.*?</svg>", page, re.S)
+    assert svg, "no inline SVG on the home page"
+    root = ET.fromstring(svg.group(0))
+    assert root.find(f"{SVG}title") is not None
+    numbers = [int(t.text or "0") for t in root.iter(f"{SVG}text")
+               if t.get("class") == "fig-count"]
+    assert len(numbers) == 12  # 3 levels x 4 phases
+    assert sum(numbers) > 0
+
+
+def test_figure_counts_match_the_store(real_client: TestClient, real_store: Path) -> None:
+    rows = select(OxigraphStore(real_store),
+                  f"SELECT ?level ?phase (COUNT(DISTINCT ?case) AS ?n) WHERE {{ "
+                  f"?case a <{CP.CoProductionCase}> ; <{CP.hasCoding}> ?a, ?b . "
+                  f"?a <{CP.level}> ?level . ?b <{CP.phase}> ?phase }} GROUP BY ?level ?phase")
+    assert rows
+    page = real_client.get("/").text
+    for row in rows:
+        # Each non-empty cell links to the list of its cases, and that list has n rows.
+        n = int(row["n"].value)
+        response = real_client.get("/browse/cases", params={"level": row["level"].value,
+                                                             "phase": row["phase"].value})
+        assert response.status_code == 200
+        assert response.text.count('<tr><td><a href="/case/') == n
+    assert "/browse/cases?level=" in page
+
+
+def test_render_svg_is_well_formed_and_escapes() -> None:
+    grid = LevelPhaseGrid((Axis("l1", "A & B"), Axis("l2", "<two>")), (Axis("p1", "P"),),
+                          {("l1", "p1"): 3})
+    root = ET.fromstring(render_svg(grid))
+    texts = ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
+    assert "A & B" in texts and "<two>" in texts and "3" in texts and "0" in texts
+
+
+def test_query_page_offers_the_competency_questions(real_client: TestClient) -> None:
+    questions = list_questions(COMPETENCY)
+    assert questions, "no competency questions found"
+    page = real_client.get("/query").text
+    assert page.count('class="example"') == len(questions)
+    assert "/static/yasgui/yasgui.min.js" in page
+    assert 'data-endpoint="/sparql"' in page
+    assert html.escape(questions[0].question, quote=False) in page
+
+
+@pytest.mark.parametrize("path", ["/static/yasgui/yasgui.min.js", "/static/yasgui/yasgui.min.css",
+                                  "/static/css/site.css", "/static/js/query.js"])
+def test_static_files(real_client: TestClient, path: str) -> None:
+    response = real_client.get(path)
+    assert response.status_code == 200, "run scripts/fetch-yasgui.sh (make) first"
+    assert response.content
+
+
+def test_static_files_stay_in_their_folder(real_client: TestClient) -> None:
+    assert real_client.get("/static/../app.py").status_code == 404
+    assert real_client.get("/static/%2e%2e/app.py").status_code == 404
+    assert real_client.get("/static/none.css").status_code == 404
+
+
+def test_browse_cases_lists_every_case(real_client: TestClient, real_store: Path) -> None:
+    rows = select(OxigraphStore(real_store),
+                  f"SELECT ?c WHERE {{ ?c a <{CP.CoProductionCase}> }}")
+    assert rows
+    page = real_client.get("/browse/cases").text
+    for row in rows:
+        assert f'href="/case/{row["c"].value.rsplit("/", 1)[-1]}"' in page
+
+
+def test_browse_concepts_lists_every_scheme(real_client: TestClient, real_store: Path) -> None:
+    rows = select(OxigraphStore(real_store),
+                  "SELECT DISTINCT ?s WHERE "
+                  "{ ?c <http://www.w3.org/2004/02/skos/core#inScheme> ?s }")
+    assert rows
+    page = real_client.get("/browse/concepts").text
+    for row in rows:
+        iri = row["s"].value
+        href = "/" + iri[len(BASE):] if iri.startswith(BASE) else iri
+        assert f'href="{html.escape(href)}"' in page
+
+
+@pytest.mark.parametrize(("path", "namespace"), [("/browse/organisations", "organisation"),
+                                                 ("/browse/sources", "source")])
+def test_browse_lists(real_client: TestClient, real_store: Path, path: str,
+                      namespace: str) -> None:
+    rows = select(OxigraphStore(real_store),
+                  f"SELECT DISTINCT ?x WHERE {{ ?x a ?t FILTER(STRSTARTS(STR(?x), "
+                  f"\"https://w3id.org/coprod/{namespace}/\") && !CONTAINS(STR(?x), \"#\")) }}")
+    assert rows
+    response = real_client.get(path)
+    assert response.status_code == 200
+    for row in rows:
+        assert f'href="/{namespace}/{row["x"].value.rsplit("/", 1)[-1]}"' in response.text
+
+
+def test_pages_have_landmarks_and_language(real_client: TestClient) -> None:
+    for path in ("/", "/query", "/browse/cases", "/browse/concepts"):
+        page = real_client.get(path).text
+        assert '<html lang="en">' in page
+        assert '<main id="main">' in page and "<h1" in page
+        assert 'aria-label="Main"' in page
