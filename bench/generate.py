@@ -15,7 +15,7 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
-from coprod_kg.namespaces import AGENT, CASE, CP, CPC, ORGANISATION, SRC
+from coprod_kg.namespaces import AGENT, CASE, COUNTRY, CP, CPC, ORGANISATION, SRC
 
 RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
 RDFS_LABEL = "<http://www.w3.org/2000/01/rdf-schema#label>"
@@ -51,8 +51,9 @@ def case_triples(rng: random.Random, n: int, n_orgs: int, n_sources: int) -> Ite
     words = " ".join(rng.sample(WORDS, 3))
     yield f"{case} {RDF_TYPE} {_iri(CP, 'CoProductionCase')} ."
     yield f"{case} <{DCT}title> {_lit(f'Synthetic case {n}: {words}')} ."
-    yield f"{case} <{DCT}description> {_lit(f'A generated co-production arrangement about {words}.')} ."
-    yield f"{case} {_iri(CP, 'country')} <https://w3id.org/coprod/country/{rng.choice(COUNTRIES)}> ."
+    description = _lit(f"A generated co-production arrangement about {words}.")
+    yield f"{case} <{DCT}description> {description} ."
+    yield f"{case} {_iri(CP, 'country')} {_iri(COUNTRY, rng.choice(COUNTRIES))} ."
     yield f"{case} {_iri(CP, 'startDate')} {_typed(str(rng.randint(1970, 2020)), 'gYear')} ."
     service = f"<{CASE}synthetic-{n}#service>"
     yield f"{case} {_iri(CP, 'service')} {service} ."
@@ -107,7 +108,8 @@ def shared_triples(n_orgs: int, n_sources: int) -> Iterator[str]:
         yield f"{org} {RDF_TYPE} {_iri(CP, 'Organisation')} ."
         yield f"{org} {RDFS_LABEL} {_lit(f'Synthetic organisation {i}')} ."
         yield f"{org} {_iri(CP, 'sector')} {_iri(CPC, sectors[i % len(sectors)])} ."
-        yield f"{org} {_iri(CP, 'membershipBased')} {_typed('true' if i % 2 else 'false', 'boolean')} ."
+        member = _typed("true" if i % 2 else "false", "boolean")
+        yield f"{org} {_iri(CP, 'membershipBased')} {member} ."
     for i in range(n_sources):
         src = _iri(SRC, f"synthetic-{i}")
         yield f"{src} {RDF_TYPE} <http://purl.org/ontology/bibo/AcademicArticle> ."

@@ -30,18 +30,39 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("store", str(PROJECT_ROOT / "var" / "store"), "Directory of the embedded Oxigraph store."),
-    Setting("ontology_dir", str(PROJECT_ROOT / "ontology"), "Directory of the ontology Turtle files."),
+    Setting(
+        "store", str(PROJECT_ROOT / "var" / "store"),
+        "Directory of the embedded Oxigraph store.",
+    ),
+    Setting(
+        "ontology_dir", str(PROJECT_ROOT / "ontology"),
+        "Directory of the ontology Turtle files.",
+    ),
     Setting("shapes_dir", str(PROJECT_ROOT / "shapes"), "Directory of the SHACL shapes."),
     Setting("data_dir", str(PROJECT_ROOT / "data"), "Directory of the curated case records."),
     Setting("host", "127.0.0.1", "Interface the server listens on."),
     Setting("port", "8000", "Port the server listens on."),
-    Setting("public_url", "http://127.0.0.1:8000", "Public address of the server (used in the service description, VoID and links)."),
-    Setting("base_iri", "https://w3id.org/coprod/", "Base of the IRIs the server dereferences; mapped to the server's own address."),
+    Setting(
+        "public_url", "http://127.0.0.1:8000",
+        "Public address of the server (used in the service description, VoID and links).",
+    ),
+    Setting(
+        "base_iri", "https://w3id.org/coprod/",
+        "Base of the IRIs the server dereferences; mapped to the server's own address.",
+    ),
     Setting("query_timeout", "30", "Seconds a SPARQL query may run before it is stopped."),
-    Setting("max_results", "100000", "Largest number of result rows or triples one query may return."),
-    Setting("max_request_bytes", "1048576", "Largest request body (query or submission) accepted, in bytes."),
-    Setting("query_workers", "2", "Worker processes that run SPARQL queries (each can be stopped at the timeout)."),
+    Setting(
+        "max_results", "100000",
+        "Largest number of result rows or triples one query may return.",
+    ),
+    Setting(
+        "max_request_bytes", "1048576",
+        "Largest request body (query or submission) accepted, in bytes.",
+    ),
+    Setting(
+        "query_workers", "2",
+        "Worker processes that run SPARQL queries (each can be stopped at the timeout).",
+    ),
 )
 
 
