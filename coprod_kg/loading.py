@@ -17,18 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import Graph
 from tqdm import tqdm
 
 from coprod_kg.config import Settings
-from coprod_kg.entailment import compute_entailments
+from coprod_kg.entailment import materialise
 from coprod_kg.errors import BadInput, ParseError
 from coprod_kg.manifest import Manifest, read_manifest, sha256_files, write_manifest
 from coprod_kg.namespaces import GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 from coprod_kg.oxigraph_store import OxigraphWriter
 from coprod_kg.sources import load_ontology, module_files, turtle_files
 from coprod_kg.store import GraphRecord
-from coprod_kg.terms import to_rdflib, triple_to_oxigraph
+from coprod_kg.terms import triple_to_oxigraph
 
 log = logging.getLogger(__name__)
 
@@ -117,24 +116,10 @@ def _read(source: Source) -> list[ox.Triple]:
     return _parse_file(source.paths[0])
 
 
-def _to_graph(triples: Iterable[ox.Triple]) -> Graph:
-    graph = Graph()
-    for t in triples:
-        graph.add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)))
-    return graph
-
-
 def _infer(writer: OxigraphWriter, graphs: Iterable[str]) -> int:
-    """Recompute ``graph/inferred`` from what the store now holds (blank nodes stay the same)."""
-    ontology = _to_graph(writer.graph_triples(str(ONTOLOGY_GRAPH)))
-    data = Graph()
-    for name in graphs:
-        if name not in (str(ONTOLOGY_GRAPH), str(INFERRED_GRAPH)):
-            for t in writer.graph_triples(name):
-                data.add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)))
-    inferred = compute_entailments(ontology, data)
-    return writer.replace_graph(str(INFERRED_GRAPH),
-                                (triple_to_oxigraph(s, p, o) for s, p, o in inferred))
+    """Recompute ``graph/inferred`` from what the store now holds, inside the engine."""
+    return materialise(writer.store, str(ONTOLOGY_GRAPH),
+                       [g for g in graphs if g != str(INFERRED_GRAPH)], str(INFERRED_GRAPH))
 
 
 def load_store(settings: Settings, extra_files: Sequence[Path] = (),

@@ -1,0 +1,85 @@
+"""Entailments computed by the engine agree with HermiT, and every defined class compiles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rdflib import Graph, Namespace, URIRef
+from rdflib.namespace import RDF, RDFS, SKOS
+
+from coprod_kg.config import load_settings
+from coprod_kg.defined_classes import compile_defined_classes
+from coprod_kg.entailment import compute_entailments
+from coprod_kg.reasoning import infer_memberships, java_available
+from coprod_kg.sources import load_files, load_ontology, turtle_files
+
+SETTINGS = load_settings()
+CP = Namespace("https://w3id.org/coprod/ontology/")
+EX = Namespace("http://example.org/")
+
+
+@pytest.fixture(scope="module")
+def ontology() -> Graph:
+    return load_ontology(SETTINGS.ontology_dir)
+
+
+@pytest.fixture(scope="module")
+def bundled() -> Graph:
+    files = turtle_files(SETTINGS.data_dir)
+    assert files, "no bundled data to compare on"
+    return load_files(files)
+
+
+def _new_types(inferred: Graph, data: Graph) -> set[tuple[URIRef, URIRef]]:
+    subjects = {s for s in data.subjects() if isinstance(s, URIRef)}
+    return {(s, o) for s, _, o in inferred.triples((None, RDF.type, None))
+            if s in subjects and isinstance(s, URIRef) and isinstance(o, URIRef)
+            and (s, RDF.type, o) not in data}
+
+
+def test_every_defined_class_of_the_ontology_compiles(ontology: Graph) -> None:
+    compiled, failed = compile_defined_classes(ontology)
+    assert compiled, "the ontology has no defined classes to compile"
+    assert failed == [], f"defined classes the engine cannot classify: {failed}"
+
+
+@pytest.mark.skipif(not java_available(), reason="HermiT needs a Java runtime")
+def test_engine_memberships_equal_hermit_on_the_bundled_cases(ontology: Graph,
+                                                               bundled: Graph) -> None:
+    ours = _new_types(compute_entailments(ontology, bundled), bundled)
+    hermit = _new_types(infer_memberships(ontology, bundled), bundled)
+    assert (CP.ComplementaryCoProductionCase in {c for _, c in ours}), "nothing was classified"
+    assert ours - hermit == set(), "the engine infers memberships HermiT does not"
+    assert hermit - ours == set(), "HermiT infers memberships the engine misses"
+
+
+def test_rules_cover_hierarchies_inverses_and_skos() -> None:
+    onto = Graph().parse(data="""
+        @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+        @prefix owl: <http://www.w3.org/2002/07/owl#> . @prefix ex: <http://example.org/> .
+        ex:Cat rdfs:subClassOf ex:Mammal . ex:Mammal rdfs:subClassOf ex:Animal .
+        ex:hasKitten rdfs:subPropertyOf ex:hasChild . ex:hasChild owl:inverseOf ex:hasParent .
+        ex:owns rdfs:domain ex:Owner ; rdfs:range ex:Thing .
+        """, format="turtle")
+    data = Graph().parse(data="""
+        @prefix skos: <http://www.w3.org/2004/02/skos/core#> . @prefix ex: <http://example.org/> .
+        ex:tom a ex:Cat ; ex:hasKitten ex:kit ; ex:owns ex:ball , "a string" .
+        ex:c skos:broader ex:b . ex:b skos:broader ex:a .
+        """, format="turtle")
+    inferred = compute_entailments(onto, data)
+    for triple in [(EX.tom, RDF.type, EX.Animal), (EX.tom, EX.hasChild, EX.kit),
+                   (EX.kit, EX.hasParent, EX.tom), (EX.tom, RDF.type, EX.Owner),
+                   (EX.ball, RDF.type, EX.Thing), (EX.Cat, RDFS.subClassOf, EX.Animal),
+                   (EX.a, SKOS.narrower, EX.b), (EX.c, SKOS.broaderTransitive, EX.a),
+                   (EX.a, SKOS.narrowerTransitive, EX.c)]:
+        assert triple in inferred, triple
+    assert (EX.tom, RDF.type, EX.Cat) not in inferred, "asserted triples must not repeat"
+
+
+def test_a_definition_outside_the_fragment_is_reported(tmp_path: Path) -> None:
+    onto = Graph().parse(data="""
+        @prefix owl: <http://www.w3.org/2002/07/owl#> . @prefix ex: <http://example.org/> .
+        ex:Lonely owl:equivalentClass [ owl:complementOf ex:Social ] .""", format="turtle")
+    compiled, failed = compile_defined_classes(onto)
+    assert compiled == [] and failed == [EX.Lonely]
