@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from coprod_kg.validation import ValidationResult
+
 
 class CoprodError(Exception):
     """Base of every error this package raises on purpose."""
@@ -68,3 +73,49 @@ class ParseError(BadInput):
             if column is not None:
                 where += f", column {column}"
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class Unauthorized(CoprodError):
+    """No valid credentials were sent (missing, unknown or revoked token)."""
+
+    status = 401
+
+
+class Forbidden(CoprodError):
+    """The account is known but its role does not allow this action."""
+
+    status = 403
+
+
+class Conflict(CoprodError):
+    """The request conflicts with the current state (e.g. POST of a case that already exists)."""
+
+    status = 409
+
+
+class PreconditionFailed(CoprodError):
+    """``If-Match`` names a version that is no longer the latest one (a concurrent edit)."""
+
+    status = 412
+
+
+class PreconditionRequired(CoprodError):
+    """A write to an existing case came without ``If-Match``."""
+
+    status = 428
+
+
+class StoreBusy(CoprodError):
+    """The store is opened read-write by another process (a running server)."""
+
+    status = 503
+
+
+class ValidationFailed(Unprocessable):
+    """A submission does not conform to the shapes; carries the full validation result."""
+
+    def __init__(self, result: ValidationResult, message: str | None = None) -> None:
+        self.result = result
+        count = len(result.violations)
+        super().__init__(message or f"the submission does not conform: {count} violation(s); "
+                         "nothing was stored")

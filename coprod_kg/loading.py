@@ -4,7 +4,12 @@ Each source gets its own named graph: the ontology (all modules) in ``graph/onto
 ``data/**/*.ttl`` in ``graph/data/{path without .ttl}``, every extra file in ``graph/file/{name}``
 (or a graph the caller names). Loading is idempotent: the manifest keeps each source's SHA-256,
 an unchanged source is skipped, a changed one replaces its graph, a vanished data file loses its
-graph. Entailments (``graph/inferred``) are recomputed only when some source changed.
+graph. Entailments (``graph/inferred``) are recomputed only when some source changed, from the
+public graphs only.
+
+The bundled case files (``data/cases/**/*.ttl``) are not file graphs: they go through the
+curation workflow (:mod:`coprod_kg.curation.bundled`), each as a published version
+``graph/case/{slug}/v{n}`` with its provenance, so PUT, DELETE and history work for them too.
 """
 
 from __future__ import annotations
@@ -20,6 +25,13 @@ import pyoxigraph as ox
 from tqdm import tqdm
 
 from coprod_kg.config import Settings
+from coprod_kg.curation.bundled import (
+    case_files,
+    curated_graph_records,
+    import_bundled,
+    is_curated,
+)
+from coprod_kg.curation.model import Status
 from coprod_kg.entailment import materialise
 from coprod_kg.errors import BadInput, ParseError
 from coprod_kg.manifest import Manifest, read_manifest, sha256_files, write_manifest
@@ -78,12 +90,17 @@ def plan_sources(settings: Settings, extra_files: Sequence[Path] = (),
                       "ontology", "ontology")]
     data_dir = settings.data_dir
     data_files = turtle_files(data_dir) if data_dir.is_dir() else []
+    bundled = {p.resolve() for p in case_files(data_dir)}
     for path in data_files:
+        if path.resolve() in bundled:
+            continue  # imported through the curation workflow
         sources.append(Source(data_graph_name(data_dir, path), (path,),
                               path.relative_to(data_dir).as_posix(), "data"))
     for path in extra_files:
         if not path.is_file():
             raise BadInput(f"no such file: {path}")
+        if path.resolve() in bundled:
+            continue
         inside_data = data_dir.is_dir() and path.resolve().is_relative_to(data_dir.resolve())
         if graph_name:
             name = graph_name
@@ -122,6 +139,19 @@ def _infer(writer: OxigraphWriter, graphs: Iterable[str]) -> int:
                        [g for g in graphs if g != str(INFERRED_GRAPH)], str(INFERRED_GRAPH))
 
 
+def _import_cases(settings: Settings, writer: OxigraphWriter, new: Manifest,
+                  report: LoadReport, progress: bool) -> None:
+    """Publish the bundled cases through curation; add the curated graphs to ``new``."""
+    imported = import_bundled(settings, writer.store, progress)
+    for info in imported.imported:
+        if info.status is Status.WITHDRAWN:
+            report.removed.append(info.graph)
+        else:
+            report.loaded.append(info.graph)
+    report.skipped.extend(imported.skipped)
+    new.graphs.update(curated_graph_records(writer.store))
+
+
 def load_store(settings: Settings, extra_files: Sequence[Path] = (),
                graph_name: str | None = None, progress: bool = False) -> LoadReport:
     """Bring the store in ``settings.store`` up to date with the sources; see the module doc."""
@@ -146,8 +176,9 @@ def load_store(settings: Settings, extra_files: Sequence[Path] = (),
             count = writer.replace_graph(source.graph, triples)
             new.graphs[source.graph] = GraphRecord(source.graph, source.label, digest, count)
             report.loaded.append(source.graph)
+        _import_cases(settings, writer, new, report, progress)
         for name, record in old.graphs.items():
-            if name in new.graphs or name == str(INFERRED_GRAPH):
+            if name in new.graphs or name == str(INFERRED_GRAPH) or is_curated(name):
                 continue
             if name.startswith(DATA_GRAPH_BASE):  # its file is gone
                 writer.remove_graph(name)
@@ -155,9 +186,10 @@ def load_store(settings: Settings, extra_files: Sequence[Path] = (),
             else:  # an extra file loaded earlier stays until removed on purpose
                 new.graphs[name] = record
         inputs = hashlib.sha256("\n".join(
-            f"{n} {r.sha256}" for n, r in sorted(new.graphs.items())).encode()).hexdigest()
+            f"{n} {r.sha256}" for n, r in sorted(new.graphs.items()) if r.public
+        ).encode()).hexdigest()
         if inputs != old.inference_inputs or str(INFERRED_GRAPH) not in old.graphs:
-            count = _infer(writer, list(new.graphs))
+            count = _infer(writer, new.public_graphs())
             new.graphs[str(INFERRED_GRAPH)] = GraphRecord(str(INFERRED_GRAPH), "entailments",
                                                           inputs, count)
             report.inferred = count

@@ -93,20 +93,24 @@ def prepare(query: str, accept: str | None = None, format_param: str | None = No
 
 
 def resolve_dataset(request: QueryRequest, public: list[str], private: list[str]) -> Dataset:
-    """Decide the dataset of ``request`` so that no private graph (a pending submission) leaks.
+    """Decide the dataset of ``request`` so that only public graphs can ever be read.
 
-    Protocol graphs override the query's ``FROM``; private ones among them are dropped, which
-    makes them empty. A query's own ``FROM`` naming a private graph is refused.
+    An allow-list: protocol graphs (``default-graph-uri``/``named-graph-uri``) override the
+    query's ``FROM`` and are kept only if public (any other IRI, a pending submission or an
+    unknown graph, is dropped, so it reads as empty). A query's own ``FROM``/``FROM NAMED``
+    naming anything but a public graph is refused. ``private`` is kept for the callers'
+    convenience; it no longer matters which graphs are listed there.
     """
     info = inspect_query(request.query)  # refuses SERVICE/LOAD on every path, not only HTTP
-    hidden = set(private)
+    allowed = set(public)
     if request.default_graphs is not None or request.named_graphs is not None:
-        default = tuple(g for g in request.default_graphs or () if g not in hidden)
-        named = tuple(g for g in request.named_graphs or () if g not in hidden)
+        default = tuple(g for g in request.default_graphs or () if g in allowed)
+        named = tuple(g for g in request.named_graphs or () if g in allowed)
         return Dataset(default, named)
     if info.has_dataset_clause:
-        if hidden and hidden.intersection(_dataset_clause_iris(request.query)):
-            raise BadInput("FROM names a graph that is not public")
+        outside = _dataset_clause_iris(request.query) - allowed
+        if outside:
+            raise BadInput(f"FROM names a graph that is not public: {sorted(outside)[0]}")
         return Dataset(None, None)
     return Dataset(tuple(public), tuple(public))
 
@@ -125,9 +129,8 @@ def _dataset_clause_iris(query: str) -> set[str]:
     iris: set[str] = set()
     for clause in clauses:
         for key in ("default", "named"):
-            value = clause.get(key)
-            if value is not None:
-                iris.add(str(value))
+            if key in clause:  # CompValue.get returns odd defaults for missing keys
+                iris.add(str(clause[key]))
     return iris
 
 

@@ -11,7 +11,7 @@ import pytest
 from coprod_kg.cli import main
 from coprod_kg.config import Settings
 from coprod_kg.errors import ParseError
-from coprod_kg.loading import DATA_GRAPH_BASE, FILE_GRAPH_BASE, load_store
+from coprod_kg.loading import FILE_GRAPH_BASE, load_store
 from coprod_kg.manifest import read_manifest
 from coprod_kg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH
 from coprod_kg.oxigraph_store import OxigraphStore
@@ -20,7 +20,10 @@ from coprod_kg.store import prepare
 
 MINI = Path(__file__).parent / "fixtures" / "mini"
 
-CASE_GRAPH = DATA_GRAPH_BASE + "cases/example-case"
+# Bundled cases are imported through curation: version graphs, not file graphs.
+CASE_GRAPH = "https://w3id.org/coprod/graph/case/example-case/v1"
+CASE_GRAPH_V2 = "https://w3id.org/coprod/graph/case/example-case/v2"
+PROVENANCE_GRAPH = "https://w3id.org/coprod/graph/provenance"
 
 
 def _copy_mini(tmp_path: Path, settings: Settings) -> Settings:
@@ -47,7 +50,8 @@ def test_each_source_gets_its_own_graph(mini_settings: Settings) -> None:
     assert report.loaded == [str(ONTOLOGY_GRAPH), CASE_GRAPH]
     manifest = read_manifest(mini_settings.store)
     assert manifest is not None
-    assert set(manifest.public_graphs()) == {str(ONTOLOGY_GRAPH), CASE_GRAPH, str(INFERRED_GRAPH)}
+    assert set(manifest.public_graphs()) == {str(ONTOLOGY_GRAPH), CASE_GRAPH, str(INFERRED_GRAPH),
+                                             PROVENANCE_GRAPH}
     assert _ask(mini_settings, f"GRAPH <{CASE_GRAPH}> {{ ?case a cp:CoProductionCase }}")
     assert not _ask(mini_settings, f"GRAPH <{ONTOLOGY_GRAPH}> {{ ?case a cp:CoProductionCase }}")
 
@@ -64,7 +68,7 @@ def test_reload_skips_unchanged_and_replaces_changed(tmp_path: Path,
     case_file.write_text(case_file.read_text(encoding="utf-8").replace(
         "An example case", "A renamed case"), encoding="utf-8")
     changed = load_store(settings)
-    assert changed.loaded == [CASE_GRAPH]
+    assert changed.loaded == [CASE_GRAPH_V2]
     assert changed.inferred is not None
     assert _ask(settings, '?c <http://purl.org/dc/terms/title> "A renamed case"@en')
     assert not _ask(settings, '?c <http://purl.org/dc/terms/title> "An example case"@en')

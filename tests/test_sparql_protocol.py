@@ -23,7 +23,7 @@ SettingsFactory = Callable[..., Settings]
 
 SELECT = "SELECT ?c WHERE { ?c a <https://w3id.org/coprod/ontology/CoProductionCase> }"
 CASE = "https://w3id.org/coprod/case/example-case"
-CASE_GRAPH = "https://w3id.org/coprod/graph/data/cases/example-case"
+CASE_GRAPH = "https://w3id.org/coprod/graph/case/example-case/v1"  # bundled: via curation
 ONTOLOGY_GRAPH = "https://w3id.org/coprod/graph/ontology"
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 DIRECT = {"content-type": "application/sparql-query"}

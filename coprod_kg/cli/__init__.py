@@ -11,9 +11,14 @@ from coprod_kg import __version__
 from coprod_kg.config import load_settings
 from coprod_kg.errors import CoprodError
 
-#: Sub-modules of ``coprod_kg.cli``; each has ``register(subparsers)`` that adds its verb and
-#: sets ``func(args, settings) -> int`` as the parser default.
-COMMANDS: tuple[str, ...] = ("check", "load", "query", "dump", "serve", "validate", "user")
+#: Verb -> sub-module of ``coprod_kg.cli``; each module has ``register(subparsers)`` that adds
+#: its verb and sets ``func(args, settings) -> int`` as the parser default. (``import`` is a
+#: Python keyword, so its module is ``import_dir``.)
+COMMANDS: dict[str, str] = {
+    "check": "check", "load": "load", "query": "query", "dump": "dump", "serve": "serve",
+    "validate": "validate", "user": "user", "submit": "submit", "review": "review",
+    "import": "import_dir", "backup": "backup", "restore": "restore",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,8 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
-        module = importlib.import_module(f"coprod_kg.cli.{name}")
+    for module_name in COMMANDS.values():
+        module = importlib.import_module(f"coprod_kg.cli.{module_name}")
         module.register(sub)
     return parser
 

@@ -1,0 +1,133 @@
+"""Back up and restore a whole store: every graph (public and private), accounts, audit log.
+
+The archive is a ``.tar.gz`` holding ``graphs.nq.gz`` (N-Quads, gzip), ``accounts.sqlite3``
+(copied with SQLite's online backup), ``audit.log.jsonl`` and the manifest. It is written to a
+temporary file and renamed into place, so a crash never leaves half an archive. A restore
+builds the new store in a temporary sibling folder and renames it into place, then re-derives
+the manifest's curated records from the restored curation graph.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import shutil
+import sqlite3
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from coprod_kg.accounts import ACCOUNTS_FILE
+from coprod_kg.audit import AUDIT_FILE
+from coprod_kg.curation.visibility import derive_manifest
+from coprod_kg.curation.writer import OxigraphReader
+from coprod_kg.errors import BadInput
+from coprod_kg.manifest import MANIFEST_NAME, read_manifest
+
+GRAPHS_MEMBER = "graphs.nq.gz"
+MEMBERS = (GRAPHS_MEMBER, ACCOUNTS_FILE, AUDIT_FILE, MANIFEST_NAME)
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mtime = int(time.time())
+    info.mode = 0o600
+    tar.addfile(info, io.BytesIO(data))
+
+
+def _accounts_bytes(store_dir: Path) -> bytes | None:
+    source = store_dir / ACCOUNTS_FILE
+    if not source.exists():
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / ACCOUNTS_FILE
+        src, dst = sqlite3.connect(source), sqlite3.connect(copy)
+        try:
+            src.backup(dst)
+        finally:
+            src.close()
+            dst.close()
+        return copy.read_bytes()
+
+
+def backup(store_dir: Path, archive: Path, store: ox.Store | None = None) -> int:
+    """Write ``archive``; returns the number of quads saved. ``store``: an open handle to use."""
+    if read_manifest(store_dir) is None:
+        raise BadInput(f"{store_dir} is not a loaded store")
+    handle = store if store is not None else OxigraphReader.read_only(store_dir).store
+    quads = handle.dump(format=ox.RdfFormat.N_QUADS, from_graph=None) or b""
+    count = quads.count(b"\n")
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=archive.parent, prefix=".backup-", suffix=".tar.gz")
+    try:
+        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
+            _add(tar, GRAPHS_MEMBER, gzip.compress(quads))
+            accounts = _accounts_bytes(store_dir)
+            if accounts is not None:
+                _add(tar, ACCOUNTS_FILE, accounts)
+            for name in (AUDIT_FILE, MANIFEST_NAME):
+                path = store_dir / name
+                if path.exists():
+                    _add(tar, name, path.read_bytes())
+            tar.close()
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(tmp, archive)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return count
+
+
+def _members(archive: Path) -> dict[str, bytes]:
+    try:
+        with tarfile.open(archive, mode="r:gz") as tar:
+            out: dict[str, bytes] = {}
+            for member in tar.getmembers():
+                if member.name not in MEMBERS or not member.isfile():
+                    raise BadInput(f"{archive}: unexpected member {member.name!r}")
+                extracted = tar.extractfile(member)
+                assert extracted is not None
+                out[member.name] = extracted.read()
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise BadInput(f"{archive}: not a coprod-kg backup ({exc})") from exc
+    if GRAPHS_MEMBER not in out:
+        raise BadInput(f"{archive}: not a coprod-kg backup (no {GRAPHS_MEMBER})")
+    return out
+
+
+def restore(archive: Path, store_dir: Path, force: bool = False) -> Path | None:
+    """Restore ``archive`` into ``store_dir`` (empty or absent unless ``force``).
+
+    With ``force`` an existing store is moved aside (its new name is returned), never deleted.
+    """
+    members = _members(archive)
+    if store_dir.exists() and any(store_dir.iterdir()) and not force:
+        raise BadInput(f"{store_dir} is not empty; restore into a new folder or use --force")
+    store_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=store_dir.parent, prefix=f".{store_dir.name}-restore-"))
+    try:
+        store = ox.Store(str(staging))
+        store.bulk_load(gzip.decompress(members[GRAPHS_MEMBER]), format=ox.RdfFormat.N_QUADS)
+        store.flush()
+        for name in (ACCOUNTS_FILE, AUDIT_FILE, MANIFEST_NAME):
+            if name in members:
+                (staging / name).write_bytes(members[name])
+        derive_manifest(staging, OxigraphReader(store))
+        del store
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    aside = None
+    if store_dir.exists() and any(store_dir.iterdir()):
+        aside = store_dir.with_name(f"{store_dir.name}.replaced-{int(time.time())}")
+        store_dir.rename(aside)
+    elif store_dir.exists():
+        store_dir.rmdir()
+    staging.rename(store_dir)
+    return aside

@@ -1,0 +1,145 @@
+"""Plumbing of the curation service: the lazy writer, reads, commits, shared checks.
+
+:class:`~coprod_kg.curation.service.Curation` builds on this; see its module for the workflow.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rdflib import Graph, URIRef
+
+from coprod_kg.accounts import Role, User
+from coprod_kg.audit import AuditLog
+from coprod_kg.config import Settings
+from coprod_kg.curation import records
+from coprod_kg.curation.identity import foreign_subjects
+from coprod_kg.curation.lookup import described_elsewhere, types_and_labels
+from coprod_kg.curation.model import Status, VersionInfo, case_iri, now
+from coprod_kg.curation.prepare import Prepared
+from coprod_kg.curation.visibility import derive_manifest
+from coprod_kg.curation.writer import (
+    CurationReader,
+    CurationWriter,
+    OxigraphCurationWriter,
+    OxigraphReader,
+)
+from coprod_kg.errors import Forbidden, Unprocessable
+from coprod_kg.manifest import read_manifest, sha256_files
+from coprod_kg.sources import turtle_files
+from coprod_kg.validation import ValidationContext
+
+
+class CurationBase:
+    """State and plumbing shared by every curation operation. Writes hold ``self.lock``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store_dir = settings.store
+        self.lock = threading.RLock()
+        self._writer: CurationWriter | None = None
+        self._context: ValidationContext | None = None
+        self._shapes_version: str | None = None
+        self.audit = AuditLog(settings.store)
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    def attach(self, writer: CurationWriter) -> None:
+        """Use ``writer`` (already open) instead of opening the store lazily."""
+        self._writer = writer
+
+    def writer(self) -> CurationWriter:
+        if self._writer is None:
+            self._writer = OxigraphCurationWriter(self.store_dir)
+        return self._writer
+
+    @contextmanager
+    def _read(self) -> Iterator[CurationReader | None]:
+        """The writer if open, else a fresh read-only view (None if the store is empty)."""
+        if self._writer is not None:
+            yield self._writer
+            return
+        if read_manifest(self.store_dir) is None:
+            yield None
+            return
+        reader = OxigraphReader.read_only(self.store_dir)
+        try:
+            yield reader
+        finally:
+            del reader
+
+    def _public(self) -> list[str]:
+        manifest = read_manifest(self.store_dir)
+        return manifest.public_graphs() if manifest else []
+
+    def _versions(self, case: str) -> list[VersionInfo]:
+        with self._read() as reader:
+            return [] if reader is None else records.versions(reader, case_iri(case))
+
+    def shapes_version(self) -> str:
+        """SHA-256 over the ontology and shapes files (what validated a version)."""
+        if self._shapes_version is None:
+            files = turtle_files(self.settings.ontology_dir) + turtle_files(
+                self.settings.shapes_dir)
+            self._shapes_version = "sha256:" + sha256_files(files)
+        return self._shapes_version
+
+    def commit(self, request: str, user: str, action: str, target: str,
+                detail: str = "") -> None:
+        """Apply ONE update, make it durable, re-derive the manifest, log it."""
+        writer = self.writer()
+        writer.update(request)
+        writer.flush()
+        derive_manifest(self.store_dir, writer)
+        self.audit.record(user, action, target, detail)
+
+    def repair(self) -> None:
+        """Re-derive the manifest's curated records from the store (read-only if no writer)."""
+        with self.lock, self._read() as reader:
+            if reader is not None:
+                derive_manifest(self.store_dir, reader)
+
+    def _lookup(self, nodes: set[URIRef]) -> Graph:
+        with self._read() as reader:
+            if reader is None:
+                return Graph()
+            return types_and_labels(reader, self._public(), nodes)
+
+    def check_foreign(self, prepared: Prepared) -> None:
+        subjects = foreign_subjects(prepared.graph, prepared.case)
+        with self._read() as reader:
+            if reader is None or not subjects:
+                return
+            taken = described_elsewhere(reader, self._public(), subjects, prepared.case)
+        if taken:
+            listed = ", ".join(f"{s} (in {g})" for s, g in sorted(taken.items()))
+            raise Unprocessable("the submission redefines resources that another record "
+                                f"already describes: {listed}; refer to them without "
+                                "describing them")
+
+    def new_version(self, prepared: Prepared, user: User, number: int, publish: bool,
+                     revision_of: int | None) -> VersionInfo:
+        when = now()
+        return VersionInfo(
+            case=prepared.case, number=number,
+            status=Status.PUBLISHED if publish else Status.PENDING, submitter=user.name,
+            submitted=when, content_hash=prepared.content_hash, graph_digest=prepared.digest,
+            triples=len(prepared.triples), validated_with=self.shapes_version(),
+            revision_of=revision_of, curator=user.name if publish else None,
+            decided=when if publish else None, source_name=prepared.source_name)
+
+    @staticmethod
+    def _require_curator(user: User, action: str) -> None:
+        if user.role is not Role.CURATOR:
+            raise Forbidden(f"only curators may {action}; {user.name} is a {user.role.value}")
+
+    def close(self) -> None:
+        """Flush and release the writer (and the store lock)."""
+        with self.lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+                gc.collect()  # pyoxigraph releases the store lock when the object goes

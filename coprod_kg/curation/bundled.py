@@ -1,0 +1,63 @@
+"""Import the bundled case files (``data/cases/**/*.ttl``) through the curation workflow.
+
+``coprod-kg load`` calls :func:`import_bundled` with the store it already holds open, so every
+bundled case has versions, provenance and an ETag like a submitted one (see
+:mod:`coprod_kg.curation.bulk` for what is skipped, versioned or withdrawn).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from coprod_kg.config import Settings
+from coprod_kg.curation.bulk import BUNDLED_PREFIX, EDITORS_USER, Document, import_documents
+from coprod_kg.curation.model import (
+    CASE_GRAPH_BASE,
+    CURATION_GRAPH,
+    PROVENANCE_GRAPH,
+    ImportReport,
+)
+from coprod_kg.curation.records import versions
+from coprod_kg.curation.service import Curation
+from coprod_kg.curation.visibility import count_triples, curated_records
+from coprod_kg.curation.writer import OxigraphCurationWriter, OxigraphReader
+from coprod_kg.errors import BadInput
+from coprod_kg.sources import turtle_files
+from coprod_kg.store import GraphRecord
+
+CASES_DIR = "cases"
+
+
+def is_curated(graph: str) -> bool:
+    """Whether ``graph`` is managed by the curation workflow (not by the file loader)."""
+    return graph.startswith(CASE_GRAPH_BASE) or graph in (CURATION_GRAPH, PROVENANCE_GRAPH)
+
+
+def case_files(data_dir: Path) -> list[Path]:
+    """The bundled case files, sorted."""
+    folder = data_dir / CASES_DIR
+    return turtle_files(folder) if folder.is_dir() else []
+
+
+def import_bundled(settings: Settings, store: ox.Store, progress: bool = False) -> ImportReport:
+    """Publish new or changed bundled cases, withdraw vanished ones: ONE update, or nothing."""
+    cur = Curation(settings)
+    cur.attach(OxigraphCurationWriter.over(store))
+    data_dir = settings.data_dir
+    documents = [Document(BUNDLED_PREFIX + path.relative_to(data_dir).as_posix(),
+                          path.read_bytes(), "text/turtle") for path in case_files(data_dir)]
+    report = import_documents(cur, documents, EDITORS_USER, publish=True, validate=False,
+                              progress=progress, withdraw_missing=True)
+    if report.failures:
+        raise BadInput("bundled case files refused:\n" + "\n".join(
+            f"{name}: {reason}" for name, reason in sorted(report.failures.items())))
+    return report
+
+
+def curated_graph_records(store: ox.Store) -> dict[str, GraphRecord]:
+    """Manifest records (with public flags) of every curated graph in ``store``."""
+    reader = OxigraphReader(store)
+    return curated_records(versions(reader), count_triples(reader, PROVENANCE_GRAPH),
+                           count_triples(reader, CURATION_GRAPH))

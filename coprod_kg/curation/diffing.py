@@ -1,0 +1,39 @@
+"""Compare two versions of a case, blank nodes matched by canonical labelling (rdflib)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pyoxigraph as ox
+from rdflib import Graph
+from rdflib.compare import graph_diff, to_isomorphic
+
+from coprod_kg.curation.model import Diff
+from coprod_kg.curation.updates import ntriples_lines
+from coprod_kg.namespaces import PREFIXES
+from coprod_kg.terms import to_rdflib, triple_to_oxigraph
+
+
+def _graph(triples: Sequence[ox.Triple]) -> Graph:
+    graph = Graph()
+    for t in triples:
+        graph.add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)))
+    return graph
+
+
+def _turtle(graph: Graph) -> str:
+    if len(graph) == 0:
+        return ""
+    for prefix, namespace in PREFIXES.items():
+        graph.bind(prefix, namespace)
+    return graph.serialize(format="turtle")
+
+
+def diff_versions(case: str, number: int, base: int | None, new: Sequence[ox.Triple],
+                  old: Sequence[ox.Triple]) -> Diff:
+    """What ``new`` adds to and removes from ``old``."""
+    _, removed, added = graph_diff(to_isomorphic(_graph(old)), to_isomorphic(_graph(new)))
+    return Diff(case=case, number=number, base=base,
+                added=ntriples_lines(triple_to_oxigraph(*t) for t in added),
+                removed=ntriples_lines(triple_to_oxigraph(*t) for t in removed),
+                added_turtle=_turtle(added), removed_turtle=_turtle(removed))

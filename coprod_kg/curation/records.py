@@ -1,0 +1,88 @@
+"""Read the curation graph back into :class:`VersionInfo` records (one SELECT per call)."""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+
+from coprod_kg.curation.model import CURATION_GRAPH, Status, VersionInfo, case_iri
+from coprod_kg.curation.writer import CurationReader, Row
+from coprod_kg.namespaces import AGENT, CP, CPC
+
+_QUERY = f"""
+PREFIX cp: <{CP}>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+SELECT ?v ?case ?n ?status ?superseded ?submitter ?submitted ?hash ?digest ?count ?shapes
+       ?prev ?curator ?decided ?reason ?source ?withdrawer ?withdrawn
+WHERE {{ GRAPH <{CURATION_GRAPH}> {{
+  ?v a cp:CaseVersion ; cp:versionOf ?case ; cp:versionNumber ?n ; cp:curationStatus ?status ;
+     cp:submittedBy ?submitter ; prov:generatedAtTime ?submitted ; cp:contentHash ?hash ;
+     cp:graphDigest ?digest ; cp:tripleCount ?count ; cp:validatedWith ?shapes .
+  OPTIONAL {{ ?v cp:superseded ?superseded }}
+  OPTIONAL {{ ?v prov:wasRevisionOf ?prevGraph . ?prevGraph cp:versionNumber ?prev }}
+  OPTIONAL {{ ?v cp:decidedBy ?curator ; cp:decidedAt ?decided }}
+  OPTIONAL {{ ?v cp:rejectionReason ?reason }}
+  OPTIONAL {{ ?v cp:sourceName ?source }}
+  OPTIONAL {{ ?v cp:withdrawnBy ?withdrawer ; cp:withdrawnAt ?withdrawn }}
+  %s
+}} }}
+ORDER BY ?submitted ?case ?n
+"""
+
+
+def _text(row: Row, name: str) -> str | None:
+    value = row.get(name)
+    return None if value is None else value.value
+
+
+def _agent(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return value[len(str(AGENT)):] if value.startswith(str(AGENT)) else value
+
+
+def _status(row: Row) -> Status:
+    status = Status(str(_text(row, "status"))[len(str(CPC)):])
+    if status is Status.PUBLISHED and _text(row, "superseded") == "true":
+        return Status.SUPERSEDED
+    return status
+
+
+def _info(row: Row) -> VersionInfo:
+    prev = _text(row, "prev")
+    status = _status(row)
+    curator, decided = _agent(_text(row, "curator")), _text(row, "decided")
+    if status is Status.WITHDRAWN:
+        curator, decided = _agent(_text(row, "withdrawer")), _text(row, "withdrawn")
+    return VersionInfo(
+        case=str(_text(row, "case")), number=int(str(_text(row, "n"))), status=status,
+        submitter=str(_agent(_text(row, "submitter"))), submitted=str(_text(row, "submitted")),
+        content_hash=str(_text(row, "hash")), graph_digest=str(_text(row, "digest")),
+        triples=int(str(_text(row, "count"))), validated_with=str(_text(row, "shapes")),
+        revision_of=int(prev) if prev is not None else None, curator=curator, decided=decided,
+        reason=_text(row, "reason"), source_name=_text(row, "source"))
+
+
+def versions(reader: CurationReader, case: str | None = None,
+             status: Status | None = None) -> list[VersionInfo]:
+    """Records of every version (of ``case`` if given), ordered by case then number."""
+    filters = []
+    if case is not None:
+        filters.append(f"FILTER(?case = {ox.NamedNode(case_iri(case))})")
+    if status is Status.PENDING:
+        filters.append(f"FILTER(?status = <{CPC}pending>)")
+    rows = reader.select(_QUERY % " ".join(filters), default_graphs=None)
+    found = [_info(row) for row in rows]
+    if status is not None:
+        found = [v for v in found if v.status is status]
+    return sorted(found, key=lambda v: (v.case, v.number)) if case else found
+
+
+def latest(reader: CurationReader, case: str) -> VersionInfo | None:
+    """The highest-numbered version of ``case`` (any status), or ``None``."""
+    found = versions(reader, case)
+    return found[-1] if found else None
+
+
+def published(found: list[VersionInfo]) -> VersionInfo | None:
+    """The current published version among ``found`` (at most one)."""
+    return next((v for v in found if v.status is Status.PUBLISHED), None)

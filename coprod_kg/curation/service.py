@@ -1,0 +1,265 @@
+"""The curation service: submit, review, revise and withdraw case records, with history.
+
+Every state change is ONE SPARQL Update (built by :mod:`coprod_kg.curation.updates`) executed
+by a :class:`~coprod_kg.curation.writer.CurationWriter`; then the store is flushed, the
+manifest's public flags are re-derived from the curation graph, the audit log is written, and
+only then does the method return (the acknowledgement).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from coprod_kg.accounts import Role, User
+from coprod_kg.config import Settings
+from coprod_kg.curation import records, updates
+from coprod_kg.curation.base import CurationBase
+from coprod_kg.curation.bulk import Document, import_documents
+from coprod_kg.curation.diffing import diff_versions
+from coprod_kg.curation.model import (
+    Diff,
+    ImportReport,
+    Status,
+    SubmissionOutcome,
+    VersionInfo,
+    case_iri,
+    now,
+)
+from coprod_kg.curation.prepare import prepare
+from coprod_kg.errors import (
+    BadInput,
+    Conflict,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    Unprocessable,
+)
+from coprod_kg.rdf_input import parse_rdf
+from coprod_kg.source_lines import SourceText
+from coprod_kg.validation import ValidationContext, ValidationResult, validate_graph
+
+
+def _same_etag(given: str, current: str) -> bool:
+    candidates = [t.strip().removeprefix("W/") for t in given.split(",")]
+    return current in candidates or "*" in candidates
+
+
+def case_iri_of(case: str) -> str:
+    """A case IRI from an IRI or a slug."""
+    return case_iri(case)
+
+
+def _may_see(info: VersionInfo, viewer: User | None) -> bool:
+    if info.status.public:
+        return True
+    return viewer is not None and (viewer.role is Role.CURATOR or viewer.name == info.submitter)
+
+
+class Curation(CurationBase):
+    """One store's curation workflow. Thread-safe: writes are serialised by a lock."""
+
+    @classmethod
+    def open(cls, settings: Settings, repair: bool = True) -> Curation:
+        """A service over ``settings.store``; the writer is opened lazily at the first write.
+
+        With ``repair`` the manifest's public flags are re-derived from the curation graph now
+        (read-only), which repairs a crash between a store write and the manifest write.
+        """
+        service = cls(settings)
+        if repair:
+            service.repair()
+        return service
+
+    def validation_context(self) -> ValidationContext:
+        """The validation context (loaded once), whose lookup reads the public graphs."""
+        if self._context is None:
+            self._context = ValidationContext.load(self.settings, lookup=self._lookup)
+        return self._context
+
+    def validate(self, data: bytes, media_type: str,
+                 source_name: str | None = None) -> ValidationResult:
+        """Validate without storing (ParseError/UnsupportedMediaType/BadInput on bad input)."""
+        graph = parse_rdf(data, media_type, source_name)
+        text = data.decode("utf-8", errors="replace")
+        return validate_graph(graph, context=self.validation_context(),
+                              texts=[SourceText(source_name, text)])
+
+    def submit(self, data: bytes, media_type: str, user: User, source_name: str | None = None,
+               publish: bool = False) -> SubmissionOutcome:
+        """Store a NEW case as version 1: pending, or published if ``publish`` and curator.
+
+        Raises ParseError (400), UnsupportedMediaType (415), Unprocessable (422: identity,
+        empty, blank-node-only), ValidationFailed (422, nothing stored), Conflict (409: the
+        case exists, use PUT), Forbidden (403: publish by a non-curator).
+        """
+        if publish:
+            self._require_curator(user, "publish directly")
+        prepared = prepare(data, media_type, source_name, self.validation_context())
+        with self.lock:
+            if self._versions(prepared.case):
+                raise Conflict(f"the case {prepared.case} already exists; send a new version "
+                               "with PUT (and If-Match)")
+            self.check_foreign(prepared)
+            info = self.new_version(prepared, user, 1, publish, None)
+            request = updates.insert_versions([updates.NewVersion(info, prepared.triples)])
+            self.commit(request, user.name, "publish" if publish else "submit", info.graph)
+        assert prepared.result is not None
+        return SubmissionOutcome(info, prepared.result, created=True)
+
+    def put(self, case_iri: str, data: bytes, media_type: str, user: User,
+            if_match: str | None, publish: bool = False,
+            source_name: str | None = None) -> SubmissionOutcome:
+        """Store a new version of an EXISTING case (pending, or published as for submit).
+
+        NotFound (404) for an unknown case, PreconditionRequired (428) without ``if_match``,
+        PreconditionFailed (412) if it is not the current ETag; Unprocessable if the record's
+        case IRI is not ``case_iri``; otherwise as :meth:`submit`.
+        """
+        if if_match is None:
+            raise PreconditionRequired("send If-Match with the case's current ETag")
+        if publish:
+            self._require_curator(user, "publish directly")
+        target = case_iri_of(case_iri)
+        if not self._versions(target):
+            raise NotFound(f"no case {target}; create it with POST /submissions")
+        prepared = prepare(data, media_type, source_name, self.validation_context())
+        if prepared.case != target:
+            raise Unprocessable(f"the record describes {prepared.case}, not {target}")
+        with self.lock:
+            found = self._versions(target)
+            latest = found[-1]
+            if not _same_etag(if_match, latest.etag):
+                raise PreconditionFailed(f"the case changed since {if_match}: its current ETag "
+                                         f"is {latest.etag}; fetch it and retry")
+            self.check_foreign(prepared)
+            info = self.new_version(prepared, user, latest.number + 1, publish, latest.number)
+            previous = records.published(found) if publish else None
+            request = updates.insert_versions([updates.NewVersion(info, prepared.triples,
+                                                                  previous)])
+            self.commit(request, user.name, "publish" if publish else "revise", info.graph)
+        assert prepared.result is not None
+        return SubmissionOutcome(info, prepared.result, created=False)
+
+    def import_documents(self, documents: Sequence[Document], user: User,
+                         publish: bool = False, progress: bool = False) -> ImportReport:
+        """Validate every document, then import all of them in ONE update, or none.
+
+        The report lists every failure (file -> reason) when any file fails; nothing is stored
+        then. New cases become version 1, changed ones a new version, unchanged ones are skipped.
+        """
+        return import_documents(self, documents, user, publish=publish, progress=progress)
+
+    def pending(self) -> list[VersionInfo]:
+        """Every pending version, oldest first."""
+        with self._read() as reader:
+            if reader is None:
+                return []
+            return records.versions(reader, status=Status.PENDING)
+
+    def diff(self, case_iri: str, number: int) -> Diff:
+        """Version ``number`` compared with the current published version of the case."""
+        found = self._versions(case_iri)
+        target = next((v for v in found if v.number == number), None)
+        if target is None:
+            raise NotFound(f"no version {number} of {case_iri_of(case_iri)}")
+        base = records.published(found)
+        with self._read() as reader:
+            assert reader is not None
+            new = reader.graph_triples(target.graph)
+            old = [] if base is None or base.number == number else reader.graph_triples(base.graph)
+        return diff_versions(target.case, number, None if base is None else base.number, new, old)
+
+    def accept(self, case_iri: str, number: int, curator: User) -> VersionInfo:
+        """Publish a pending version (the previous published one becomes superseded).
+
+        Forbidden unless curator; NotFound; Conflict if the version is not pending.
+        """
+        self._require_curator(curator, "accept submissions")
+        with self.lock:
+            target, found = self._pending_version(case_iri, number)
+            previous = records.published(found)
+            when = now()
+            self.commit(updates.accept(target, curator.name, when, previous), curator.name,
+                         "accept", target.graph)
+        return replace(target, status=Status.PUBLISHED, curator=curator.name, decided=when)
+
+    def reject(self, case_iri: str, number: int, curator: User, reason: str) -> VersionInfo:
+        """Reject a pending version with a reason the contributor can read (BadInput if empty)."""
+        self._require_curator(curator, "reject submissions")
+        if not reason or not reason.strip():
+            raise BadInput("give a reason for the rejection; the contributor will read it")
+        with self.lock:
+            target, _ = self._pending_version(case_iri, number)
+            when = now()
+            self.commit(updates.reject(target, curator.name, when, reason.strip()),
+                         curator.name, "reject", target.graph, reason.strip())
+        return replace(target, status=Status.REJECTED, curator=curator.name, decided=when,
+                       reason=reason.strip())
+
+    def withdraw(self, case_iri: str, user: User, if_match: str | None) -> VersionInfo:
+        """Take the case out of the public graph (curators only); its history stays.
+
+        Returns the withdrawn version. NotFound, PreconditionRequired/Failed as for
+        :meth:`put`, Conflict if nothing is published.
+        """
+        self._require_curator(user, "withdraw cases")
+        if if_match is None:
+            raise PreconditionRequired("send If-Match with the case's current ETag")
+        with self.lock:
+            found = self._versions(case_iri)
+            if not found:
+                raise NotFound(f"no case {case_iri_of(case_iri)}")
+            if not _same_etag(if_match, found[-1].etag):
+                raise PreconditionFailed(f"the case changed since {if_match}: its current ETag "
+                                         f"is {found[-1].etag}; fetch it and retry")
+            current = records.published(found)
+            if current is None:
+                raise Conflict(f"{case_iri_of(case_iri)} has no published version to withdraw")
+            when = now()
+            self.commit(updates.withdraw(current, user.name, when), user.name, "withdraw",
+                         current.graph)
+        return replace(current, status=Status.WITHDRAWN, curator=user.name, decided=when)
+
+    def history(self, case_iri: str, viewer: User | None) -> list[VersionInfo]:
+        """Versions of the case, oldest first, that ``viewer`` may see.
+
+        Published, superseded and withdrawn versions are visible to everyone; pending and
+        rejected ones only to curators and to their submitter. NotFound if none is visible.
+        """
+        visible = [v for v in self._versions(case_iri) if _may_see(v, viewer)]
+        if not visible:
+            raise NotFound(f"no case {case_iri_of(case_iri)}")
+        return visible
+
+    def version(self, case_iri: str, number: int, viewer: User | None) -> bytes:
+        """The triples of one version as N-Triples (NotFound if absent or not visible)."""
+        info = self.version_info(case_iri, number, viewer)
+        with self._read() as reader:
+            assert reader is not None
+            lines = updates.ntriples_lines(reader.graph_triples(info.graph))
+        return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
+
+    def version_info(self, case_iri: str, number: int, viewer: User | None) -> VersionInfo:
+        """The record of one version (NotFound if absent or not visible)."""
+        found = [v for v in self._versions(case_iri) if v.number == number]
+        if not found or not _may_see(found[0], viewer):
+            raise NotFound(f"no version {number} of {case_iri_of(case_iri)}")
+        return found[0]
+
+    def etag(self, case_iri: str) -> str:
+        """The current ETag of the case (its latest version, any status); NotFound if none."""
+        found = self._versions(case_iri)
+        if not found:
+            raise NotFound(f"no case {case_iri_of(case_iri)}")
+        return found[-1].etag
+
+    def _pending_version(self, case: str, number: int) -> tuple[VersionInfo, list[VersionInfo]]:
+        found = self._versions(case)
+        target = next((v for v in found if v.number == number), None)
+        if target is None:
+            raise NotFound(f"no version {number} of {case_iri_of(case)}")
+        if target.status is not Status.PENDING:
+            raise Conflict(f"version {number} of {target.case} is {target.status.value}, "
+                           "not pending")
+        return target, found
