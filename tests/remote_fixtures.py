@@ -1,0 +1,126 @@
+"""Fixtures for the remote SPARQL back end: a real Oxigraph server on 127.0.0.1.
+
+Import them into a test module (``from remote_fixtures import oxigraph_server, remote_real``):
+
+- ``oxigraph_server``: one ``oxigraph serve`` process per session, on a free port, its data in
+  a temporary directory; the fixture gives its :class:`RemoteEndpoints` and kills it at the end;
+- ``remote_real``: that server holding the same graphs and manifest as ``real_store`` (copied
+  through :class:`RemoteWriter` and :class:`RemoteManifestStore`), plus one private graph.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import httpx
+import pyoxigraph as ox
+import pytest
+
+from coprod_kg.manifest_store import RemoteManifestStore
+from coprod_kg.remote_http import RemoteEndpoints
+from coprod_kg.remote_load import push_embedded
+from coprod_kg.remote_writer import RemoteWriter
+from coprod_kg.store import GraphRecord
+
+#: A graph loaded into the remote store but marked private in its manifest.
+SECRET_GRAPH = "https://w3id.org/coprod/graph/submission/remote-test-secret"
+SECRET_SUBJECT = "https://w3id.org/coprod/case/remote-test-secret"
+
+
+def oxigraph_binary() -> str | None:
+    """The ``oxigraph`` command of this virtualenv, else the one on ``PATH``."""
+    local = Path(sys.executable).parent / "oxigraph"
+    return str(local) if local.is_file() else shutil.which("oxigraph")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_ready(process: subprocess.Popen[bytes], endpoints: RemoteEndpoints, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    with httpx.Client(timeout=2) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"oxigraph exited: {log.read_text(errors='replace')}")
+            try:
+                if client.post(endpoints.query, data={"query": "ASK {}"}).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+    raise RuntimeError(f"oxigraph not ready after 30 s: {log.read_text(errors='replace')}")
+
+
+@pytest.fixture(scope="session")
+def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RemoteEndpoints]:
+    """A running Oxigraph server (skipped when the ``oxigraph`` command is missing)."""
+    binary = oxigraph_binary()
+    if binary is None:
+        pytest.skip("the oxigraph server is not installed (pip install oxigraph)")
+    root = tmp_path_factory.mktemp("oxigraph-server")
+    port = _free_port()
+    log = root / "server.log"
+    endpoints = RemoteEndpoints.oxigraph(f"http://127.0.0.1:{port}")
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [binary, "serve", "--location", str(root / "data"), "--bind", f"127.0.0.1:{port}"],
+            stdout=out, stderr=subprocess.STDOUT)
+    try:
+        _wait_ready(process, endpoints, log)
+        yield endpoints
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+@dataclass(frozen=True)
+class RemoteCopy:
+    """A remote server loaded with the same graphs as an embedded store directory."""
+
+    endpoints: RemoteEndpoints
+    embedded: Path
+    graphs: tuple[str, ...]
+
+
+def copy_store(embedded: Path, writer: RemoteWriter) -> tuple[str, ...]:
+    """Put every named graph of ``embedded`` and its manifest into the remote server, then
+    add :data:`SECRET_GRAPH`, recorded as private."""
+    names = push_embedded(embedded, writer)
+    assert names, "the embedded store has no named graphs"
+    secret = [ox.Triple(ox.NamedNode(SECRET_SUBJECT),
+                        ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"),
+                        ox.Literal("remote secret"))]
+    writer.replace_graph(SECRET_GRAPH, secret)
+    manifests = RemoteManifestStore(writer)
+    manifest = manifests.read()
+    assert manifest is not None
+    graphs = dict(manifest.graphs)
+    graphs[SECRET_GRAPH] = GraphRecord(SECRET_GRAPH, "test secret", "0", 1, public=False)
+    manifests.write(replace(manifest, graphs=graphs))
+    return tuple(names)
+
+
+@pytest.fixture(scope="session")
+def remote_real(oxigraph_server: RemoteEndpoints, real_store: Path) -> Iterator[RemoteCopy]:
+    """The Oxigraph server holding a copy of ``real_store`` (plus :data:`SECRET_GRAPH`)."""
+    writer = RemoteWriter(oxigraph_server)
+    try:
+        names = copy_store(real_store, writer)
+        yield RemoteCopy(oxigraph_server, real_store, names)
+    finally:
+        writer.close()

@@ -1,0 +1,330 @@
+"""The remote back end against a real Oxigraph server, compared with the embedded store.
+
+The server holds a copy of ``real_store`` written through :class:`RemoteWriter`; every query is
+run through :class:`RemoteStore` and :class:`OxigraphStore` and the answers must agree (SELECT
+as sets of parsed JSON rows, CONSTRUCT/DESCRIBE as isomorphic graphs).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import socket
+from collections.abc import Iterator
+
+import pyoxigraph as ox
+import pytest
+from rdflib import Graph
+from rdflib.compare import isomorphic
+from remote_fixtures import (
+    SECRET_GRAPH,
+    SECRET_SUBJECT,
+    RemoteCopy,
+    oxigraph_server,
+    remote_real,
+)
+
+from coprod_kg.errors import BadInput, CoprodError, QueryTimeout
+from coprod_kg.formats import format_by_name
+from coprod_kg.manifest import Manifest
+from coprod_kg.manifest_store import MANIFEST_GRAPH, RemoteManifestStore
+from coprod_kg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH
+from coprod_kg.oxigraph_store import OxigraphStore
+from coprod_kg.remote_http import BackendUnavailable, RemoteEndpoints
+from coprod_kg.remote_load import materialise_remote
+from coprod_kg.remote_store import RemoteStore
+from coprod_kg.remote_writer import RemoteWriter
+from coprod_kg.store import QueryRequest, ResultTooLarge, StoreNotReady, describe, prepare
+
+__all__ = ["oxigraph_server", "remote_real"]  # fixtures, imported for pytest
+
+PREFIX = "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+SELECTS = [
+    "SELECT ?c (COUNT(*) AS ?n) WHERE { ?s a ?c } GROUP BY ?c",
+    PREFIX + "SELECT ?s ?label WHERE { ?s rdfs:label ?label FILTER(isIRI(?s)) }",
+    "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g",
+    f"SELECT (COUNT(*) AS ?n) FROM <{ONTOLOGY_GRAPH}> WHERE {{ ?s ?p ?o }}",
+    "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p",
+]
+CONSTRUCTS = [
+    PREFIX + "CONSTRUCT { ?s rdfs:label ?l } WHERE { ?s rdfs:label ?l FILTER(isIRI(?s)) }",
+    "CONSTRUCT { ?s a ?c } WHERE { GRAPH ?g { ?s a ?c } FILTER(isIRI(?s)) }",
+]
+
+
+@pytest.fixture(scope="module")
+def stores(remote_real: RemoteCopy) -> Iterator[tuple[RemoteStore, OxigraphStore]]:
+    remote, embedded = RemoteStore(remote_real.endpoints), OxigraphStore(remote_real.embedded)
+    yield remote, embedded
+    remote.close()
+    embedded.close()
+
+
+def _graph(body: bytes, rdf_format: ox.RdfFormat) -> Graph:
+    """Parse with the engine, compare with rdflib (N-Triples in between)."""
+    triples = [q.triple if isinstance(q, ox.Quad) else q for q in ox.parse(body, rdf_format)]
+    text = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
+    return Graph().parse(data=text, format="nt")
+
+
+def _rows(body: bytes) -> set[frozenset[tuple[str, str, str, str]]]:
+    """SELECT JSON results as a set of rows; blank node labels are not compared."""
+    rows = set()
+    for binding in json.loads(body)["results"]["bindings"]:
+        rows.add(frozenset(
+            (var, term["type"], "" if term["type"] == "bnode" else term["value"],
+             term.get("datatype", "") + term.get("xml:lang", ""))
+            for var, term in binding.items()))
+    return rows
+
+
+@pytest.mark.parametrize("query", SELECTS)
+def test_select_answers_match_the_embedded_store(
+        stores: tuple[RemoteStore, OxigraphStore], query: str) -> None:
+    remote, embedded = stores
+    mine = remote.query(prepare(query))
+    theirs = embedded.query(prepare(query))
+    assert mine.media_type == theirs.media_type == "application/sparql-results+json"
+    expected = _rows(theirs.body)
+    assert expected, "the embedded store should answer something"
+    assert _rows(mine.body) == expected
+
+
+def test_protocol_dataset_and_ask_match(stores: tuple[RemoteStore, OxigraphStore]) -> None:
+    remote, embedded = stores
+    request = prepare("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
+                      default_graphs=[str(ONTOLOGY_GRAPH)])
+    assert _rows(remote.query(request).body) == _rows(embedded.query(request).body)
+    ask = prepare("ASK { ?s a ?c }")
+    assert json.loads(remote.query(ask).body) == json.loads(embedded.query(ask).body)
+    assert json.loads(remote.query(ask).body)["boolean"] is True
+
+
+@pytest.mark.parametrize("query", CONSTRUCTS)
+def test_construct_graphs_are_isomorphic(
+        stores: tuple[RemoteStore, OxigraphStore], query: str) -> None:
+    remote, embedded = stores
+    graphs = []
+    for store in (remote, embedded):
+        result = store.query(prepare(query, accept="text/turtle"))
+        assert result.media_type == "text/turtle"
+        graphs.append(Graph().parse(data=result.body, format="turtle"))
+    assert len(graphs[1]) > 0
+    assert isomorphic(graphs[0], graphs[1])
+
+
+def test_describe_matches(stores: tuple[RemoteStore, OxigraphStore]) -> None:
+    remote, embedded = stores
+    rows = json.loads(embedded.query(prepare(
+        "SELECT ?s WHERE { ?s a ?c FILTER(isIRI(?s)) } ORDER BY ?s LIMIT 1")).body)
+    iri = rows["results"]["bindings"][0]["s"]["value"]
+    mine = Graph().parse(data=describe(remote, iri, "ntriples").body, format="nt")
+    theirs = Graph().parse(data=describe(embedded, iri, "ntriples").body, format="nt")
+    assert len(theirs) > 0
+    assert isomorphic(mine, theirs)
+
+
+def _table(body: bytes, dialect: str) -> list[list[str]]:
+    return sorted(csv.reader(io.StringIO(body.decode()), dialect=dialect))
+
+
+@pytest.mark.parametrize("name", ["json", "xml", "csv", "tsv"])
+def test_select_formats(stores: tuple[RemoteStore, OxigraphStore], name: str) -> None:
+    remote, embedded = stores
+    query = "SELECT ?c (COUNT(*) AS ?n) WHERE { ?s a ?c } GROUP BY ?c"
+    mine = remote.query(QueryRequest(query, name))
+    theirs = embedded.query(QueryRequest(query, name))
+    assert mine.media_type == format_by_name(name).media_type
+    if name in ("csv", "tsv"):
+        dialect = "excel" if name == "csv" else "excel-tab"
+        expected = _table(theirs.body, dialect)
+        assert len(expected) > 1
+        assert _table(mine.body, dialect) == expected
+    else:
+        assert mine.body.strip()
+
+
+@pytest.mark.parametrize(("name", "rdf_format"), [
+    ("turtle", ox.RdfFormat.TURTLE), ("ntriples", ox.RdfFormat.N_TRIPLES),
+    ("jsonld", ox.RdfFormat.JSON_LD), ("rdfxml", ox.RdfFormat.RDF_XML)])
+def test_graph_formats(stores: tuple[RemoteStore, OxigraphStore], name: str,
+                       rdf_format: ox.RdfFormat) -> None:
+    remote, embedded = stores
+    query = CONSTRUCTS[0]
+    mine = remote.query(QueryRequest(query, name))
+    assert mine.media_type == format_by_name(name).media_type
+    theirs = embedded.query(QueryRequest(query, "ntriples"))
+    expected = Graph().parse(data=theirs.body, format="nt")
+    assert len(expected) > 0
+    assert isomorphic(_graph(mine.body, rdf_format), expected)
+
+
+def test_base_iri_resolves_relative_iris(stores: tuple[RemoteStore, OxigraphStore]) -> None:
+    remote, embedded = stores
+    request = QueryRequest("SELECT ?x WHERE { BIND(<case/x> AS ?x) }",
+                           base_iri="https://w3id.org/coprod/")
+    assert _rows(remote.query(request).body) == _rows(embedded.query(request).body)
+    assert b"https://w3id.org/coprod/case/x" in remote.query(request).body
+
+
+def test_malformed_query_is_bad_input_with_the_servers_message(
+        stores: tuple[RemoteStore, OxigraphStore]) -> None:
+    remote, _ = stores
+    with pytest.raises(BadInput, match=r"malformed query: .*expected"):
+        remote.query(QueryRequest("SELECT * WHERE { ?s ?p ?o . FILTER( }"))
+
+
+def test_unreachable_server_is_unavailable() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    store = RemoteStore(RemoteEndpoints.oxigraph(f"http://127.0.0.1:{port}"), timeout=2)
+    with pytest.raises(BackendUnavailable):
+        store.manifest()
+    assert store.ready() is False
+    store.close()
+
+
+def test_server_without_manifest_is_not_ready(oxigraph_server: RemoteEndpoints) -> None:
+    class Empty:
+        def read(self) -> Manifest | None:
+            return None
+
+        def write(self, manifest: Manifest) -> None:
+            raise AssertionError("not called")
+
+    store = RemoteStore(oxigraph_server, manifests=Empty())
+    assert store.ready() is False
+    with pytest.raises(StoreNotReady):
+        store.query(prepare("ASK {}"))
+    store.close()
+
+
+def test_result_size_cap(remote_real: RemoteCopy) -> None:
+    store = RemoteStore(remote_real.endpoints, max_bytes=1000)
+    with pytest.raises(ResultTooLarge):
+        store.query(prepare("SELECT * WHERE { ?s ?p ?o }"))
+    store.close()
+
+
+@pytest.mark.parametrize("graph", [SECRET_GRAPH, MANIFEST_GRAPH])
+def test_private_graphs_are_never_visible(stores: tuple[RemoteStore, OxigraphStore],
+                                          graph: str) -> None:
+    remote, _ = stores
+    assert graph not in {g.name for g in remote.graphs()}
+    assert remote.graphs(), "the public graphs are listed"
+    for request in (
+        prepare(f"SELECT * WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"),
+        prepare("SELECT * WHERE { ?s ?p ?o }", default_graphs=[graph]),
+        prepare(f"SELECT * WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}", named_graphs=[graph]),
+        prepare(f"SELECT * WHERE {{ <{SECRET_SUBJECT}> ?p ?o }}"),
+        prepare(f"SELECT * WHERE {{ <{graph}> ?p ?o }}"),
+    ):
+        assert json.loads(remote.query(request).body)["results"]["bindings"] == []
+    everywhere = remote.query(prepare("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"))
+    assert graph.encode() not in everywhere.body
+    with pytest.raises(BadInput, match="not public"):
+        remote.query(prepare(f"SELECT * FROM <{graph}> WHERE {{ ?s ?p ?o }}"))
+
+
+def test_graph_store_round_trip(oxigraph_server: RemoteEndpoints) -> None:
+    writer = RemoteWriter(oxigraph_server)
+    name = "https://w3id.org/coprod/graph/file/remote-round-trip"
+    triples = [ox.Triple(ox.NamedNode("https://example.org/a"), ox.NamedNode(
+        "https://example.org/p"), ox.Literal(f"v{i}", language="en")) for i in range(3)]
+    triples.append(ox.Triple(ox.BlankNode(), ox.NamedNode("https://example.org/p"),
+                             ox.Literal("é \"quoted\"\nline")))
+    assert writer.replace_graph(name, triples) == 4
+    assert writer.replace_graph(name, triples[:3]) == 3  # replaces, does not add
+    assert sorted(map(str, writer.graph_triples(name))) == sorted(map(str, triples[:3]))
+    assert name in writer.named_graphs()
+    writer.remove_graph(name)
+    assert writer.graph_triples(name) == []
+    writer.remove_graph(name)  # absent: no error
+    writer.close()
+
+
+def test_update_is_applied_whole_or_not_at_all(oxigraph_server: RemoteEndpoints) -> None:
+    writer = RemoteWriter(oxigraph_server)
+    graph = "https://w3id.org/coprod/graph/file/remote-update-test"
+    triple = '<https://example.org/a> <https://example.org/p> "1"'
+    one = f"INSERT DATA {{ GRAPH <{graph}> {{ {triple} }} }}"
+    two = one.replace('"1"', '"2"')
+    writer.update(one)
+    with pytest.raises(BadInput, match="malformed update"):
+        writer.update(two + " ; INSERT DATA { GRAPH <x:y> { <a:b> } }")
+    with pytest.raises(CoprodError):  # fails while running: the first part is rolled back
+        writer.update(f"{two} ; CREATE GRAPH <{graph}>")
+    rows = writer.select(f"SELECT ?o WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}", [])
+    assert rows == []  # the default graph given as empty reads nothing
+    values = [t.object.value for t in writer.graph_triples(graph)]
+    assert values == ["1"]
+    found = writer.select(f"SELECT ?o WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+    assert [r["o"].value for r in found] == ["1"]
+    writer.remove_graph(graph)
+    writer.close()
+
+
+def test_manifest_lives_in_the_server(oxigraph_server: RemoteEndpoints,
+                                      remote_real: RemoteCopy) -> None:
+    writer = RemoteWriter(oxigraph_server)
+    manifests = RemoteManifestStore(writer)
+    stored = manifests.read()
+    assert stored is not None
+    assert SECRET_GRAPH in stored.private_graphs()
+    assert str(ONTOLOGY_GRAPH) in stored.public_graphs()
+    stale = Manifest(dict(stored.graphs), stored.inference_inputs, "someone-else")
+    newer = Manifest(dict(stored.graphs), stored.inference_inputs, "next-generation")
+    assert manifests.write_if(stale, newer) is False
+    assert manifests.read() == stored
+    assert manifests.write_if(stored, newer) is True
+    assert manifests.read() == newer
+    manifests.write(stored)
+    assert manifests.read() == stored
+    writer.close()
+
+
+class _Fixed:
+    """A manifest store answering one manifest without any request."""
+
+    def __init__(self, manifest: Manifest) -> None:
+        self.manifest = manifest
+
+    def read(self) -> Manifest | None:
+        return self.manifest
+
+    def write(self, manifest: Manifest) -> None:
+        self.manifest = manifest
+
+
+def test_a_server_that_never_answers_is_a_timeout() -> None:
+    with socket.socket() as silent:  # accepts connections (backlog), never replies
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)
+        port = silent.getsockname()[1]
+        store = RemoteStore(RemoteEndpoints.oxigraph(f"http://127.0.0.1:{port}"), timeout=0.5,
+                            manifests=_Fixed(Manifest()))
+        with pytest.raises(QueryTimeout, match="no answer"):
+            store.query(prepare("ASK {}"))
+        store.close()
+
+
+def test_entailments_computed_for_the_remote_store_match_the_loader(
+        remote_real: RemoteCopy) -> None:
+    writer = RemoteWriter(remote_real.endpoints)
+    manifests = RemoteManifestStore(writer)
+    manifest = manifests.read()
+    assert manifest is not None
+    target = "https://w3id.org/coprod/graph/file/remote-inferred-test"
+    sources = [g for g in manifest.public_graphs() if g != str(INFERRED_GRAPH)]
+    count = materialise_remote(writer, str(ONTOLOGY_GRAPH), sources, target)
+    assert count > 0
+    mine = writer.graph_triples(target)
+    theirs = writer.graph_triples(str(INFERRED_GRAPH))  # copied from the embedded loader
+    assert len(mine) == count == len(theirs)
+    as_graph = [Graph().parse(data=ox.serialize(t, format=ox.RdfFormat.N_TRIPLES) or b"",
+                              format="nt") for t in (mine, theirs)]
+    assert isomorphic(*as_graph)
+    writer.remove_graph(target)
+    writer.close()
