@@ -15,14 +15,16 @@ Queries never reason; they read these triples. The rules, applied to a fixed poi
   ``rdfs:subPropertyOf`` triples.
 
 The schema (the ontology graph, a few thousand triples) is read into Python once; the data
-side runs as SPARQL inside pyoxigraph, so the cost follows the engine, not rdflib.
+side runs as SPARQL in the store (embedded or remote, through :class:`RuleEngine`), so the cost
+follows the engine, not rdflib.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, URIRef
@@ -34,6 +36,30 @@ from coprod_kg.defined_classes import CompiledClass, compile_defined_classes
 from coprod_kg.terms import to_rdflib, triple_to_oxigraph
 
 MAX_ROUNDS = 20  # the rules are monotone; the bundled data reaches its fixed point in three
+INSERT_BATCH = 20_000  # triples per INSERT DATA request
+
+Row = dict[str, ox.NamedNode | ox.BlankNode | ox.Literal]
+
+
+class RuleEngine(Protocol):
+    """The store operations the rules need (the curation writers, embedded or remote, fit)."""
+
+    def select(self, query: str, default_graphs: Sequence[str] | None = None) -> list[Row]:
+        """Rows of a SELECT query over the union of ``default_graphs``."""
+        ...
+
+    def construct(self, query: str, default_graphs: Sequence[str] | None = None
+                  ) -> list[ox.Triple]:
+        """Triples of a CONSTRUCT query over the union of ``default_graphs``."""
+        ...
+
+    def graph_triples(self, name: str) -> list[ox.Triple]:
+        """The triples of one named graph."""
+        ...
+
+    def update(self, request: str) -> None:
+        """Apply one SPARQL Update request."""
+        ...
 
 
 def _closure(edges: Iterable[tuple[Node, Node]]) -> dict[URIRef, set[URIRef]]:
@@ -110,19 +136,20 @@ def _nn(iri: URIRef) -> str:
     return f"<{iri}>"
 
 
-def _derive(store: ox.Store, schema: Schema,
-            graphs: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph]) -> set[ox.Triple]:
+def _derive(engine: RuleEngine, schema: Schema, graphs: list[str]) -> set[ox.Triple]:
     """One round of every rule over the union of ``graphs``."""
     new: set[ox.Triple] = set()
+    rdf_type = ox.NamedNode(str(RDF.type))
 
-    def select(query: str) -> Iterable[ox.QuerySolution]:
-        result = store.query(query, default_graph=graphs)
-        assert isinstance(result, ox.QuerySolutions)
-        return result
+    def select(query: str) -> list[Row]:
+        return engine.select(query, default_graphs=graphs)
 
     for row in select("SELECT DISTINCT ?s ?c WHERE { ?s a ?c FILTER(isIRI(?c)) }"):
+        subject = row["s"]
+        if isinstance(subject, ox.Literal):
+            continue
         for parent in schema.superclasses.get(URIRef(row["c"].value), ()):
-            new.add(ox.Triple(row["s"], ox.NamedNode(str(RDF.type)), ox.NamedNode(parent)))
+            new.add(ox.Triple(subject, rdf_type, ox.NamedNode(parent)))
     rules: list[tuple[URIRef, URIRef, bool]] = []  # (source predicate, derived predicate, swap)
     rules += [(p, q, False) for p, qs in schema.superproperties.items() for q in qs]
     rules += [(p, q, True) for p, qs in schema.inverses.items() for q in qs]
@@ -130,27 +157,30 @@ def _derive(store: ox.Store, schema: Schema,
     for source, derived, swap in rules:
         predicate = ox.NamedNode(derived)
         for row in select(f"SELECT ?s ?o WHERE {{ ?s {_nn(source)} ?o }}"):
-            if swap:
-                if not isinstance(row["o"], ox.Literal):
-                    new.add(ox.Triple(row["o"], predicate, row["s"]))
-            else:
-                new.add(ox.Triple(row["s"], predicate, row["o"]))
-    rdf_type = ox.NamedNode(str(RDF.type))
+            subject, value = row["s"], row["o"]
+            if isinstance(subject, ox.Literal):
+                continue
+            if not swap:
+                new.add(ox.Triple(subject, predicate, value))
+            elif not isinstance(value, ox.Literal):
+                new.add(ox.Triple(value, predicate, subject))
     for prop in set(schema.domains) | set(schema.ranges):
         for row in select(f"SELECT DISTINCT ?s ?o WHERE {{ ?s {_nn(prop)} ?o }}"):
-            new.update(ox.Triple(row["s"], rdf_type, ox.NamedNode(c))
-                       for c in schema.domains.get(prop, ()))
-            if not isinstance(row["o"], ox.Literal):
-                new.update(ox.Triple(row["o"], rdf_type, ox.NamedNode(c))
+            subject, value = row["s"], row["o"]
+            if not isinstance(subject, ox.Literal):
+                new.update(ox.Triple(subject, rdf_type, ox.NamedNode(c))
+                           for c in schema.domains.get(prop, ()))
+            if not isinstance(value, ox.Literal):
+                new.update(ox.Triple(value, rdf_type, ox.NamedNode(c))
                            for c in schema.ranges.get(prop, ()))
     for prop in schema.transitive:
         predicate = ox.NamedNode(prop)
         for row in select(f"SELECT DISTINCT ?s ?o WHERE {{ ?s {_nn(prop)}/{_nn(prop)}+ ?o }}"):
-            new.add(ox.Triple(row["s"], predicate, row["o"]))
+            subject = row["s"]
+            if not isinstance(subject, ox.Literal):
+                new.add(ox.Triple(subject, predicate, row["o"]))
     for compiled in schema.defined:
-        result = store.query(compiled.construct(), default_graph=graphs)
-        assert isinstance(result, ox.QueryTriples)
-        new.update(result)
+        new.update(engine.construct(compiled.construct(), default_graphs=graphs))
     return new
 
 
@@ -164,24 +194,36 @@ def _hierarchy_triples(schema: Schema) -> set[ox.Triple]:
     return triples
 
 
-def materialise(store: ox.Store, ontology_graph: str, sources: Iterable[str],
-                target: str) -> int:
+def _insert(engine: RuleEngine, target: str, triples: Iterable[ox.Triple]) -> None:
+    batch: list[str] = []
+    for triple in triples:
+        batch.append(f"{triple.subject} {triple.predicate} {triple.object} .")
+        if len(batch) >= INSERT_BATCH:
+            engine.update(f"INSERT DATA {{ GRAPH <{target}> {{ {chr(10).join(batch)} }} }}")
+            batch = []
+    if batch:
+        engine.update(f"INSERT DATA {{ GRAPH <{target}> {{ {chr(10).join(batch)} }} }}")
+
+
+def read_schema(engine: RuleEngine, ontology_graph: str) -> Schema:
+    """The rules' view of the ontology stored in graph ``ontology_graph``."""
+    ontology = Graph()
+    for triple in engine.graph_triples(ontology_graph):
+        ontology.add((to_rdflib(triple.subject), to_rdflib(triple.predicate),
+                      to_rdflib(triple.object)))
+    return Schema.of(ontology)
+
+
+def materialise(engine: RuleEngine, ontology_graph: str, sources: Iterable[str],
+                target: str, schema: Schema | None = None) -> int:
     """Replace graph ``target`` by the entailments of the ontology plus ``sources``.
 
     Asserted triples (in the ontology or a source) are not repeated. Returns the triple count.
+    Pass ``schema`` (from :func:`read_schema`) to reuse it across several calls.
     """
-    ontology = Graph()
-    onto_node = ox.NamedNode(ontology_graph)
-    for quad in store.quads_for_pattern(None, None, None, onto_node):
-        ontology.add((to_rdflib(quad.subject), to_rdflib(quad.predicate),
-                      to_rdflib(quad.object)))
-    schema = Schema.of(ontology)
-    target_node = ox.NamedNode(target)
-    inputs: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] = [onto_node]
-    inputs += [ox.NamedNode(g) for g in sources if g not in (ontology_graph, target)]
-    if store.contains_named_graph(target_node):
-        store.remove_graph(target_node)
-    store.add_graph(target_node)
+    schema = schema or read_schema(engine, ontology_graph)
+    inputs = [ontology_graph] + [g for g in sources if g not in (ontology_graph, target)]
+    engine.update(f"DROP SILENT GRAPH <{target}>")
     known: set[ox.Triple] = set()
     fresh = _hierarchy_triples(schema)
     for _ in range(MAX_ROUNDS):
@@ -189,13 +231,14 @@ def materialise(store: ox.Store, ontology_graph: str, sources: Iterable[str],
         if not fresh:
             break
         known |= fresh
-        store.extend([ox.Quad(t.subject, t.predicate, t.object, target_node) for t in fresh])
-        fresh = _derive(store, schema, [*inputs, target_node])
+        _insert(engine, target, fresh)
+        fresh = _derive(engine, schema, [*inputs, target])
     # Drop what a source already asserts: the default graph must not count a triple twice.
-    graph_list = " ".join(f"<{g.value}>" for g in inputs if isinstance(g, ox.NamedNode))
-    store.update(f"""DELETE {{ GRAPH <{target}> {{ ?s ?p ?o }} }} WHERE {{
+    graph_list = " ".join(f"<{g}>" for g in inputs)
+    engine.update(f"""DELETE {{ GRAPH <{target}> {{ ?s ?p ?o }} }} WHERE {{
         GRAPH <{target}> {{ ?s ?p ?o }} VALUES ?g {{ {graph_list} }} GRAPH ?g {{ ?s ?p ?o }} }}""")
-    return sum(1 for _ in store.quads_for_pattern(None, None, None, target_node))
+    rows = engine.select("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", default_graphs=[target])
+    return int(rows[0]["n"].value) if rows else 0
 
 
 def compute_entailments(ontology: Graph, data: Graph) -> Graph:
@@ -209,6 +252,9 @@ def compute_entailments(ontology: Graph, data: Graph) -> Graph:
     >>> (ex.tom, RDF.type, ex.Animal) in compute_entailments(onto, data)
     True
     """
+    # Imported here: the curation package builds on this module.
+    from coprod_kg.curation.writer import OxigraphCurationWriter
+
     store = ox.Store()
     names = {"ontology": "urn:coprod:ontology", "data": "urn:coprod:data",
              "inferred": "urn:coprod:inferred"}
@@ -219,7 +265,8 @@ def compute_entailments(ontology: Graph, data: Graph) -> Graph:
             triple = triple_to_oxigraph(s, p, o)
             quads.append(ox.Quad(triple.subject, triple.predicate, triple.object, node))
         store.extend(quads)
-    materialise(store, names["ontology"], [names["data"]], names["inferred"])
+    materialise(OxigraphCurationWriter.over(store), names["ontology"], [names["data"]],
+                names["inferred"])
     inferred = Graph()
     for quad in store.quads_for_pattern(None, None, None, ox.NamedNode(names["inferred"])):
         inferred.add((to_rdflib(quad.subject), to_rdflib(quad.predicate),

@@ -32,6 +32,7 @@ from coprod_kg.curation.bundled import (
     is_curated,
 )
 from coprod_kg.curation.model import Status
+from coprod_kg.curation.writer import OxigraphCurationWriter
 from coprod_kg.entailment import materialise
 from coprod_kg.errors import BadInput, ParseError
 from coprod_kg.manifest import Manifest, read_manifest, sha256_files, write_manifest
@@ -134,9 +135,13 @@ def _read(source: Source) -> list[ox.Triple]:
 
 
 def _infer(writer: OxigraphWriter, graphs: Iterable[str]) -> int:
-    """Recompute ``graph/inferred`` from what the store now holds, inside the engine."""
-    return materialise(writer.store, str(ONTOLOGY_GRAPH),
-                       [g for g in graphs if g != str(INFERRED_GRAPH)], str(INFERRED_GRAPH))
+    """Recompute ``graph/inferred`` for the ontology and the file graphs, inside the engine.
+
+    Curated case versions carry their own entailments (:mod:`coprod_kg.curation.inference`).
+    """
+    sources = [g for g in graphs if g != str(INFERRED_GRAPH) and not is_curated(g)]
+    return materialise(OxigraphCurationWriter.over(writer.store), str(ONTOLOGY_GRAPH), sources,
+                       str(INFERRED_GRAPH))
 
 
 def _import_cases(settings: Settings, writer: OxigraphWriter, new: Manifest,
@@ -186,7 +191,8 @@ def load_store(settings: Settings, extra_files: Sequence[Path] = (),
             else:  # an extra file loaded earlier stays until removed on purpose
                 new.graphs[name] = record
         inputs = hashlib.sha256("\n".join(
-            f"{n} {r.sha256}" for n, r in sorted(new.graphs.items()) if r.public
+            f"{n} {r.sha256}" for n, r in sorted(new.graphs.items())
+            if r.public and not is_curated(n)
         ).encode()).hexdigest()
         if inputs != old.inference_inputs or str(INFERRED_GRAPH) not in old.graphs:
             count = _infer(writer, new.public_graphs())

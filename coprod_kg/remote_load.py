@@ -1,41 +1,19 @@
-"""Load-time helpers for the remote back end: entailments and copies of whole stores.
+"""Load-time helpers for the remote back end: copies of whole stores.
 
-The entailment rules (:func:`coprod_kg.entailment.materialise`) run inside a pyoxigraph engine.
-With a remote server they run in a temporary in-memory pyoxigraph store holding the ontology and
-the public graphs (read over the Graph Store Protocol); the result replaces the server's
-``graph/inferred`` in one Graph Store PUT.
+(Entailments need nothing special: :func:`coprod_kg.entailment.materialise` runs its rules
+through any :class:`~coprod_kg.entailment.RuleEngine`, and :class:`RemoteWriter` is one.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 
 import pyoxigraph as ox
 
-from coprod_kg.entailment import materialise
 from coprod_kg.manifest import read_manifest
 from coprod_kg.manifest_store import RemoteManifestStore
 from coprod_kg.remote_writer import RemoteWriter
 from coprod_kg.store import StoreNotReady
-
-
-def materialise_remote(writer: RemoteWriter, ontology_graph: str, sources: Iterable[str],
-                       target: str) -> int:
-    """Recompute graph ``target`` of the remote server from ``ontology_graph`` and ``sources``.
-
-    Returns the number of entailed triples written.
-    """
-    scratch = ox.Store()  # in memory, gone with the function
-    names = [ontology_graph, *(g for g in sources if g not in (ontology_graph, target))]
-    for name in dict.fromkeys(names):
-        node = ox.NamedNode(name)
-        scratch.extend([ox.Quad(t.subject, t.predicate, t.object, node)
-                        for t in writer.graph_triples(name)])
-    count = materialise(scratch, ontology_graph, names[1:], target)
-    triples = [q.triple for q in scratch.quads_for_pattern(None, None, None, ox.NamedNode(target))]
-    writer.replace_graph(target, triples)
-    return count
 
 
 def push_embedded(store_dir: Path, writer: RemoteWriter) -> list[str]:

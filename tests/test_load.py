@@ -51,7 +51,7 @@ def test_each_source_gets_its_own_graph(mini_settings: Settings) -> None:
     manifest = read_manifest(mini_settings.store)
     assert manifest is not None
     assert set(manifest.public_graphs()) == {str(ONTOLOGY_GRAPH), CASE_GRAPH, str(INFERRED_GRAPH),
-                                             PROVENANCE_GRAPH}
+                                             CASE_GRAPH + "/inferred", PROVENANCE_GRAPH}
     assert _ask(mini_settings, f"GRAPH <{CASE_GRAPH}> {{ ?case a cp:CoProductionCase }}")
     assert not _ask(mini_settings, f"GRAPH <{ONTOLOGY_GRAPH}> {{ ?case a cp:CoProductionCase }}")
 
@@ -69,7 +69,10 @@ def test_reload_skips_unchanged_and_replaces_changed(tmp_path: Path,
         "An example case", "A renamed case"), encoding="utf-8")
     changed = load_store(settings)
     assert changed.loaded == [CASE_GRAPH_V2]
-    assert changed.inferred is not None
+    assert changed.inferred is None  # a case carries its own entailments; files are unchanged
+    assert _ask(settings, f"GRAPH <{CASE_GRAPH_V2}/inferred> "
+                "{{ ?c a <http://www.w3.org/ns/prov#Activity> }}")
+    assert not _ask(settings, f"GRAPH <{CASE_GRAPH}/inferred> {{ ?s ?p ?o }}")
     assert _ask(settings, '?c <http://purl.org/dc/terms/title> "A renamed case"@en')
     assert not _ask(settings, '?c <http://purl.org/dc/terms/title> "An example case"@en')
     after = read_manifest(settings.store)
@@ -87,7 +90,7 @@ def test_removed_data_file_loses_its_graph(tmp_path: Path, mini_settings: Settin
 
 def test_entailments_are_materialised(mini_settings: Settings) -> None:
     load_store(mini_settings)
-    inferred = f"GRAPH <{INFERRED_GRAPH}>"
+    inferred = f"GRAPH <{CASE_GRAPH}/inferred>"  # the bundled case's own entailments
     coop = "<https://w3id.org/coprod/organisation/example-coop>"
     case = "<https://w3id.org/coprod/case/example-case>"
     assert _ask(mini_settings, f"{inferred} {{ {coop} a cp:Agent }}")  # subclass, two steps

@@ -25,6 +25,8 @@ from remote_fixtures import (
     remote_real,
 )
 
+from coprod_kg.curation.bundled import is_curated
+from coprod_kg.entailment import materialise
 from coprod_kg.errors import BadInput, CoprodError, QueryTimeout
 from coprod_kg.formats import format_by_name
 from coprod_kg.manifest import Manifest
@@ -32,7 +34,6 @@ from coprod_kg.manifest_store import MANIFEST_GRAPH, RemoteManifestStore
 from coprod_kg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH
 from coprod_kg.oxigraph_store import OxigraphStore
 from coprod_kg.remote_http import BackendUnavailable, RemoteEndpoints
-from coprod_kg.remote_load import materialise_remote
 from coprod_kg.remote_store import RemoteStore
 from coprod_kg.remote_writer import RemoteWriter
 from coprod_kg.store import QueryRequest, ResultTooLarge, StoreNotReady, describe, prepare
@@ -317,8 +318,9 @@ def test_entailments_computed_for_the_remote_store_match_the_loader(
     manifest = manifests.read()
     assert manifest is not None
     target = "https://w3id.org/coprod/graph/file/remote-inferred-test"
-    sources = [g for g in manifest.public_graphs() if g != str(INFERRED_GRAPH)]
-    count = materialise_remote(writer, str(ONTOLOGY_GRAPH), sources, target)
+    sources = [g for g in manifest.public_graphs()  # the loader's graph: files, not cases
+               if g != str(INFERRED_GRAPH) and not is_curated(g)]
+    count = materialise(writer, str(ONTOLOGY_GRAPH), sources, target)
     assert count > 0
     mine = writer.graph_triples(target)
     theirs = writer.graph_triples(str(INFERRED_GRAPH))  # copied from the embedded loader

@@ -17,6 +17,7 @@ from coprod_kg.audit import AuditLog
 from coprod_kg.config import Settings
 from coprod_kg.curation import records
 from coprod_kg.curation.identity import foreign_subjects
+from coprod_kg.curation.inference import published_graphs, sync_inferred
 from coprod_kg.curation.lookup import described_elsewhere, types_and_labels
 from coprod_kg.curation.model import Status, VersionInfo, case_iri, now
 from coprod_kg.curation.prepare import Prepared
@@ -89,9 +90,12 @@ class CurationBase:
 
     def commit(self, request: str, user: str, action: str, target: str,
                 detail: str = "") -> None:
-        """Apply ONE update, make it durable, re-derive the manifest, log it."""
+        """Apply ONE update, make it durable, update entailments and the manifest, log it."""
         writer = self.writer()
+        before = published_graphs(records.versions(writer))
         writer.update(request)
+        writer.flush()
+        sync_inferred(writer, before)
         writer.flush()
         derive_manifest(self.store_dir, writer)
         self.audit.record(user, action, target, detail)
@@ -99,8 +103,12 @@ class CurationBase:
     def repair(self) -> None:
         """Re-derive the manifest's curated records from the store (read-only if no writer)."""
         with self.lock, self._read() as reader:
-            if reader is not None:
-                derive_manifest(self.store_dir, reader)
+            if reader is None:
+                return
+            if self._writer is not None:  # only a writer can add missing entailments
+                sync_inferred(self._writer)
+                self._writer.flush()
+            derive_manifest(self.store_dir, reader)
 
     def _lookup(self, nodes: set[URIRef]) -> Graph:
         with self._read() as reader:

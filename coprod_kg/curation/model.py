@@ -60,6 +60,11 @@ def version_graph(case: str, number: int) -> str:
     return f"{CASE_GRAPH_BASE}{case_slug(case_iri(case))}/v{number}"
 
 
+def inferred_graph(version: str) -> str:
+    """The entailment graph of version graph ``version``."""
+    return version + "/inferred"
+
+
 def now() -> str:
     """The current time as an xsd:dateTime (UTC, milliseconds)."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -88,10 +93,16 @@ class VersionInfo:
     decided: str | None = None  #: when
     reason: str | None = None  #: rejection reason, readable by the contributor
     source_name: str | None = None  #: file name or label given at submission
+    inferred_triples: int | None = None  #: size of its entailment graph, once computed
 
     @property
     def graph(self) -> str:
         return version_graph(self.case, self.number)
+
+    @property
+    def inferred_graph(self) -> str:
+        """The graph of this version's entailments (public exactly when the version is)."""
+        return inferred_graph(self.graph)
 
     @property
     def slug(self) -> str:

@@ -12,7 +12,7 @@ _QUERY = f"""
 PREFIX cp: <{CP}>
 PREFIX prov: <http://www.w3.org/ns/prov#>
 SELECT ?v ?case ?n ?status ?superseded ?submitter ?submitted ?hash ?digest ?count ?shapes
-       ?prev ?curator ?decided ?reason ?source ?withdrawer ?withdrawn
+       ?prev ?curator ?decided ?reason ?source ?withdrawer ?withdrawn ?inferred
 WHERE {{ GRAPH <{CURATION_GRAPH}> {{
   ?v a cp:CaseVersion ; cp:versionOf ?case ; cp:versionNumber ?n ; cp:curationStatus ?status ;
      cp:submittedBy ?submitter ; prov:generatedAtTime ?submitted ; cp:contentHash ?hash ;
@@ -23,6 +23,7 @@ WHERE {{ GRAPH <{CURATION_GRAPH}> {{
   OPTIONAL {{ ?v cp:rejectionReason ?reason }}
   OPTIONAL {{ ?v cp:sourceName ?source }}
   OPTIONAL {{ ?v cp:withdrawnBy ?withdrawer ; cp:withdrawnAt ?withdrawn }}
+  OPTIONAL {{ ?v cp:inferredTripleCount ?inferred }}
   %s
 }} }}
 ORDER BY ?submitted ?case ?n
@@ -48,7 +49,7 @@ def _status(row: Row) -> Status:
 
 
 def _info(row: Row) -> VersionInfo:
-    prev = _text(row, "prev")
+    prev, inferred = _text(row, "prev"), _text(row, "inferred")
     status = _status(row)
     curator, decided = _agent(_text(row, "curator")), _text(row, "decided")
     if status is Status.WITHDRAWN:
@@ -59,7 +60,8 @@ def _info(row: Row) -> VersionInfo:
         content_hash=str(_text(row, "hash")), graph_digest=str(_text(row, "digest")),
         triples=int(str(_text(row, "count"))), validated_with=str(_text(row, "shapes")),
         revision_of=int(prev) if prev is not None else None, curator=curator, decided=decided,
-        reason=_text(row, "reason"), source_name=_text(row, "source"))
+        reason=_text(row, "reason"), source_name=_text(row, "source"),
+        inferred_triples=int(inferred) if inferred is not None else None)
 
 
 def versions(reader: CurationReader, case: str | None = None,

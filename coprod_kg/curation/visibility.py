@@ -37,6 +37,10 @@ def curated_records(found: list[VersionInfo], prov_triples: int,
         out[info.graph] = GraphRecord(info.graph, f"case {info.slug} v{info.number}",
                                       info.content_hash, info.triples,
                                       public=info.status is Status.PUBLISHED)
+        if info.inferred_triples is not None:
+            out[info.inferred_graph] = GraphRecord(
+                info.inferred_graph, f"entailments of case {info.slug} v{info.number}",
+                info.content_hash, info.inferred_triples, public=info.status is Status.PUBLISHED)
     if found:
         states = sorted(f"{v.graph} {v.status.value} {v.content_hash}" for v in found)
         public = [line for line, v in zip(states, sorted(found, key=lambda v: v.graph),
