@@ -136,51 +136,49 @@ def _nn(iri: URIRef) -> str:
     return f"<{iri}>"
 
 
-def _derive(engine: RuleEngine, schema: Schema, graphs: list[str]) -> set[ox.Triple]:
-    """One round of every rule over the union of ``graphs``."""
+def _derive(store: ox.Store, schema: Schema) -> set[ox.Triple]:
+    """One round of every rule over the default graph of the scratch ``store``."""
     new: set[ox.Triple] = set()
     rdf_type = ox.NamedNode(str(RDF.type))
 
-    def select(query: str) -> list[Row]:
-        return engine.select(query, default_graphs=graphs)
+    def select(query: str) -> ox.QuerySolutions:
+        result = store.query(query)
+        assert isinstance(result, ox.QuerySolutions)
+        return result
 
     for row in select("SELECT DISTINCT ?s ?c WHERE { ?s a ?c FILTER(isIRI(?c)) }"):
         subject = row["s"]
-        if isinstance(subject, ox.Literal):
-            continue
-        for parent in schema.superclasses.get(URIRef(row["c"].value), ()):
-            new.add(ox.Triple(subject, rdf_type, ox.NamedNode(parent)))
+        if isinstance(subject, ox.NamedNode | ox.BlankNode):
+            for parent in schema.superclasses.get(URIRef(row["c"].value), ()):
+                new.add(ox.Triple(subject, rdf_type, ox.NamedNode(parent)))
     rules: list[tuple[URIRef, URIRef, bool]] = []  # (source predicate, derived predicate, swap)
     rules += [(p, q, False) for p, qs in schema.superproperties.items() for q in qs]
     rules += [(p, q, True) for p, qs in schema.inverses.items() for q in qs]
     rules += [(p, p, True) for p in schema.symmetric]
     for source, derived, swap in rules:
         predicate = ox.NamedNode(derived)
-        for row in select(f"SELECT ?s ?o WHERE {{ ?s {_nn(source)} ?o }}"):
-            subject, value = row["s"], row["o"]
-            if isinstance(subject, ox.Literal):
-                continue
+        for quad in store.quads_for_pattern(None, ox.NamedNode(source), None, ox.DefaultGraph()):
             if not swap:
-                new.add(ox.Triple(subject, predicate, value))
-            elif not isinstance(value, ox.Literal):
-                new.add(ox.Triple(value, predicate, subject))
+                new.add(ox.Triple(quad.subject, predicate, quad.object))
+            elif isinstance(quad.object, ox.NamedNode | ox.BlankNode):
+                new.add(ox.Triple(quad.object, predicate, quad.subject))
     for prop in set(schema.domains) | set(schema.ranges):
-        for row in select(f"SELECT DISTINCT ?s ?o WHERE {{ ?s {_nn(prop)} ?o }}"):
-            subject, value = row["s"], row["o"]
-            if not isinstance(subject, ox.Literal):
-                new.update(ox.Triple(subject, rdf_type, ox.NamedNode(c))
-                           for c in schema.domains.get(prop, ()))
-            if not isinstance(value, ox.Literal):
-                new.update(ox.Triple(value, rdf_type, ox.NamedNode(c))
+        for quad in store.quads_for_pattern(None, ox.NamedNode(prop), None, ox.DefaultGraph()):
+            new.update(ox.Triple(quad.subject, rdf_type, ox.NamedNode(c))
+                       for c in schema.domains.get(prop, ()))
+            if isinstance(quad.object, ox.NamedNode | ox.BlankNode):
+                new.update(ox.Triple(quad.object, rdf_type, ox.NamedNode(c))
                            for c in schema.ranges.get(prop, ()))
     for prop in schema.transitive:
         predicate = ox.NamedNode(prop)
         for row in select(f"SELECT DISTINCT ?s ?o WHERE {{ ?s {_nn(prop)}/{_nn(prop)}+ ?o }}"):
             subject = row["s"]
-            if not isinstance(subject, ox.Literal):
+            if isinstance(subject, ox.NamedNode | ox.BlankNode):
                 new.add(ox.Triple(subject, predicate, row["o"]))
     for compiled in schema.defined:
-        new.update(engine.construct(compiled.construct(), default_graphs=graphs))
+        result = store.query(compiled.construct())
+        assert isinstance(result, ox.QueryTriples)
+        new.update(result)
     return new
 
 
@@ -218,27 +216,32 @@ def materialise(engine: RuleEngine, ontology_graph: str, sources: Iterable[str],
                 target: str, schema: Schema | None = None) -> int:
     """Replace graph ``target`` by the entailments of the ontology plus ``sources``.
 
-    Asserted triples (in the ontology or a source) are not repeated. Returns the triple count.
-    Pass ``schema`` (from :func:`read_schema`) to reuse it across several calls.
+    The inputs are copied into the default graph of a scratch in-memory engine, where the rules
+    run to their fixed point (querying one default graph is far faster than a union of named
+    graphs); only the result is written back, in batches. Asserted triples (in the ontology or
+    a source) are not repeated. Returns the triple count. Pass ``schema`` (from
+    :func:`read_schema`) to reuse it across several calls.
     """
     schema = schema or read_schema(engine, ontology_graph)
     inputs = [ontology_graph] + [g for g in sources if g not in (ontology_graph, target)]
-    engine.update(f"DROP SILENT GRAPH <{target}>")
+    scratch = ox.Store()
+    default = ox.DefaultGraph()
+    for name in dict.fromkeys(inputs):
+        scratch.extend([ox.Quad(t.subject, t.predicate, t.object, default)
+                        for t in engine.graph_triples(name)])
+    asserted = {q.triple for q in scratch.quads_for_pattern(None, None, None, default)}
     known: set[ox.Triple] = set()
     fresh = _hierarchy_triples(schema)
     for _ in range(MAX_ROUNDS):
-        fresh = {t for t in fresh if t not in known}
+        fresh = {t for t in fresh if t not in known and t not in asserted}
         if not fresh:
             break
         known |= fresh
-        _insert(engine, target, fresh)
-        fresh = _derive(engine, schema, [*inputs, target])
-    # Drop what a source already asserts: the default graph must not count a triple twice.
-    graph_list = " ".join(f"<{g}>" for g in inputs)
-    engine.update(f"""DELETE {{ GRAPH <{target}> {{ ?s ?p ?o }} }} WHERE {{
-        GRAPH <{target}> {{ ?s ?p ?o }} VALUES ?g {{ {graph_list} }} GRAPH ?g {{ ?s ?p ?o }} }}""")
-    rows = engine.select("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", default_graphs=[target])
-    return int(rows[0]["n"].value) if rows else 0
+        scratch.extend([ox.Quad(t.subject, t.predicate, t.object, default) for t in fresh])
+        fresh = _derive(scratch, schema)
+    engine.update(f"DROP SILENT GRAPH <{target}>")
+    _insert(engine, target, sorted(known, key=str))
+    return len(known)
 
 
 def compute_entailments(ontology: Graph, data: Graph) -> Graph:
