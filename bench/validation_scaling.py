@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from rdflib import Graph, URIRef
+from rdflib.term import Node
 
 from coprod_kg.config import load_settings
 from coprod_kg.namespaces import BASE
@@ -43,7 +44,7 @@ def scaled(kg: Graph, copies: int) -> Graph:
     return out
 
 
-def _rename(term: object, prefixes: tuple[str, ...], number: int) -> object:
+def _rename(term: Node, prefixes: tuple[str, ...], number: int) -> Node:
     if isinstance(term, URIRef):
         for prefix in prefixes:
             if str(term).startswith(prefix):

@@ -1,0 +1,201 @@
+"""``python -m bench``: run the benchmark and write ``bench/results/``.
+
+    python -m bench                                  # 10k, 100k and 1M triples, all peers
+    python -m bench --sizes 10000,100000 --duration 10
+    python -m bench --quick --no-peers --out /tmp/b  # the smoke test's run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import generate, report
+from bench.loadgen import CLASSES, load_queries, row_count, run_class
+from bench.servers import Server, wait_ready
+from bench.systems import (
+    PEERS,
+    Loaded,
+    available,
+    dump_coprod,
+    load_coprod,
+    load_oxigraph,
+    serve,
+)
+from bench.validation_timing import time_validation
+
+RESULTS = Path(__file__).parent / "results"
+#: rdflib-endpoint is not run above this size (it would take far too long).
+RDFLIB_MAX = 100_000
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000",
+                        help="comma-separated target triple counts (default: 10k,100k,1M)")
+    parser.add_argument("--duration", type=float, default=10.0,
+                        help="seconds of load per query class and server (default: 10)")
+    parser.add_argument("--max-requests", type=int, default=20_000,
+                        help="cap on requests per query class and server (default: 20000)")
+    parser.add_argument("--concurrency", type=int, default=8, help="client threads (default: 8)")
+    parser.add_argument("--seed", type=int, default=20151101, help="random seed")
+    parser.add_argument("--validation-runs", type=int, default=30,
+                        help="single-record validations per size (default: 30)")
+    parser.add_argument("--load-timeout", type=float, default=1800.0,
+                        help="seconds a bulk load may take before the size is skipped")
+    parser.add_argument("--ready-timeout", type=float, default=600.0,
+                        help="seconds a server may take to answer its first query")
+    parser.add_argument("--no-peers", action="store_true", help="benchmark this server only")
+    parser.add_argument("--quick", action="store_true",
+                        help="a tiny graph, 1 s per class, 2 clients, 3 validations (smoke test)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="output directory")
+    parser.add_argument("--from-json", type=Path, metavar="FILE",
+                        help="only rewrite results.md and the plots in --out from a results.json")
+    parser.add_argument("--work", type=Path, help="scratch directory (default: OUT/work)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes, args.duration, args.concurrency = "2000", 1.0, 2
+        args.validation_runs, args.max_requests = 3, 200
+    try:
+        args.size_list = [int(s) for s in args.sizes.split(",") if s.strip()]
+    except ValueError:
+        parser.error(f"--sizes must be integers separated by commas, not {args.sizes!r}")
+    if not args.size_list or min(args.size_list) < 100:
+        parser.error("--sizes needs at least one size of 100 triples or more")
+    return args
+
+
+def _log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def bench_server(loaded: Loaded, work: Path, n_cases: int, args: argparse.Namespace,
+                 notes: list[str]) -> dict[str, Any]:
+    """Serve one system: readiness, row counts, each query class, then a restart."""
+    queries = load_queries()
+    out: dict[str, Any] = {"classes": {}, "rows": {}}
+    server = serve(loaded, work)
+    restarted: Server | None = None
+    try:
+        server.start_sampling()
+        out["ready_s"] = wait_ready(server, args.ready_timeout)
+        for query in queries:
+            out["rows"][query.name] = row_count(server.endpoint, query)
+        for klass in CLASSES:
+            mix = [q for q in queries if q.klass == klass]
+            run_class(server.endpoint, mix, n_cases, args.concurrency, 0.2 * args.duration,
+                      max(len(mix), args.max_requests // 10), args.seed)  # warm-up
+            res = run_class(server.endpoint, mix, n_cases, args.concurrency, args.duration,
+                            args.max_requests, args.seed)
+            p50, p99 = res.percentile(50), res.percentile(99)
+            out["classes"][klass] = {
+                "requests": len(res.latencies), "errors": res.errors,
+                "throughput": res.throughput, "elapsed_s": res.elapsed,
+                "p50_ms": None if p50 is None else p50 * 1000,
+                "p99_ms": None if p99 is None else p99 * 1000}
+            if res.errors:
+                notes.append(f"{loaded.system}, {klass}: {res.errors} failed requests, first: "
+                             f"{res.first_error[:160]}")
+            _log(f"  {loaded.system} {klass}: {res.throughput:.1f} req/s, "
+                 f"p50 {out['classes'][klass]['p50_ms']} ms, {res.errors} errors")
+        server.stop()
+        out["peak_rss_mb"] = server.peak_rss / 2**20
+        restarted = serve(loaded, work)
+        out["restart_s"] = wait_ready(restarted, args.ready_timeout)
+    finally:
+        server.stop()
+        if restarted is not None:
+            restarted.stop()
+    return out
+
+
+def bench_size(target: int, args: argparse.Namespace, peers: list[str]) -> dict[str, Any]:
+    work = args.work / f"kg-{target}"
+    work.mkdir(parents=True, exist_ok=True)
+    graph_file = work / f"kg-{target}.nt"
+    size: dict[str, Any] = {"target": target, "systems": {}, "load": {}, "notes": []}
+    size["triples"] = generate.write(target, graph_file, args.seed)
+    n_cases = max(1, target // 45)
+    _log(f"{target}: {size['triples']} triples generated; loading coprod-kg")
+    try:
+        ours = load_coprod(graph_file, work, args.load_timeout)
+    except subprocess.TimeoutExpired:
+        size["load"]["coprod-kg"] = None
+        size["notes"].append(f"coprod-kg load did not finish within {args.load_timeout:g} s; "
+                             "nothing else was measured at this size.")
+        _log(f"{target}: coprod-kg load timed out; size skipped")
+        return size
+    size["load"]["coprod-kg"] = ours.seconds
+    quads = dump_coprod(ours.location, work, args.load_timeout)
+    size["quads"] = sum(1 for _ in quads.open("rb"))
+    _log(f"{target}: coprod-kg load {ours.seconds:.1f} s, {size['quads']} quads; validation")
+    size["validation"] = time_validation(ours.location, args.validation_runs)
+    loaded = [ours]
+    if "oxigraph" in peers:
+        oxi = load_oxigraph(quads, work, args.load_timeout)
+        size["load"]["oxigraph"] = oxi.seconds
+        loaded.append(oxi)
+    if "rdflib-endpoint" in peers:
+        if target > RDFLIB_MAX:
+            size["notes"].append(f"rdflib-endpoint skipped above {RDFLIB_MAX:,} triples "
+                                 "(parsing and querying would take far too long).")
+        else:
+            loaded.append(Loaded("rdflib-endpoint", quads, None))
+    for system in loaded:
+        _log(f"{target}: serving {system.system}")
+        size["systems"][system.system] = bench_server(system, work, n_cases, args,
+                                                      size["notes"])
+    rows = {name: {s: r["rows"].get(name) for s, r in size["systems"].items()}
+            for name in next(iter(size["systems"].values()))["rows"]}
+    size["rows"] = rows
+    for name, counts in rows.items():
+        if len({c for c in counts.values() if c is not None}) > 1 or None in counts.values():
+            size["notes"].append(f"{name}: result sizes differ between servers: {counts}")
+    return size
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.from_json:
+        old: dict[str, Any] = json.loads(args.from_json.read_text(encoding="utf-8"))
+        report.write_json(old, args.out)
+        _log(f"wrote {report.write_markdown(old, args.out)} and the plots "
+             f"{report.write_plots(old, args.out)}")
+        return 0
+    args.work = args.work or args.out / "work"
+    peers = [] if args.no_peers else [p for p in PEERS if available(p)]
+    missing = [] if args.no_peers else [p for p in PEERS if p not in peers]
+    results: dict[str, Any] = {"meta": {
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "machine": f"{platform.machine()}, {platform.python_version()}, "
+                   f"{len(os.sched_getaffinity(0))} CPUs",
+        "concurrency": args.concurrency, "duration": args.duration, "seed": args.seed,
+        "max_requests": args.max_requests, "peers": peers, "missing_peers": missing,
+        "sizes": args.size_list}, "sizes": []}
+    for name in missing:
+        _log(f"{name} is not installed: skipped (pip install -e '.[bench]')")
+    try:
+        for target in args.size_list:
+            results["sizes"].append(bench_size(target, args, peers))
+            report.write_json(results, args.out)  # keep what is done if a later size fails
+    finally:
+        if args.work == args.out / "work":
+            shutil.rmtree(args.work, ignore_errors=True)
+    report.write_json(results, args.out)
+    md = report.write_markdown(results, args.out)
+    plots = report.write_plots(results, args.out)
+    _log(f"wrote {md}, {args.out / 'results.json'} and {', '.join(map(str, plots))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
