@@ -44,8 +44,14 @@ pytest: install
 docs: install
 	$(BIN)/coprod-kg check --build-docs
 
-bench: install
-	$(BIN)/python -m bench
+## Benchmark against the Oxigraph server and rdflib-endpoint (see bench/README.md).
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: install $(BENCH_STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var build api/static/yasgui .pytest_cache .mypy_cache .ruff_cache
