@@ -103,8 +103,8 @@ def _line_of(raw: bytes, pattern: re.Pattern[bytes]) -> int | None:
 
 def _parse_text(raw: bytes, kind: str, graph: Graph, source_name: str | None) -> None:
     try:
-        graph.parse(data=raw, format=kind)
-    except (SyntaxError, ParserError, SAXParseException, ValueError) as exc:
+        graph.parse(data=raw, format=kind, publicID=BASE)  # no relative IRI gets through
+    except (SyntaxError, ParserError, SAXParseException, ValueError, IndexError) as exc:
         raise _locate(raw, kind, exc, source_name) from exc
 
 
@@ -154,6 +154,10 @@ def _parse_json_ld(raw: bytes, graph: Graph, source_name: str | None) -> None:
         raise ParseError(exc.msg, line=exc.lineno, column=exc.colno, source=source_name) from exc
     except UnicodeDecodeError as exc:
         raise ParseError(f"not UTF-8 text: {exc.reason}", source=source_name) from exc
+    if not isinstance(document, dict | list):
+        # rdflib's JSON-LD parser crashes on a bare string or number: refuse it here.
+        raise ParseError("a JSON-LD document must be a JSON object or array", line=1, column=1,
+                         source=source_name)
     resolved = _resolve_contexts(document, source_name)
     try:
         with quiet_json_ld():

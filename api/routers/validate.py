@@ -1,0 +1,104 @@
+"""Validation as a service: ``POST /validate`` (no account) and the page ``GET /validate``.
+
+The body is Turtle, JSON-LD, RDF/XML or N-Triples (by ``Content-Type``), or a form with an
+uploaded ``file`` or pasted ``text`` (and its ``format``). The answer is the report: JSON by
+default, the W3C SHACL report graph as Turtle or JSON-LD (``Accept``), or the page for browsers,
+where the findings are grouped by record and field and the input lines they point at are
+highlighted. A report that does not conform is still a successful answer (200).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import get_settings
+from api.errors import json_errors
+from api.models import ValidationReportModel, error_responses
+from api.rendering import render
+from api.report_view import ReportView, parse_error_view, report_view
+from api.upload import RDF_BODY_DOC, RDF_TYPES, Document, read_form_or_document
+from api.workflow import get_curation
+from coprod_kg import conneg
+from coprod_kg.config import Settings
+from coprod_kg.curation import Curation
+from coprod_kg.errors import CoprodError, ParseError
+from coprod_kg.report import render_graph, render_json
+from coprod_kg.validation import ValidationResult
+
+router = APIRouter(tags=["validation"], dependencies=[Depends(json_errors)])
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+CurationDep = Annotated[Curation, Depends(get_curation)]
+JSON = "application/json"
+#: What ``POST /validate`` answers in, the default first.
+REPORT_TYPES: tuple[str, ...] = (JSON, conneg.TURTLE, conneg.JSON_LD, conneg.HTML)
+_GRAPH_FORMAT = {conneg.TURTLE: "turtle", conneg.JSON_LD: "jsonld"}
+
+
+def _wants(request: Request) -> str:
+    return conneg.choose(request.headers.get("accept"), request.query_params.get("format"),
+                         REPORT_TYPES)
+
+
+async def _check(curation: Curation, document: Document) -> ValidationResult:
+    return await run_in_threadpool(curation.validate, document.data, document.media_type,
+                                   document.name)
+
+
+@router.post(
+    "/validate", summary="Validate a case record (no account needed)",
+    response_class=Response,
+    responses={200: {"description": "the validation report (conforming or not)",
+                     "content": {JSON: {"schema": ValidationReportModel.model_json_schema()},
+                                 conneg.TURTLE: {}, conneg.JSON_LD: {}, conneg.HTML: {}}},
+               **error_responses(400, 406, 413, 415)},
+    openapi_extra={"requestBody": RDF_BODY_DOC})
+async def validate(request: Request, settings: SettingsDep, curation: CurationDep) -> Response:
+    """Validate the submitted record against the SHACL shapes; nothing is stored.
+
+    400 malformed RDF (with line and column), 413 too large, 415 unsupported type.
+    """
+    media = _wants(request)
+    if media == conneg.HTML:
+        return await _page_answer(request, settings, curation)
+    document = await read_form_or_document(request, settings.max_request_bytes)
+    result = await _check(curation, document)
+    headers = {"Vary": "Accept"}
+    if media == JSON:
+        return Response(render_json(result), media_type=JSON, headers=headers)
+    return Response(render_graph(result, _GRAPH_FORMAT[media]), media_type=media,
+                    headers=headers)
+
+
+async def _page_answer(request: Request, settings: Settings, curation: Curation) -> Response:
+    """The page with the report, or with the reason the input could not be read."""
+    text = ""
+    try:
+        document = await read_form_or_document(request, settings.max_request_bytes)
+        text = document.data.decode("utf-8", errors="replace")
+        result = await _check(curation, document)
+    except ParseError as exc:
+        return _page(request, settings, parse_error_view(exc, text), text, exc.status)
+    except CoprodError as exc:  # refused before validation: 413, 415, no input...
+        return _page(request, settings, None, text, exc.status, message=str(exc))
+    return _page(request, settings, report_view(result, text), text, 200,
+                 file_name=document.name, media_type=document.media_type)
+
+
+def _page(request: Request, settings: Settings, view: ReportView | None, text: str,
+          status: int, message: str | None = None, file_name: str | None = None,
+          media_type: str = "text/turtle") -> HTMLResponse:
+    return render(request, settings, "validate.html", status_code=status,
+                  headers={"Vary": "Accept"}, view=view, text=text, message=message,
+                  file_name=file_name, media_type=media_type, formats=RDF_TYPES,
+                  limit=settings.max_request_bytes)
+
+
+@router.get("/validate", response_class=HTMLResponse, summary="The validation page")
+def validate_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """Paste or upload a record and see the report, with the offending lines highlighted."""
+    return _page(request, settings, None, "", 200)

@@ -1,0 +1,47 @@
+"""The curation service of the app: opened at the first request that needs it, closed at
+shutdown. The store's writer inside it is opened lazily at the first write (one writer process).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from fastapi import FastAPI, Request
+
+from coprod_kg.config import Settings
+from coprod_kg.curation import Curation
+from coprod_kg.manifest import read_manifest
+
+_LOCK = threading.Lock()
+
+
+def curation_for(app: FastAPI, settings: Settings) -> Curation:
+    """The app's curation service, opened once (thread-safe)."""
+    service: Curation | None = getattr(app.state, "curation", None)
+    if service is None:
+        with _LOCK:
+            service = getattr(app.state, "curation", None)
+            if service is None:
+                service = Curation.open(settings)
+                app.state.curation = service
+    return service
+
+
+def open_if_loaded(app: FastAPI, settings: Settings) -> None:
+    """At start-up: open the service when the store is loaded, which re-derives the manifest's
+    public flags from the curation graph (repairing a crash) before the first query."""
+    if read_manifest(settings.store) is not None:
+        curation_for(app, settings)
+
+
+def get_curation(request: Request) -> Curation:
+    """FastAPI dependency: the curation service over the app's store."""
+    return curation_for(request.app, request.app.state.settings)
+
+
+def close_curation(app: FastAPI) -> None:
+    """Flush and release the writer, if one was opened."""
+    service: Curation | None = getattr(app.state, "curation", None)
+    if service is not None:
+        app.state.curation = None
+        service.close()
