@@ -1,0 +1,70 @@
+"""The public view holds exactly the public graphs; readers get immutable snapshots of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from coprod_kg.errors import CoprodError
+from coprod_kg.manifest import Manifest
+from coprod_kg.public_view import (
+    SnapshotMissing,
+    open_snapshot,
+    read_state,
+    snapshot_path,
+    sync_view,
+)
+from coprod_kg.store import GraphRecord
+
+EX = "http://example.org/"
+
+
+def _graph(store: ox.Store, name: str, *values: str) -> None:
+    if store.contains_named_graph(ox.NamedNode(name)):
+        store.remove_graph(ox.NamedNode(name))
+    store.extend([ox.Quad(ox.NamedNode(EX + "s"), ox.NamedNode(EX + "p"), ox.Literal(v),
+                          ox.NamedNode(name)) for v in values])
+
+
+def _manifest(generation: str, **graphs: tuple[str, bool]) -> Manifest:
+    return Manifest({EX + n: GraphRecord(EX + n, n, sha, 1, public=public)
+                     for n, (sha, public) in graphs.items()}, "", generation)
+
+
+def _values(store: ox.Store) -> set[str]:
+    result = store.query("SELECT ?o WHERE { ?s ?p ?o }", use_default_graph_as_union=True)
+    assert isinstance(result, ox.QuerySolutions)
+    return {row["o"].value for row in result}
+
+
+def test_only_public_graphs_reach_the_snapshot(tmp_path: Path) -> None:
+    master = ox.Store(str(tmp_path / "main"))
+    _graph(master, EX + "a", "public one")
+    _graph(master, EX + "b", "private one")
+    manifest = _manifest("g1", a=("1", True), b=("1", False))
+    assert sync_view(master, tmp_path, manifest) == [EX + "a"]
+    assert _values(open_snapshot(tmp_path, "g1")) == {"public one"}
+    # b is published, a withdrawn: a new generation, a new snapshot; the old one is unchanged.
+    _graph(master, EX + "b", "now public")
+    assert sync_view(master, tmp_path, _manifest("g2", a=("1", False), b=("2", True))) == [
+        EX + "b"]
+    assert _values(open_snapshot(tmp_path, "g2")) == {"now public"}
+    assert _values(open_snapshot(tmp_path, "g1")) == {"public one"}
+    assert set(read_state(tmp_path)) == {EX + "b"}
+
+
+def test_nothing_changes_and_nothing_is_copied_twice(tmp_path: Path) -> None:
+    master = ox.Store(str(tmp_path / "main"))
+    _graph(master, EX + "a", "x")
+    manifest = _manifest("g1", a=("1", True))
+    sync_view(master, tmp_path, manifest)
+    assert sync_view(master, tmp_path, manifest) == []
+
+
+def test_a_missing_snapshot_and_a_bad_generation_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(SnapshotMissing, match="coprod-kg load"):
+        open_snapshot(tmp_path, "nope")
+    with pytest.raises(CoprodError, match="invalid store generation"):
+        snapshot_path(tmp_path, "../escape")
