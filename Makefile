@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install serve load test lint typecheck pytest system-deps docs bench clean
+.PHONY: install serve load test lint typecheck pytest pytest-remote system-deps docs bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ load: install
 	$(BIN)/coprod-kg load
 
 ## Install what the tests need (Java for HermiT, Chromium for the browser tests) and run them all.
-test: install system-deps lint typecheck pytest
+test: install system-deps lint typecheck pytest pytest-remote
 
 system-deps:
 	bash scripts/system-deps.sh
@@ -40,6 +40,19 @@ typecheck: install
 
 pytest: install
 	$(BIN)/python -m pytest
+
+## The store, API and curation tests again on the remote back end (an Oxigraph server in var/).
+REMOTE_TESTS := tests/test_store.py tests/test_load.py tests/test_sparql_protocol.py \
+	tests/test_sparql_clients.py tests/test_linked_data.py tests/test_dumps.py \
+	tests/test_curation_core.py tests/test_api_curation.py tests/test_api_validate.py \
+	tests/test_remote_store.py
+pytest-remote: install
+	@port=$$($(BIN)/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
+	dir=var/oxigraph-test; rm -rf $$dir; \
+	trap 'bash scripts/oxigraph-server.sh stop '$$dir' >/dev/null' EXIT; \
+	bash scripts/oxigraph-server.sh start $$dir $$port && \
+	COPROD_TEST_BACKEND=remote COPROD_TEST_SPARQL_URL=http://127.0.0.1:$$port/query \
+	$(BIN)/python -m pytest $(REMOTE_TESTS)
 
 docs: install
 	$(BIN)/coprod-kg check --build-docs

@@ -8,12 +8,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.concurrency import run_in_threadpool
 
 from api.errors import install_error_handlers
-from api.routers import health, sparql
+from api.routers import curation, health, sparql, validate
+from api.workflow import close_curation, open_if_loaded
 from coprod_kg import __version__
+from coprod_kg.backend import open_store
 from coprod_kg.config import Settings, load_settings
-from coprod_kg.query_worker import PooledStore
 from coprod_kg.store import KnowledgeStore
 
 #: Routers other modules provide; each is included when its module exists.
@@ -34,19 +36,20 @@ def _optional_routers() -> list[APIRouter]:
 
 
 def create_app(settings: Settings, store: KnowledgeStore | None = None) -> FastAPI:
-    """Build the app. Without ``store``, a worker-pool store over ``settings.store`` is opened at
-    startup and closed at shutdown."""
+    """Build the app. Without ``store``, the back end of ``settings`` (embedded worker pool or
+    remote SPARQL server) is opened at startup and closed at shutdown."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = None
         if getattr(app.state, "store", None) is None:
-            owned = PooledStore(settings.store, settings.query_workers, settings.query_timeout,
-                                settings.max_results)
+            owned = open_store(settings)  # embedded worker pool, or the remote server
             app.state.store = owned
         try:
+            await run_in_threadpool(open_if_loaded, app, settings)
             yield
         finally:
+            close_curation(app)
             if owned is not None:
                 owned.close()
                 app.state.store = None
@@ -55,17 +58,21 @@ def create_app(settings: Settings, store: KnowledgeStore | None = None) -> FastA
         title="coprod-kg",
         version=__version__,
         description="The knowledge graph of the co-production of public services: a read-only "
-        "SPARQL 1.1 endpoint and linked-data pages.",
+        "SPARQL 1.1 endpoint, linked-data pages, validation of case records, and the curation "
+        "workflow (submissions, review, versioned cases with history).",
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.store = store
     install_error_handlers(app)
-    # Public, read-only data: any origin may read it, and no credentials are ever involved.
+    # Any origin may read; writes need a bearer token, never cookies, so no credentials mode.
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_credentials=False,
-                       allow_methods=["GET", "POST", "HEAD", "OPTIONS"], allow_headers=["*"])
+                       allow_methods=["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS"],
+                       allow_headers=["*"], expose_headers=["ETag", "Location"])
     app.include_router(sparql.router)
     app.include_router(health.router)
+    app.include_router(validate.router)
+    app.include_router(curation.router)
     for router in _optional_routers():
         app.include_router(router)
     return app

@@ -1,30 +1,64 @@
-"""The one place where domain errors (``coprod_kg.errors``) become HTTP responses."""
+"""The one place where domain errors (``coprod_kg.errors``) become HTTP responses.
+
+Routers that speak JSON (validation, submissions, cases) mark their requests with
+:func:`json_errors`; their errors are a JSON object (``error``, ``message``, ``status``, and
+``line``/``column`` for malformed RDF). A refused submission (:class:`ValidationFailed`) always
+answers 422 with the full validation report. Every other error is plain text, which SPARQL
+clients show as it is. 401 carries ``WWW-Authenticate: Bearer``.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 
 from fastapi import FastAPI, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from coprod_kg.errors import CoprodError
+from coprod_kg.errors import CoprodError, ParseError, ValidationFailed
+from coprod_kg.report import render_json
 
 log = logging.getLogger(__name__)
 
+#: Headers some statuses must carry (RFC 9110 section 15.5.2; RFC 6750 section 3).
+STATUS_HEADERS: dict[int, dict[str, str]] = {
+    401: {"WWW-Authenticate": 'Bearer realm="coprod-kg"'},
+    503: {"Retry-After": "5"},
+}
 
-def error_response(exc: CoprodError) -> Response:
-    """A plain-text answer carrying the error's status and message (SPARQL clients show it)."""
+
+def json_errors(request: Request) -> None:
+    """Router dependency: answer this request's errors as JSON."""
+    request.state.json_errors = True
+
+
+def error_body(exc: CoprodError) -> dict[str, object]:
+    """The JSON envelope of an error."""
+    status = getattr(exc, "status", 500)
+    body: dict[str, object] = {"error": type(exc).__name__, "status": status,
+                               "message": str(exc)}
+    if isinstance(exc, ParseError):
+        body.update(message=exc.message, line=exc.line, column=exc.column)
+    if isinstance(exc, ValidationFailed):
+        body["report"] = json.loads(render_json(exc.result))
+    return body
+
+
+def error_response(exc: CoprodError, as_json: bool = False) -> Response:
+    """An answer carrying the error's status and message."""
     status = getattr(exc, "status", 500)
     if status >= 500:
         log.warning("%s: %s", type(exc).__name__, exc)
-    headers = {"Retry-After": "5"} if status == 503 else None
+    headers = STATUS_HEADERS.get(status)
+    if as_json or isinstance(exc, ValidationFailed):
+        return JSONResponse(error_body(exc), status_code=status, headers=headers)
     return PlainTextResponse(f"{type(exc).__name__}: {exc}\n", status_code=status,
                              headers=headers)
 
 
 async def _handle(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, CoprodError)
-    return error_response(exc)
+    return error_response(exc, bool(getattr(request.state, "json_errors", False)))
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -8,9 +8,9 @@ import threading
 
 from fastapi import FastAPI, Request
 
+from coprod_kg.backend import open_manifests
 from coprod_kg.config import Settings
 from coprod_kg.curation import Curation
-from coprod_kg.manifest import read_manifest
 
 _LOCK = threading.Lock()
 
@@ -30,7 +30,12 @@ def curation_for(app: FastAPI, settings: Settings) -> Curation:
 def open_if_loaded(app: FastAPI, settings: Settings) -> None:
     """At start-up: open the service when the store is loaded, which re-derives the manifest's
     public flags from the curation graph (repairing a crash) before the first query."""
-    if read_manifest(settings.store) is not None:
+    manifests = open_manifests(settings)  # the file, or the remote server's manifest graph
+    try:
+        loaded = manifests.read() is not None
+    finally:
+        manifests.close()
+    if loaded:
         curation_for(app, settings)
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from coprod_kg.errors import BadInput
+
 #: The project checkout (the folder holding ``ontology/``, ``shapes/`` and ``data/``).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,7 +65,33 @@ SETTINGS: tuple[Setting, ...] = (
         "query_workers", "2",
         "Worker processes that run SPARQL queries (each can be stopped at the timeout).",
     ),
+    Setting(
+        "backend", "embedded",
+        "Where the graph lives: `embedded` (pyoxigraph directory `COPROD_STORE`) or `remote` "
+        "(a SPARQL 1.1 server).",
+    ),
+    Setting(
+        "sparql_url", "",
+        "Remote back end: the server's SPARQL query endpoint, e.g. "
+        "`http://127.0.0.1:7878/query`.",
+    ),
+    Setting(
+        "sparql_update_url", "",
+        "Remote back end: its SPARQL update endpoint (default: the query URL with `/query` "
+        "replaced by `/update`, Oxigraph server's layout).",
+    ),
+    Setting(
+        "gsp_url", "",
+        "Remote back end: its Graph Store HTTP Protocol endpoint (default: the query URL with "
+        "`/query` replaced by `/store`).",
+    ),
+    Setting(
+        "max_response_bytes", "268435456",
+        "Remote back end: largest query answer passed on, in bytes.",
+    ),
 )
+
+BACKENDS = ("embedded", "remote")
 
 
 @dataclass(frozen=True)
@@ -82,6 +110,11 @@ class Settings:
     max_results: int
     max_request_bytes: int
     query_workers: int
+    backend: str = "embedded"
+    sparql_url: str = ""
+    sparql_update_url: str = ""
+    gsp_url: str = ""
+    max_response_bytes: int = 268435456
 
     def with_overrides(self, **changes: Any) -> Settings:
         """Return a copy with some values replaced (used by the CLI options and tests)."""
@@ -108,4 +141,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             values[name] = float(text)
         else:
             values[name] = text
+    if values["backend"] not in BACKENDS:
+        raise BadInput(f"COPROD_BACKEND must be one of {', '.join(BACKENDS)}, "
+                       f"not {values['backend']!r}")
     return Settings(**values)

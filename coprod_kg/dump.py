@@ -11,15 +11,17 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
 import pyoxigraph as ox
 
+from coprod_kg.backend import is_remote, open_manifests, remote_writer
+from coprod_kg.config import Settings
 from coprod_kg.errors import BadInput
-from coprod_kg.manifest import Manifest, read_manifest
+from coprod_kg.manifest import Manifest
 from coprod_kg.namespaces import PREFIXES
 from coprod_kg.oxigraph_store import open_read_only
 from coprod_kg.store import StoreNotReady
@@ -58,10 +60,15 @@ def dump_format(name: str) -> DumpFormat:
     raise BadInput(f"unknown dump format {name!r}; use one of: {', '.join(DUMP_FORMATS)}")
 
 
-def _manifest(store_dir: Path) -> Manifest:
-    manifest = read_manifest(store_dir)
+def _manifest(settings: Settings) -> Manifest:
+    manifests = open_manifests(settings)
+    try:
+        manifest = manifests.read()
+    finally:
+        manifests.close()
     if manifest is None:
-        raise StoreNotReady(f"the store {store_dir} is not loaded; run `coprod-kg load`")
+        where = settings.sparql_url if is_remote(settings) else settings.store
+        raise StoreNotReady(f"the store {where} is not loaded; run `coprod-kg load`")
     return manifest
 
 
@@ -74,9 +81,9 @@ def content_tag(manifest: Manifest) -> str:
     return digest.hexdigest()
 
 
-def etag(store_dir: Path, fmt: DumpFormat) -> str:
-    """The strong entity tag (quoted) of the dump of ``store_dir`` in ``fmt``."""
-    return f'"{fmt.name}-{content_tag(_manifest(store_dir))[:32]}"'
+def etag(settings: Settings, fmt: DumpFormat) -> str:
+    """The strong entity tag (quoted) of the dump of the store of ``settings`` in ``fmt``."""
+    return f'"{fmt.name}-{content_tag(_manifest(settings))[:32]}"'
 
 
 def _batches(store: ox.Store, graph: str) -> Iterator[list[ox.Quad]]:
@@ -85,32 +92,54 @@ def _batches(store: ox.Store, graph: str) -> Iterator[list[ox.Quad]]:
         yield batch
 
 
-def iter_dump(store_dir: Path, fmt: DumpFormat) -> Iterator[bytes]:
+def _remote_batches(settings: Settings) -> Callable[[str], Iterator[list[ox.Quad]]]:
+    """Batches of one graph fetched from the remote server (one Graph Store GET per graph)."""
+    def batches(graph: str) -> Iterator[list[ox.Quad]]:
+        writer = remote_writer(settings)
+        try:
+            triples = writer.graph_triples(graph)
+        finally:
+            writer.close()
+        node = ox.NamedNode(graph)
+        for start in range(0, len(triples), BATCH):
+            yield [ox.Quad(t.subject, t.predicate, t.object, node)
+                   for t in triples[start:start + BATCH]]
+    return batches
+
+
+def iter_dump(settings: Settings, fmt: DumpFormat) -> Iterator[bytes]:
     """The dump of the public graphs as successive chunks of bytes.
 
-    Opens the store when the first chunk is asked for and keeps that view to the end, so a load
-    running meanwhile does not mix two versions into one dump.
+    Embedded: opens the store when the first chunk is asked for and keeps that view to the end,
+    so a load running meanwhile does not mix two versions into one dump. Remote: each public
+    graph is one Graph Store GET (consistent per graph, not across graphs).
     """
-    manifest = _manifest(store_dir)
-    store = open_read_only(store_dir)
+    manifest = _manifest(settings)
+    if is_remote(settings):
+        graph_batches = _remote_batches(settings)
+    else:
+        store = open_read_only(settings.store)
+
+        def graph_batches(graph: str) -> Iterator[list[ox.Quad]]:
+            return _batches(store, graph)
     for graph in manifest.public_graphs():
         if fmt.rdf_format == ox.RdfFormat.TURTLE:
             yield f"\n# graph <{graph}>\n".encode()
-        for batch in _batches(store, graph):
+        for batch in graph_batches(graph):
             items: list[ox.Quad] | list[ox.Triple] = (
                 batch if fmt.quads else [q.triple for q in batch])
             prefixes = PREFIXES if fmt.rdf_format == ox.RdfFormat.TURTLE else None
             yield ox.serialize(items, format=fmt.rdf_format, prefixes=prefixes) or b""
 
 
-def write_dump(store_dir: Path, fmt: DumpFormat, output: Path) -> int:
+def write_dump(settings: Settings, fmt: DumpFormat, output: Path) -> int:
     """Write the dump to ``output`` atomically; returns the number of bytes written."""
     output.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix="." + output.name + ".", dir=output.parent)
     size = 0
     try:
         with os.fdopen(handle, "wb") as stream:
-            for chunk in iter_dump(store_dir, fmt):
+            for chunk in iter_dump(settings, fmt):
                 stream.write(chunk)
                 size += len(chunk)
         os.chmod(temp, 0o644)

@@ -24,6 +24,7 @@ from pathlib import Path
 import pyoxigraph as ox
 from tqdm import tqdm
 
+from coprod_kg.backend import is_remote, open_manifests, remote_writer
 from coprod_kg.config import Settings
 from coprod_kg.curation.bundled import (
     case_files,
@@ -32,14 +33,14 @@ from coprod_kg.curation.bundled import (
     is_curated,
 )
 from coprod_kg.curation.model import Status
-from coprod_kg.curation.writer import OxigraphCurationWriter
+from coprod_kg.curation.writer import CurationWriter, OxigraphCurationWriter
 from coprod_kg.entailment import materialise
 from coprod_kg.errors import BadInput, ParseError
-from coprod_kg.manifest import Manifest, read_manifest, sha256_files, write_manifest
+from coprod_kg.manifest import Manifest, sha256_files
 from coprod_kg.namespaces import GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 from coprod_kg.oxigraph_store import OxigraphWriter
 from coprod_kg.sources import load_ontology, module_files, turtle_files
-from coprod_kg.store import GraphRecord
+from coprod_kg.store import GraphRecord, GraphWriter
 from coprod_kg.terms import triple_to_oxigraph
 
 log = logging.getLogger(__name__)
@@ -134,34 +135,44 @@ def _read(source: Source) -> list[ox.Triple]:
     return _parse_file(source.paths[0])
 
 
-def _infer(writer: OxigraphWriter, graphs: Iterable[str]) -> int:
+def _infer(writer: CurationWriter, graphs: Iterable[str]) -> int:
     """Recompute ``graph/inferred`` for the ontology and the file graphs, inside the engine.
 
     Curated case versions carry their own entailments (:mod:`coprod_kg.curation.inference`).
     """
     sources = [g for g in graphs if g != str(INFERRED_GRAPH) and not is_curated(g)]
-    return materialise(OxigraphCurationWriter.over(writer.store), str(ONTOLOGY_GRAPH), sources,
-                       str(INFERRED_GRAPH))
+    return materialise(writer, str(ONTOLOGY_GRAPH), sources, str(INFERRED_GRAPH))
 
 
-def _import_cases(settings: Settings, writer: OxigraphWriter, new: Manifest,
+def _import_cases(settings: Settings, writer: CurationWriter, new: Manifest,
                   report: LoadReport, progress: bool) -> None:
     """Publish the bundled cases through curation; add the curated graphs to ``new``."""
-    imported = import_bundled(settings, writer.store, progress)
+    imported = import_bundled(settings, writer, progress)
     for info in imported.imported:
         if info.status is Status.WITHDRAWN:
             report.removed.append(info.graph)
         else:
             report.loaded.append(info.graph)
     report.skipped.extend(imported.skipped)
-    new.graphs.update(curated_graph_records(writer.store))
+    new.graphs.update(curated_graph_records(writer))
+
+
+def _open_writers(settings: Settings) -> tuple[GraphWriter, CurationWriter]:
+    """The graph writer and the curation writer over the same store (one object if remote)."""
+    if is_remote(settings):
+        remote = remote_writer(settings)
+        return remote, remote
+    embedded = OxigraphWriter(settings.store)
+    return embedded, OxigraphCurationWriter.over(embedded.store)
 
 
 def load_store(settings: Settings, extra_files: Sequence[Path] = (),
                graph_name: str | None = None, progress: bool = False) -> LoadReport:
-    """Bring the store in ``settings.store`` up to date with the sources; see the module doc."""
+    """Bring the store of ``settings`` (embedded directory or remote server) up to date with
+    the sources; see the module doc."""
     sources = plan_sources(settings, extra_files, graph_name)
-    old = read_manifest(settings.store) or Manifest()
+    manifests = open_manifests(settings)
+    old = manifests.read() or Manifest()
     new = Manifest()
     report = LoadReport()
     # Parse every changed source before writing anything, so a syntax error changes nothing.
@@ -174,14 +185,14 @@ def load_store(settings: Settings, extra_files: Sequence[Path] = (),
             report.skipped.append(source.graph)
         else:
             parsed.append((source, digest, _read(source)))
-    writer = OxigraphWriter(settings.store)
+    writer, curation = _open_writers(settings)
     try:
         for source, digest, triples in tqdm(parsed, desc="storing", unit="graph",
                                             disable=not progress):
             count = writer.replace_graph(source.graph, triples)
             new.graphs[source.graph] = GraphRecord(source.graph, source.label, digest, count)
             report.loaded.append(source.graph)
-        _import_cases(settings, writer, new, report, progress)
+        _import_cases(settings, curation, new, report, progress)
         for name, record in old.graphs.items():
             if name in new.graphs or name == str(INFERRED_GRAPH) or is_curated(name):
                 continue
@@ -195,16 +206,22 @@ def load_store(settings: Settings, extra_files: Sequence[Path] = (),
             if r.public and not is_curated(n)
         ).encode()).hexdigest()
         if inputs != old.inference_inputs or str(INFERRED_GRAPH) not in old.graphs:
-            count = _infer(writer, new.public_graphs())
+            count = _infer(curation, new.public_graphs())
             new.graphs[str(INFERRED_GRAPH)] = GraphRecord(str(INFERRED_GRAPH), "entailments",
                                                           inputs, count)
             report.inferred = count
         else:
             new.graphs[str(INFERRED_GRAPH)] = old.graphs[str(INFERRED_GRAPH)]
         new.inference_inputs = inputs
-        writer.close()
+        if isinstance(writer, OxigraphWriter):
+            writer.close()  # flush and compact
+        else:
+            curation.close()
     finally:
-        del writer  # pyoxigraph releases the store (and its lock) when the object goes
+        del writer, curation  # pyoxigraph releases the store (and its lock) when it goes
     new.generation = uuid.uuid4().hex if report.changed or not old.generation else old.generation
-    write_manifest(settings.store, new)
+    try:
+        manifests.write(new)  # last: the store reads as loaded only once every graph is there
+    finally:
+        manifests.close()
     return report

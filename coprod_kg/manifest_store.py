@@ -37,6 +37,14 @@ class ManifestStore(Protocol):
         """Replace the manifest atomically."""
         ...
 
+    def close(self) -> None:
+        """Release connections (nothing for the file)."""
+        ...
+
+    def write_if(self, expected: Manifest | None, manifest: Manifest) -> bool:
+        """Replace the manifest unless it changed since ``expected`` was read; False if it did."""
+        ...
+
 
 def manifest_to_json(manifest: Manifest) -> str:
     """The manifest as the JSON text :func:`coprod_kg.manifest.write_manifest` writes."""
@@ -73,6 +81,17 @@ class FileManifestStore:
 
     def write(self, manifest: Manifest) -> None:
         write_manifest(self.store_dir, manifest)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def write_if(self, expected: Manifest | None, manifest: Manifest) -> bool:
+        """Compare generations, then write (the embedded store has one writer process)."""
+        current = self.read()
+        if (current and current.generation) != (expected and expected.generation):
+            return False
+        self.write(manifest)
+        return True
 
 
 def manifest_update(manifest: Manifest) -> str:
@@ -116,6 +135,10 @@ class RemoteManifestStore:
 
     def write(self, manifest: Manifest) -> None:
         self.writer.update(manifest_update(manifest))
+
+    def close(self) -> None:
+        """Close the writer's HTTP client (if the writer owns it)."""
+        self.writer.close()
 
     def write_if(self, expected: Manifest | None, manifest: Manifest) -> bool:
         """Replace the manifest only if nobody else changed it since ``expected`` was read.

@@ -7,6 +7,7 @@ several processes can query while ``coprod-kg load`` writes a new version.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 from itertools import islice
 from pathlib import Path
@@ -27,6 +28,9 @@ from coprod_kg.store import (
     StoreNotReady,
     resolve_dataset,
 )
+
+#: Largest serialised answer, unless the caller sets one (``COPROD_MAX_RESPONSE_BYTES``).
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 
 _RESULTS_FORMATS = {
     "json": ox.QueryResultsFormat.JSON,
@@ -51,6 +55,8 @@ def open_read_only(store_dir: Path) -> ox.Store:
 
 def _run(store: ox.Store, request: QueryRequest, dataset: Dataset) -> object:
     kwargs: dict[str, object] = {}
+    if dataset.union:
+        kwargs["use_default_graph_as_union"] = True
     if dataset.default is not None:
         kwargs["default_graph"] = [ox.NamedNode(g) for g in dataset.default]
     if dataset.named is not None:
@@ -68,31 +74,38 @@ def _pick(form: QueryForm, wanted: ResultFormat) -> ResultFormat:
     return wanted if wanted in formats_for(form) else formats_for(form)[0]
 
 
-def execute(store: ox.Store, request: QueryRequest, dataset: Dataset,
-            max_results: int) -> QueryResult:
-    """Run ``request`` on ``store`` and serialise the whole answer with the engine.
+class _CappedBuffer(io.BytesIO):
+    """Collects the engine's serialisation, refusing to grow past ``limit`` bytes."""
 
-    Raises :class:`ResultTooLarge` past ``max_results`` rows or triples, and :class:`BadInput`
-    for a malformed query.
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def write(self, chunk: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        if self.tell() + len(memoryview(chunk)) > self.limit:
+            raise ResultTooLarge(f"the answer is larger than {self.limit} bytes; add a LIMIT "
+                                 "or select fewer variables")
+        return super().write(chunk)
+
+
+def execute(store: ox.Store, request: QueryRequest, dataset: Dataset, max_results: int,
+            max_bytes: int = DEFAULT_MAX_BYTES) -> QueryResult:
+    """Run ``request`` on ``store`` once and serialise the whole answer with the engine.
+
+    Raises :class:`ResultTooLarge` past ``max_results`` triples (CONSTRUCT, DESCRIBE) or past
+    ``max_bytes`` of serialised answer (every form), and :class:`BadInput` for a malformed
+    query. The answer is complete before any status is sent, so it never turns into an error
+    half-way.
     """
     wanted = format_by_name(request.format)
     results = _run(store, request, dataset)
     try:
-        if isinstance(results, ox.QueryBoolean):
-            fmt = _pick(QueryForm.ASK, wanted)
-            body = results.serialize(format=_RESULTS_FORMATS[fmt.name])
-            return QueryResult(body or b"", fmt.media_type, QueryForm.ASK)
-        if isinstance(results, ox.QuerySolutions):
-            fmt = _pick(QueryForm.SELECT, wanted)
-            # Count first (stops at the limit), then let the engine serialise a fresh run.
-            for count, _ in enumerate(results, start=1):
-                if count > max_results:
-                    raise ResultTooLarge(f"the query returns more than {max_results} rows; "
-                                         "add a LIMIT")
-            fresh = _run(store, request, dataset)
-            assert isinstance(fresh, ox.QuerySolutions)
-            body = fresh.serialize(format=_RESULTS_FORMATS[fmt.name])
-            return QueryResult(body or b"", fmt.media_type, QueryForm.SELECT)
+        if isinstance(results, ox.QueryBoolean | ox.QuerySolutions):
+            form = QueryForm.ASK if isinstance(results, ox.QueryBoolean) else QueryForm.SELECT
+            fmt = _pick(form, wanted)
+            buffer = _CappedBuffer(max_bytes)
+            results.serialize(buffer, _RESULTS_FORMATS[fmt.name])
+            return QueryResult(buffer.getvalue(), fmt.media_type, form)
         assert isinstance(results, ox.QueryTriples)
         predicted = inspect_query(request.query).form
         form = predicted if predicted.returns_graph else QueryForm.CONSTRUCT
@@ -100,8 +113,9 @@ def execute(store: ox.Store, request: QueryRequest, dataset: Dataset,
         triples = list(islice(results, max_results + 1))
         if len(triples) > max_results:
             raise ResultTooLarge(f"the query returns more than {max_results} triples; add a LIMIT")
-        body = ox.serialize(triples, format=_GRAPH_FORMATS[fmt.name], prefixes=PREFIXES)
-        return QueryResult(body or b"", fmt.media_type, form)
+        buffer = _CappedBuffer(max_bytes)
+        ox.serialize(triples, buffer, _GRAPH_FORMATS[fmt.name], prefixes=PREFIXES)
+        return QueryResult(buffer.getvalue(), fmt.media_type, form)
     except (OSError, RuntimeError) as exc:
         raise CoprodError(f"query evaluation failed: {exc}") from exc
 
@@ -112,10 +126,13 @@ class OxigraphStore:
     It has no timeout: the server goes through :class:`coprod_kg.query_worker.WorkerPool`.
     """
 
-    def __init__(self, store_dir: Path, max_results: int = 100_000) -> None:
+    def __init__(self, store_dir: Path, max_results: int = 100_000,
+                 max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.store_dir = store_dir
         self.max_results = max_results
+        self.max_bytes = max_bytes
         self._store: ox.Store | None = None
+        self._generation = ""
 
     def _manifest(self) -> Manifest:
         manifest = read_manifest(self.store_dir)
@@ -128,7 +145,7 @@ class OxigraphStore:
         if self._store is None:
             self._store = open_read_only(self.store_dir)
         dataset = resolve_dataset(request, manifest.public_graphs(), manifest.private_graphs())
-        return execute(self._store, request, dataset, self.max_results)
+        return execute(self._store, request, dataset, self.max_results, self.max_bytes)
 
     def graphs(self) -> list[GraphRecord]:
         manifest = self._manifest()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -29,6 +30,9 @@ from coprod_kg.store import (
     StoreNotReady,
     resolve_dataset,
 )
+
+#: Tries of one query when the read-only view fails (see ``_worker_main``).
+READ_ATTEMPTS = 4
 
 
 @dataclass(frozen=True)
@@ -49,17 +53,24 @@ def _worker_main(conn: Connection, store_dir: str, max_results: int) -> None:
             return
         if task is None:
             return
-        try:
-            if store is None or task.generation != generation:
+        for attempt in range(1, READ_ATTEMPTS + 1):
+            try:
+                if store is None or task.generation != generation:
+                    store = None
+                    store = ox.Store.read_only(store_dir)
+                    generation = task.generation
+                conn.send(("ok", execute(store, task.request, task.dataset, max_results)))
+            except CoprodError as exc:
+                conn.send(("error", exc))
+            except (OSError, RuntimeError) as exc:
+                # A writer in the server (curation) may have compacted files away under this
+                # read-only view: reopen on the current files and try again, a few times.
                 store = None
-                store = ox.Store.read_only(store_dir)
-                generation = task.generation
-            conn.send(("ok", execute(store, task.request, task.dataset, max_results)))
-        except CoprodError as exc:
-            conn.send(("error", exc))
-        except (OSError, RuntimeError) as exc:  # unreadable store: reopen on the next task
-            store = None
-            conn.send(("error", CoprodError(f"the store could not be read: {exc}")))
+                if attempt < READ_ATTEMPTS:
+                    time.sleep(0.05 * attempt)
+                    continue
+                conn.send(("error", CoprodError(f"the store could not be read: {exc}")))
+            break
 
 
 @dataclass

@@ -62,10 +62,16 @@ class RemoteEndpoints:
         return cls(root + "/query", root + "/update", root + "/data")
 
 
-def make_client(timeout: float, connect_timeout: float = 5.0) -> httpx.Client:
-    """An HTTP client whose reads give up after ``timeout`` seconds without data."""
+def make_client(timeout: float, connect_timeout: float = 5.0,
+                keepalive: bool = True) -> httpx.Client:
+    """An HTTP client whose reads give up after ``timeout`` seconds without data.
+
+    ``keepalive=False`` closes each connection after its answer: for short-lived helpers
+    (one load, one curation read) that may not be closed explicitly.
+    """
+    limits = httpx.Limits() if keepalive else httpx.Limits(max_keepalive_connections=0)
     return httpx.Client(timeout=httpx.Timeout(timeout, connect=connect_timeout),
-                        follow_redirects=False)
+                        follow_redirects=False, limits=limits)
 
 
 def server_message(body: bytes) -> str:

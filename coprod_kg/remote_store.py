@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
+from dataclasses import replace
 
 import httpx
+import pyoxigraph as ox
 
 from coprod_kg.errors import BadInput, CoprodError
 from coprod_kg.formats import QueryForm, ResultFormat, format_by_name, formats_for
 from coprod_kg.manifest import Manifest
 from coprod_kg.manifest_store import ManifestStore, RemoteManifestStore
+from coprod_kg.namespaces import GRAPH
 from coprod_kg.query_safety import inspect_query
 from coprod_kg.remote_http import (
     RemoteEndpoints,
@@ -30,7 +34,7 @@ from coprod_kg.remote_http import (
     raise_for_status,
     transport_error,
 )
-from coprod_kg.remote_writer import RemoteWriter
+from coprod_kg.remote_writer import RemoteWriter, Row
 from coprod_kg.store import (
     GraphRecord,
     QueryRequest,
@@ -39,6 +43,9 @@ from coprod_kg.store import (
     StoreNotReady,
     resolve_dataset,
 )
+
+#: The private graph of the curation records (``coprod_kg.curation.model.CURATION_GRAPH``).
+CURATION_GRAPH = str(GRAPH["curation"])
 
 #: Largest error body read from the server (the message only needs its start).
 _ERROR_BYTES = 64 * 1024
@@ -56,7 +63,7 @@ def _with_base(query: str, base_iri: str | None) -> str:
         return query
     if any(c in base_iri for c in '<>"{}|^`\\ \n'):
         raise BadInput(f"not an IRI: {base_iri!r}")
-    return f"BASE <{base_iri}>\n{query}"
+    return f"BASE <{base_iri}> {query}"  # one line: the server's line numbers still fit
 
 
 class RemoteStore:
@@ -79,12 +86,16 @@ class RemoteStore:
         self._lock = threading.Lock()
 
     def manifest(self) -> Manifest | None:
-        """The manifest from the server (reused for ``manifest_ttl`` seconds)."""
+        """The manifest from the server (reused for ``manifest_ttl`` seconds), with the public
+        flags of curated graphs taken from the curation graph itself (:func:`curated_flags`)."""
         now = time.monotonic()
         with self._lock:
             if self._cached is not None and now - self._cached[0] < self.manifest_ttl:
                 return self._cached[1]
         manifest = self.manifests.read()
+        if manifest is not None:
+            manifest = curated_flags(manifest, RemoteWriter(self.endpoints, self.timeout,
+                                                            self.client))
         with self._lock:
             self._cached = None if manifest is None else (now, manifest)
         return manifest
@@ -141,6 +152,50 @@ class RemoteStore:
     def close(self) -> None:
         if self._owned:
             self.client.close()
+
+
+class _CurationGraphReader:
+    """Reads of the curation graph only: its queries name the graph, so the dataset is that
+    graph alone (no request listing every graph of the server first)."""
+
+    def __init__(self, writer: RemoteWriter) -> None:
+        self.writer = writer
+
+    def select(self, query: str, default_graphs: Sequence[str] | None = None) -> list[Row]:
+        return self.writer.select(query, [CURATION_GRAPH])
+
+    def construct(self, query: str, default_graphs: Sequence[str] | None = None
+                  ) -> list[ox.Triple]:
+        return self.writer.construct(query, [CURATION_GRAPH])
+
+    def graph_triples(self, name: str) -> list[ox.Triple]:
+        return self.writer.graph_triples(name)
+
+
+def curated_flags(manifest: Manifest, writer: RemoteWriter) -> Manifest:
+    """``manifest`` with each case version's graphs public exactly when the curation graph says
+    the version is published.
+
+    A curation change is ONE update request that changes the version graphs and their curation
+    records together, so reading the flags from the records makes a publication, supersession
+    or withdrawal visible atomically with it, whatever happens before the manifest graph is
+    rewritten (:func:`coprod_kg.curation.visibility.derive_manifest`, right after).
+    """
+    from coprod_kg.curation.model import Status
+    from coprod_kg.curation.records import versions
+
+    graphs = dict(manifest.graphs)
+    for info in versions(_CurationGraphReader(writer)):
+        public = info.status is Status.PUBLISHED
+        for name, triples in ((info.graph, info.triples),
+                              (info.inferred_graph, info.inferred_triples)):
+            record = graphs.get(name)
+            if record is not None:
+                graphs[name] = replace(record, public=public)
+            elif public and triples is not None:
+                graphs[name] = GraphRecord(name, f"case {info.slug} v{info.number}",
+                                           info.content_hash, triples, public=True)
+    return replace(manifest, graphs=graphs)
 
 
 def _read_some(response: httpx.Response) -> bytes:

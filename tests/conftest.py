@@ -7,6 +7,9 @@
 - ``settings_for(store_dir, **overrides)``: settings whose store is ``store_dir``;
 - ``app_client`` / ``real_client``: a ``TestClient`` (lifespan running, worker pool open);
 - ``live_server``: a real uvicorn server on a free 127.0.0.1 port, for real SPARQL clients.
+
+With ``COPROD_TEST_BACKEND=remote`` every one of them uses the remote back end over Oxigraph
+servers instead (see ``tests/backends.py``).
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from backends import dedicated, settings_of, skip_embedded_only, stop_all
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from coprod_kg.config import PROJECT_ROOT, Settings, load_settings
+from coprod_kg.config import PROJECT_ROOT, Settings
 from coprod_kg.loading import load_store
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -34,8 +38,16 @@ SettingsFactory = Callable[..., Settings]
 
 
 def _settings(store: Path, **overrides: Any) -> Settings:
-    base = load_settings({})  # defaults only: the tests ignore the caller's COPROD_* variables
-    return base.with_overrides(store=store, **overrides)
+    # defaults only: the tests ignore the caller's COPROD_* variables
+    return settings_of(store, **overrides)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    skip_embedded_only(items)
+
+
+def pytest_sessionfinish() -> None:
+    stop_all()
 
 
 @pytest.fixture
@@ -54,6 +66,7 @@ def settings_for() -> SettingsFactory:
 def mini_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store directory loaded with the miniature ontology and data (read it, do not load)."""
     store = tmp_path_factory.mktemp("mini-store")
+    dedicated(store)
     load_store(_settings(store, ontology_dir=MINI / "ontology", data_dir=MINI / "data"))
     return store
 
@@ -62,6 +75,7 @@ def mini_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def real_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store directory loaded with the real ontology and ``data/``."""
     store = tmp_path_factory.mktemp("real-store")
+    dedicated(store)
     load_store(_settings(store, ontology_dir=PROJECT_ROOT / "ontology",
                          data_dir=PROJECT_ROOT / "data"))
     return store

@@ -6,9 +6,11 @@ import json
 import shutil
 from pathlib import Path
 
+from backends import remote_overrides
+
 from coprod_kg.accounts import Role, User
+from coprod_kg.backend import open_store
 from coprod_kg.config import PROJECT_ROOT, Settings, load_settings
-from coprod_kg.oxigraph_store import OxigraphStore
 from coprod_kg.store import prepare
 
 TEMPLATE = PROJECT_ROOT / "data" / "cases" / "fixmystreet.ttl"
@@ -31,13 +33,13 @@ def writable_copy(real_store: Path, tmp_path: Path) -> Settings:
     """Settings over a private copy of the loaded real store."""
     target = tmp_path / "store"
     shutil.copytree(real_store, target)
-    return load_settings({}).with_overrides(store=target)
+    return load_settings({}).with_overrides(store=target, **remote_overrides(target))
 
 
 def ask(settings: Settings, pattern: str) -> bool:
     """ASK over the public dataset, as /sparql would answer."""
     for attempt in range(5):  # a writer may compact files away while the view opens
-        store = OxigraphStore(settings.store)
+        store = open_store(settings, pooled=False)
         try:
             body = store.query(prepare(f"ASK {{ {pattern} }}")).body
             break

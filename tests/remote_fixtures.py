@@ -10,6 +10,7 @@ Import them into a test module (``from remote_fixtures import oxigraph_server, r
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -23,6 +24,8 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
+from coprod_kg.config import PROJECT_ROOT, load_settings
+from coprod_kg.loading import load_store
 from coprod_kg.manifest_store import RemoteManifestStore
 from coprod_kg.remote_http import RemoteEndpoints
 from coprod_kg.remote_load import push_embedded
@@ -64,7 +67,18 @@ def _wait_ready(process: subprocess.Popen[bytes], endpoints: RemoteEndpoints, lo
 
 @pytest.fixture(scope="session")
 def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RemoteEndpoints]:
-    """A running Oxigraph server (skipped when the ``oxigraph`` command is missing)."""
+    """A running Oxigraph server (skipped when the ``oxigraph`` command is missing).
+
+    ``COPROD_TEST_SPARQL_URL`` (a query endpoint) names a server started outside the tests,
+    e.g. by ``make pytest-remote``; it is emptied first.
+    """
+    external = os.environ.get("COPROD_TEST_SPARQL_URL", "").strip()
+    if external:
+        endpoints = RemoteEndpoints.oxigraph(external.removesuffix("/query"))
+        httpx.post(endpoints.update, content=b"DROP ALL", timeout=60,
+                   headers={"Content-Type": "application/sparql-update"}).raise_for_status()
+        yield endpoints
+        return
     binary = oxigraph_binary()
     if binary is None:
         pytest.skip("the oxigraph server is not installed (pip install oxigraph)")
@@ -116,8 +130,18 @@ def copy_store(embedded: Path, writer: RemoteWriter) -> tuple[str, ...]:
 
 
 @pytest.fixture(scope="session")
-def remote_real(oxigraph_server: RemoteEndpoints, real_store: Path) -> Iterator[RemoteCopy]:
-    """The Oxigraph server holding a copy of ``real_store`` (plus :data:`SECRET_GRAPH`)."""
+def remote_real(oxigraph_server: RemoteEndpoints, real_store: Path,
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[RemoteCopy]:
+    """The Oxigraph server holding a copy of ``real_store`` (plus :data:`SECRET_GRAPH`).
+
+    In the remote test run ``real_store`` is itself on a server, so an embedded copy is loaded
+    here to compare with.
+    """
+    if os.environ.get("COPROD_TEST_BACKEND") == "remote":
+        real_store = tmp_path_factory.mktemp("embedded-real-store")
+        load_store(load_settings({}).with_overrides(
+            store=real_store, ontology_dir=PROJECT_ROOT / "ontology",
+            data_dir=PROJECT_ROOT / "data"))
     writer = RemoteWriter(oxigraph_server)
     try:
         names = copy_store(real_store, writer)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from backends import manifest_of
 
 from coprod_kg.audit import AuditLog
 from coprod_kg.config import Settings
@@ -20,7 +21,6 @@ from coprod_kg.errors import (
     Unprocessable,
     ValidationFailed,
 )
-from coprod_kg.manifest import read_manifest
 from tests.curation_helpers import ALICE, BOB, CAROL, ask, record, writable_copy
 
 NEW = "https://w3id.org/coprod/case/street-reports"
@@ -47,7 +47,7 @@ def test_submit_is_pending_and_private_until_accepted(cur: Curation, settings: S
     assert outcome.created and outcome.version.case == NEW
     assert outcome.version.status is Status.PENDING
     assert [v.case for v in cur.pending()] == [NEW]
-    manifest = read_manifest(settings.store)
+    manifest = manifest_of(settings.store)
     assert manifest is not None
     assert outcome.version.graph in manifest.private_graphs()
     assert CURATION_GRAPH in manifest.private_graphs()
@@ -69,12 +69,12 @@ def test_submit_is_pending_and_private_until_accepted(cur: Curation, settings: S
 
 
 def test_invalid_submission_stores_nothing(cur: Curation, settings: Settings) -> None:
-    before = read_manifest(settings.store)
+    before = manifest_of(settings.store)
     broken = record("street-reports").replace(b"dcterms:title", b"dcterms:alternative")
     with pytest.raises(ValidationFailed) as failed:
         cur.submit(broken, "text/turtle", ALICE)
     assert not failed.value.result.conforms and failed.value.status == 422
-    assert read_manifest(settings.store) == before
+    assert manifest_of(settings.store) == before
     assert cur.pending() == []
     with pytest.raises(NotFound):
         cur.history(NEW, BOB)
@@ -133,7 +133,7 @@ def test_put_needs_the_current_etag_and_diffs_against_published(cur: Curation,
     assert _title(settings, "Street reports") and not _title(settings, "FixMyStreet")
     statuses = [(v.number, v.status) for v in cur.history(NEW, None)]
     assert statuses == [(1, Status.SUPERSEDED), (2, Status.PUBLISHED)]
-    manifest = read_manifest(settings.store)
+    manifest = manifest_of(settings.store)
     assert manifest is not None
     public = manifest.public_graphs()
     assert cur.history(NEW, None)[1].graph in public

@@ -8,15 +8,14 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from backends import backend_env, manifest_of, store_of, write_manifest_of, writer_of
 from fastapi.testclient import TestClient
 from ld_helpers import parse_quads, parse_triples
 
 from api.app import create_app
 from coprod_kg.cli import main
 from coprod_kg.config import Settings
-from coprod_kg.manifest import read_manifest, write_manifest
 from coprod_kg.namespaces import VOID
-from coprod_kg.oxigraph_store import OxigraphStore, OxigraphWriter
 from coprod_kg.rows import count
 from coprod_kg.store import GraphRecord
 
@@ -30,16 +29,16 @@ def store_with_private_graph(mini_store: Path,
     """A copy of the miniature store plus a private graph (a pending submission)."""
     store = tmp_path_factory.mktemp("private") / "store"
     shutil.copytree(mini_store, store)
-    writer = OxigraphWriter(store)
+    writer = writer_of(store)
     n = writer.replace_graph(PRIVATE, [ox.Triple(
         ox.NamedNode(SECRET), ox.NamedNode("http://purl.org/dc/terms/title"),
         ox.Literal("must not leak"))])
     writer.close()
     del writer
-    manifest = read_manifest(store)
+    manifest = manifest_of(store)
     assert manifest is not None
     manifest.graphs[PRIVATE] = GraphRecord(PRIVATE, "pending", "0" * 64, n, public=False)
-    write_manifest(store, manifest)
+    write_manifest_of(store, manifest)
     return store
 
 
@@ -52,7 +51,7 @@ def client(store_with_private_graph: Path,
 
 
 def public_quads(store: Path) -> int:
-    manifest = read_manifest(store)
+    manifest = manifest_of(store)
     assert manifest is not None and manifest.public_graphs()
     return sum(manifest.graphs[g].triples for g in manifest.public_graphs())
 
@@ -64,7 +63,7 @@ def test_nquads_dump_holds_the_public_graphs_only(client: TestClient,
     assert response.headers["content-type"].startswith("application/n-quads")
     assert response.headers["etag"]
     quads = parse_quads(response.content)
-    manifest = read_manifest(store_with_private_graph)
+    manifest = manifest_of(store_with_private_graph)
     assert manifest is not None
     assert {q[3] for q in quads} == set(manifest.public_graphs())
     assert len(quads) == public_quads(store_with_private_graph)
@@ -101,12 +100,12 @@ def test_etag_follows_the_content(store_with_private_graph: Path, tmp_path: Path
     settings: Settings = settings_for(store)  # type: ignore[operator]
     with TestClient(create_app(settings)) as test_client:
         before = test_client.get("/dumps/coprod.nq").headers["etag"]
-        manifest = read_manifest(store)
+        manifest = manifest_of(store)
         assert manifest is not None
         name = manifest.public_graphs()[0]
         old = manifest.graphs[name]
         manifest.graphs[name] = GraphRecord(old.name, old.source, "f" * 64, old.triples)
-        write_manifest(store, manifest)
+        write_manifest_of(store, manifest)
         after = test_client.get("/dumps/coprod.nq").headers["etag"]
     assert before != after
 
@@ -115,7 +114,10 @@ def test_unknown_dump_is_404(client: TestClient) -> None:
     assert client.get("/dumps/coprod.csv").status_code == 404
 
 
-def test_dump_command(store_with_private_graph: Path, tmp_path: Path) -> None:
+def test_dump_command(store_with_private_graph: Path, tmp_path: Path,
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in backend_env(store_with_private_graph).items():
+        monkeypatch.setenv(name, value)
     output = tmp_path / "out" / "kg.nq"
     code = main(["dump", "--format", "nquads", "--output", str(output),
                  "--store", str(store_with_private_graph)])
@@ -142,7 +144,7 @@ def test_void_counts_match_the_store(client: TestClient,
         return found[0]
 
     dataset = next(s for s, p, o in triples if o == str(VOID.Dataset) and "#" in s)
-    store = OxigraphStore(store_with_private_graph)
+    store = store_of(store_with_private_graph)
     assert int(value("triples", dataset)) == count(
         store, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
     assert int(value("distinctSubjects", dataset)) == count(
@@ -152,7 +154,7 @@ def test_void_counts_match_the_store(client: TestClient,
     assert dumps == {"coprod.nq", "coprod.ttl", "coprod.nt"}
     assert any(p == "http://purl.org/dc/terms/license" for _, p, _ in triples)
     subsets = {o for s, p, o in triples if s == dataset and p == str(VOID.subset)}
-    manifest = read_manifest(store_with_private_graph)
+    manifest = manifest_of(store_with_private_graph)
     assert manifest is not None
     assert subsets == set(manifest.public_graphs())
     assert PRIVATE not in {t[0] for t in triples}

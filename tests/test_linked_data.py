@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from backends import store_of
 from fastapi.testclient import TestClient
 from ld_helpers import parse_triples
 from rdflib.namespace import OWL, RDF
@@ -12,7 +13,6 @@ from rdflib.namespace import OWL, RDF
 from coprod_kg import conneg
 from coprod_kg.errors import NotAcceptable
 from coprod_kg.namespaces import BASE, CP, ONTOLOGY_IRI
-from coprod_kg.oxigraph_store import OxigraphStore
 from coprod_kg.rows import select
 
 RDF_FORMATS = ("text/turtle", "application/ld+json", "application/n-triples",
@@ -23,7 +23,7 @@ TYPE = str(RDF.type)
 @pytest.fixture(scope="module")
 def case_with_coding(real_store: Path) -> tuple[str, str]:
     """A case of the real data and one of its coding fragment IRIs, found in the store."""
-    rows = select(OxigraphStore(real_store),
+    rows = select(store_of(real_store),
                   f"SELECT ?case ?coding WHERE {{ ?case a <{CP.CoProductionCase}> ; "
                   f"<{CP.hasCoding}> ?coding FILTER(isIRI(?coding)) }} ORDER BY ?case ?coding "
                   "LIMIT 1")
@@ -127,7 +127,7 @@ def test_case_page_links_values_and_lists_sources(real_client: TestClient, real_
                                                   case_with_coding: tuple[str, str]) -> None:
     case, coding = case_with_coding
     page = real_client.get(path_of(case), headers={"Accept": "text/html"}).text
-    store = OxigraphStore(real_store)
+    store = store_of(real_store)
     title = select(store, f"SELECT ?t WHERE {{ <{case}> <http://purl.org/dc/terms/title> ?t }}")
     assert title and title[0]["t"].value in page
     assert f'id="{coding.split("#", 1)[1]}"' in page  # the coding has its own section
@@ -140,7 +140,7 @@ def test_case_page_links_values_and_lists_sources(real_client: TestClient, real_
 
 
 def test_concept_page_shows_incoming_links(real_client: TestClient, real_store: Path) -> None:
-    rows = select(OxigraphStore(real_store),
+    rows = select(store_of(real_store),
                   f"SELECT ?concept ?coding WHERE {{ ?coding <{CP.level}> ?concept "
                   "FILTER(isIRI(?coding)) } ORDER BY ?concept ?coding LIMIT 1")
     assert rows
@@ -178,7 +178,7 @@ def test_ontology_term_dereferences(real_client: TestClient) -> None:
 
 
 def test_version_iri_leads_to_the_ontology(real_client: TestClient, real_store: Path) -> None:
-    rows = select(OxigraphStore(real_store), f"SELECT ?v WHERE {{ <{ONTOLOGY_IRI}> "
+    rows = select(store_of(real_store), f"SELECT ?v WHERE {{ <{ONTOLOGY_IRI}> "
                                              f"<{OWL.versionIRI}> ?v }}")
     assert rows
     response = real_client.get(path_of(rows[0]["v"].value), params={"format": "ttl"},

@@ -7,14 +7,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from backends import manifest_of, store_of
 
 from coprod_kg.cli import main
 from coprod_kg.config import Settings
 from coprod_kg.errors import ParseError
 from coprod_kg.loading import FILE_GRAPH_BASE, load_store
-from coprod_kg.manifest import read_manifest
 from coprod_kg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH
-from coprod_kg.oxigraph_store import OxigraphStore
 from coprod_kg.query_worker import PooledStore
 from coprod_kg.store import prepare
 
@@ -34,7 +33,7 @@ def _copy_mini(tmp_path: Path, settings: Settings) -> Settings:
 
 
 def _ask(settings: Settings, pattern: str) -> bool:
-    store = OxigraphStore(settings.store)
+    store = store_of(settings.store)
     try:
         body = store.query(prepare(f"PREFIX cp: <https://w3id.org/coprod/ontology/> "
                                    f"PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
@@ -48,7 +47,7 @@ def _ask(settings: Settings, pattern: str) -> bool:
 def test_each_source_gets_its_own_graph(mini_settings: Settings) -> None:
     report = load_store(mini_settings)
     assert report.loaded == [str(ONTOLOGY_GRAPH), CASE_GRAPH]
-    manifest = read_manifest(mini_settings.store)
+    manifest = manifest_of(mini_settings.store)
     assert manifest is not None
     assert set(manifest.public_graphs()) == {str(ONTOLOGY_GRAPH), CASE_GRAPH, str(INFERRED_GRAPH),
                                              CASE_GRAPH + "/inferred", PROVENANCE_GRAPH}
@@ -60,10 +59,10 @@ def test_reload_skips_unchanged_and_replaces_changed(tmp_path: Path,
                                                      mini_settings: Settings) -> None:
     settings = _copy_mini(tmp_path, mini_settings)
     load_store(settings)
-    before = read_manifest(settings.store)
+    before = manifest_of(settings.store)
     again = load_store(settings)
     assert again.loaded == [] and again.inferred is None
-    assert read_manifest(settings.store) == before  # same generation: workers keep their view
+    assert manifest_of(settings.store) == before  # same generation: workers keep their view
     case_file = settings.data_dir / "cases" / "example-case.ttl"
     case_file.write_text(case_file.read_text(encoding="utf-8").replace(
         "An example case", "A renamed case"), encoding="utf-8")
@@ -75,7 +74,7 @@ def test_reload_skips_unchanged_and_replaces_changed(tmp_path: Path,
     assert not _ask(settings, f"GRAPH <{CASE_GRAPH}/inferred> {{ ?s ?p ?o }}")
     assert _ask(settings, '?c <http://purl.org/dc/terms/title> "A renamed case"@en')
     assert not _ask(settings, '?c <http://purl.org/dc/terms/title> "An example case"@en')
-    after = read_manifest(settings.store)
+    after = manifest_of(settings.store)
     assert after is not None and before is not None and after.generation != before.generation
 
 
@@ -125,10 +124,10 @@ def test_extra_files_and_parse_errors(mini_settings: Settings, tmp_path: Path) -
     assert load_store(mini_settings, [named], "urn:graph:named").loaded == ["urn:graph:named"]
     broken = tmp_path / "broken.ttl"
     broken.write_text("<urn:x:a> <urn:x:p> .\n", encoding="utf-8")
-    before = read_manifest(mini_settings.store)
+    before = manifest_of(mini_settings.store)
     with pytest.raises(ParseError, match=r"broken\.ttl"):
         load_store(mini_settings, [broken])
-    assert read_manifest(mini_settings.store) == before
+    assert manifest_of(mini_settings.store) == before
     assert _ask(mini_settings, "<urn:x:a> <urn:x:p> <urn:x:b>")  # earlier extra graph kept
 
 
@@ -159,7 +158,7 @@ def test_query_before_load_is_a_clear_error(mini_settings: Settings,
 
 
 def test_real_ontology_and_data_load(real_store: Path) -> None:
-    manifest = read_manifest(real_store)
+    manifest = manifest_of(real_store)
     assert manifest is not None
     assert manifest.graphs[str(ONTOLOGY_GRAPH)].triples > 0
     assert manifest.graphs[str(INFERRED_GRAPH)].triples > 0

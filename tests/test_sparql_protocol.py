@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from backends import store_of
 from fastapi.testclient import TestClient
 from rdflib import Graph
 from rdflib.namespace import RDF
@@ -17,7 +18,6 @@ from rdflib.namespace import RDF
 from api.app import create_app
 from coprod_kg.config import Settings
 from coprod_kg.namespaces import SD
-from coprod_kg.oxigraph_store import OxigraphStore
 
 SettingsFactory = Callable[..., Settings]
 
@@ -149,7 +149,7 @@ def test_unsupported_media_type_and_method(app_client: TestClient) -> None:
 
 def test_oversized_request_is_413(mini_store: Path, settings_for: SettingsFactory) -> None:
     settings = settings_for(mini_store, max_request_bytes=2000)
-    app = create_app(settings, store=OxigraphStore(mini_store))
+    app = create_app(settings, store=store_of(mini_store))
     big = "ASK {} #" + "x" * 2000
     with TestClient(app) as client:
         assert client.post("/sparql", content=big.encode(), headers=DIRECT).status_code == 413

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from backends import manifest_of, store_of
 from rdflib import Graph
 
 from coprod_kg.errors import BadInput, NotAcceptable
 from coprod_kg.formats import QueryForm, negotiate
-from coprod_kg.manifest import read_manifest
 from coprod_kg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH
 from coprod_kg.oxigraph_store import OxigraphStore
 from coprod_kg.query_safety import inspect_query, keywords
@@ -101,7 +101,7 @@ def test_private_graphs_never_join_the_dataset() -> None:
 
 
 def test_in_process_store_answers_in_every_format(mini_store: Path) -> None:
-    store = OxigraphStore(mini_store)
+    store = store_of(mini_store)
     select = store.query(prepare(f"SELECT ?t {{ <{CASE}> a ?t }}"))
     types = {b["t"]["value"] for b in json.loads(select.body)["results"]["bindings"]}
     assert "https://w3id.org/coprod/ontology/CoProductionCase" in types
@@ -122,17 +122,17 @@ def test_in_process_store_answers_in_every_format(mini_store: Path) -> None:
 
 
 def test_graph_listing_and_manifest(mini_store: Path) -> None:
-    names = [g.name for g in OxigraphStore(mini_store).graphs()]
+    names = [g.name for g in store_of(mini_store).graphs()]
     assert str(ONTOLOGY_GRAPH) in names
     assert str(INFERRED_GRAPH) in names
-    manifest = read_manifest(mini_store)
+    manifest = manifest_of(mini_store)
     assert manifest is not None
     assert all(len(r.sha256) == 64 for r in manifest.graphs.values())
 
 
 def test_result_size_limit(mini_store: Path) -> None:
-    store = OxigraphStore(mini_store, max_results=3)
-    with pytest.raises(ResultTooLarge):
+    store = OxigraphStore(mini_store, max_results=3, max_bytes=2000)
+    with pytest.raises(ResultTooLarge, match="2000 bytes"):
         store.query(prepare("SELECT * { ?s ?p ?o }"))
     with pytest.raises(ResultTooLarge):
         store.query(prepare("CONSTRUCT WHERE { ?s ?p ?o }"))
@@ -142,4 +142,4 @@ def test_result_size_limit(mini_store: Path) -> None:
 
 def test_malformed_query_reports_position(mini_store: Path) -> None:
     with pytest.raises(BadInput, match=r"1:\d+"):
-        OxigraphStore(mini_store).query(prepare("SELECT * { ?s ?p }"))
+        store_of(mini_store).query(prepare("SELECT * { ?s ?p }"))

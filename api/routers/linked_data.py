@@ -127,13 +127,13 @@ def dump(filename: str, request: Request, settings: SettingsDep) -> Response:
     if fmt is None:
         raise NotFound(f"no dump {filename}; there are: "
                        + ", ".join(f.filename for f in DUMP_FORMATS.values()))
-    tag = etag(settings.store, fmt)
+    tag = etag(settings, fmt)
     headers = {"ETag": tag, "Cache-Control": "no-cache"}
     wanted = {t.strip() for t in request.headers.get("if-none-match", "").split(",")}
     if tag in wanted or f"W/{tag}" in wanted or "*" in wanted:
         return Response(status_code=304, headers=headers)
     headers["Content-Disposition"] = f'inline; filename="{fmt.filename}"'
-    return StreamingResponse(iter_dump(settings.store, fmt), media_type=fmt.media_type,
+    return StreamingResponse(iter_dump(settings, fmt), media_type=fmt.media_type,
                              headers=headers)
 
 

@@ -32,10 +32,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     settings = settings.with_overrides(store=args.store)
     fmt = dump_format(args.format)
     if args.output is None:
-        for chunk in iter_dump(settings.store, fmt):
+        for chunk in iter_dump(settings, fmt):
             sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.flush()
         return 0
-    size = write_dump(settings.store, fmt, args.output)
+    size = write_dump(settings, fmt, args.output)
     print(f"wrote {args.output} ({fmt.name}, {size} bytes)", file=sys.stderr)
     return 0

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from coprod_kg.backend import open_store
 from coprod_kg.config import Settings
 from coprod_kg.formats import FORMATS_BY_NAME
-from coprod_kg.oxigraph_store import OxigraphStore
 from coprod_kg.store import prepare
 
 
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     """Print the answer to stdout; errors go through the dispatcher (exit 2)."""
     settings = settings.with_overrides(store=args.store)
     request = prepare(_read_query(args.query), format_param=args.format)
-    store = OxigraphStore(settings.store, settings.max_results)
+    store = open_store(settings, pooled=False)
     try:
         result = store.query(request)
     finally:

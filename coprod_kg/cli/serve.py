@@ -7,8 +7,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from coprod_kg.backend import is_remote, open_manifests
 from coprod_kg.config import SETTINGS, Settings
-from coprod_kg.manifest import read_manifest
+from coprod_kg.errors import BadInput
 from coprod_kg.store import StoreNotReady
 
 
@@ -21,6 +22,9 @@ def register(sub: Any) -> None:
     parser.add_argument("--port", type=int, help="port to listen on (default: COPROD_PORT)")
     parser.add_argument("--store", type=Path, metavar="DIR",
                         help="store directory (default: COPROD_STORE)")
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="API worker processes (default 1); more than one needs "
+                        "COPROD_BACKEND=remote (the embedded store has one writer process)")
     parser.set_defaults(func=run)
 
 
@@ -33,11 +37,22 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn  # the server stack is only needed by this verb
 
     settings = settings.with_overrides(host=args.host, port=args.port, store=args.store)
-    if read_manifest(settings.store) is None:
-        raise StoreNotReady(f"the store {settings.store} is not loaded; run `coprod-kg load`")
-    for option in SETTINGS:
-        if option.name in ("host", "port", "store"):
-            os.environ[option.env] = str(getattr(settings, option.name))
+    if args.workers < 1:
+        raise BadInput("--workers must be at least 1")
+    if args.workers > 1 and not is_remote(settings):
+        raise BadInput("--workers above 1 needs COPROD_BACKEND=remote: every worker would open "
+                       "the embedded store read-write for curation, and only one process can "
+                       "(see docs/deployment.md for one writer process behind a proxy)")
+    manifests = open_manifests(settings)
+    try:
+        loaded = manifests.read() is not None
+    finally:
+        manifests.close()
+    if not loaded:
+        where = settings.sparql_url if is_remote(settings) else settings.store
+        raise StoreNotReady(f"the store {where} is not loaded; run `coprod-kg load`")
+    for option in SETTINGS:  # the workers rebuild the settings from the environment
+        os.environ[option.env] = str(getattr(settings, option.name))
     uvicorn.run("api.app:create_app_from_env", factory=True, host=settings.host,
-                port=settings.port)
+                port=settings.port, workers=args.workers)
     return 0

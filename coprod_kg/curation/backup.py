@@ -27,6 +27,7 @@ from coprod_kg.curation.visibility import derive_manifest
 from coprod_kg.curation.writer import OxigraphReader
 from coprod_kg.errors import BadInput
 from coprod_kg.manifest import MANIFEST_NAME, read_manifest
+from coprod_kg.manifest_store import FileManifestStore
 
 GRAPHS_MEMBER = "graphs.nq.gz"
 MEMBERS = (GRAPHS_MEMBER, ACCOUNTS_FILE, AUDIT_FILE, MANIFEST_NAME)
@@ -118,7 +119,7 @@ def restore(archive: Path, store_dir: Path, force: bool = False) -> Path | None:
         for name in (ACCOUNTS_FILE, AUDIT_FILE, MANIFEST_NAME):
             if name in members:
                 (staging / name).write_bytes(members[name])
-        derive_manifest(staging, OxigraphReader(store))
+        derive_manifest(FileManifestStore(staging), OxigraphReader(store))
         del store
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

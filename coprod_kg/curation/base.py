@@ -22,14 +22,10 @@ from coprod_kg.curation.lookup import described_elsewhere, types_and_labels
 from coprod_kg.curation.model import Status, VersionInfo, case_iri, now
 from coprod_kg.curation.prepare import Prepared
 from coprod_kg.curation.visibility import derive_manifest
-from coprod_kg.curation.writer import (
-    CurationReader,
-    CurationWriter,
-    OxigraphCurationWriter,
-    OxigraphReader,
-)
+from coprod_kg.curation.writer import CurationReader, CurationWriter
 from coprod_kg.errors import Forbidden, Unprocessable
-from coprod_kg.manifest import read_manifest, sha256_files
+from coprod_kg.manifest import sha256_files
+from coprod_kg.manifest_store import ManifestStore
 from coprod_kg.sources import turtle_files
 from coprod_kg.validation import ValidationContext
 
@@ -44,7 +40,8 @@ class CurationBase:
         self._writer: CurationWriter | None = None
         self._context: ValidationContext | None = None
         self._shapes_version: str | None = None
-        self.audit = AuditLog(settings.store)
+        self.audit = AuditLog(settings.store)  # a local file for both back ends
+        self._manifests: ManifestStore | None = None
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -52,9 +49,19 @@ class CurationBase:
         """Use ``writer`` (already open) instead of opening the store lazily."""
         self._writer = writer
 
+    def manifests(self) -> ManifestStore:
+        """Where the manifest lives (file or remote graph), per ``settings.backend``."""
+        if self._manifests is None:
+            from coprod_kg.backend import open_manifests
+
+            self._manifests = open_manifests(self.settings)
+        return self._manifests
+
     def writer(self) -> CurationWriter:
         if self._writer is None:
-            self._writer = OxigraphCurationWriter(self.store_dir)
+            from coprod_kg.backend import open_curation_writer
+
+            self._writer = open_curation_writer(self.settings)
         return self._writer
 
     @contextmanager
@@ -63,17 +70,22 @@ class CurationBase:
         if self._writer is not None:
             yield self._writer
             return
-        if read_manifest(self.store_dir) is None:
+        if self.manifests().read() is None:
             yield None
             return
-        reader = OxigraphReader.read_only(self.store_dir)
+        from coprod_kg.backend import open_reader
+
+        reader = open_reader(self.settings)
         try:
             yield reader
         finally:
+            close = getattr(reader, "close", None)
+            if close is not None:  # the remote reader's HTTP client
+                close()
             del reader
 
     def _public(self) -> list[str]:
-        manifest = read_manifest(self.store_dir)
+        manifest = self.manifests().read()
         return manifest.public_graphs() if manifest else []
 
     def _versions(self, case: str) -> list[VersionInfo]:
@@ -97,7 +109,7 @@ class CurationBase:
         writer.flush()
         sync_inferred(writer, before)
         writer.flush()
-        derive_manifest(self.store_dir, writer)
+        derive_manifest(self.manifests(), writer)
         self.audit.record(user, action, target, detail)
 
     def repair(self) -> None:
@@ -108,7 +120,7 @@ class CurationBase:
             if self._writer is not None:  # only a writer can add missing entailments
                 sync_inferred(self._writer)
                 self._writer.flush()
-            derive_manifest(self.store_dir, reader)
+            derive_manifest(self.manifests(), reader)
 
     def _lookup(self, nodes: set[URIRef]) -> Graph:
         with self._read() as reader:
@@ -147,6 +159,9 @@ class CurationBase:
     def close(self) -> None:
         """Flush and release the writer (and the store lock)."""
         with self.lock:
+            if self._manifests is not None:
+                self._manifests.close()
+                self._manifests = None
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None

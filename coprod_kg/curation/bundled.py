@@ -1,6 +1,7 @@
 """Import the bundled case files (``data/cases/**/*.ttl``) through the curation workflow.
 
-``coprod-kg load`` calls :func:`import_bundled` with the store it already holds open, so every
+``coprod-kg load`` calls :func:`import_bundled` with the writer it already holds open (embedded
+store or remote server), so every
 bundled case has versions, provenance and an ETag like a submitted one (see
 :mod:`coprod_kg.curation.bulk` for what is skipped, versioned or withdrawn).
 """
@@ -8,8 +9,6 @@ bundled case has versions, provenance and an ETag like a submitted one (see
 from __future__ import annotations
 
 from pathlib import Path
-
-import pyoxigraph as ox
 
 from coprod_kg.config import Settings
 from coprod_kg.curation.bulk import BUNDLED_PREFIX, EDITORS_USER, Document, import_documents
@@ -22,7 +21,7 @@ from coprod_kg.curation.model import (
 from coprod_kg.curation.records import versions
 from coprod_kg.curation.service import Curation
 from coprod_kg.curation.visibility import count_triples, curated_records
-from coprod_kg.curation.writer import OxigraphCurationWriter, OxigraphReader
+from coprod_kg.curation.writer import CurationReader, CurationWriter
 from coprod_kg.errors import BadInput
 from coprod_kg.sources import turtle_files
 from coprod_kg.store import GraphRecord
@@ -41,10 +40,11 @@ def case_files(data_dir: Path) -> list[Path]:
     return turtle_files(folder) if folder.is_dir() else []
 
 
-def import_bundled(settings: Settings, store: ox.Store, progress: bool = False) -> ImportReport:
+def import_bundled(settings: Settings, writer: CurationWriter,
+                   progress: bool = False) -> ImportReport:
     """Publish new or changed bundled cases, withdraw vanished ones: ONE update, or nothing."""
     cur = Curation(settings)
-    cur.attach(OxigraphCurationWriter.over(store))
+    cur.attach(writer)
     data_dir = settings.data_dir
     documents = [Document(BUNDLED_PREFIX + path.relative_to(data_dir).as_posix(),
                           path.read_bytes(), "text/turtle") for path in case_files(data_dir)]
@@ -56,8 +56,7 @@ def import_bundled(settings: Settings, store: ox.Store, progress: bool = False) 
     return report
 
 
-def curated_graph_records(store: ox.Store) -> dict[str, GraphRecord]:
-    """Manifest records (with public flags) of every curated graph in ``store``."""
-    reader = OxigraphReader(store)
+def curated_graph_records(reader: CurationReader) -> dict[str, GraphRecord]:
+    """Manifest records (with public flags) of every curated graph ``reader`` sees."""
     return curated_records(versions(reader), count_triples(reader, PROVENANCE_GRAPH),
                            count_triples(reader, CURATION_GRAPH))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from pathlib import Path
 
 from coprod_kg.curation.model import (
     CASE_GRAPH_BASE,
@@ -21,7 +20,9 @@ from coprod_kg.curation.model import (
 )
 from coprod_kg.curation.records import versions
 from coprod_kg.curation.writer import CurationReader
-from coprod_kg.manifest import Manifest, read_manifest, write_manifest
+from coprod_kg.errors import StoreBusy
+from coprod_kg.manifest import Manifest
+from coprod_kg.manifest_store import ManifestStore
 from coprod_kg.store import GraphRecord
 
 
@@ -63,15 +64,25 @@ def count_triples(reader: CurationReader, graph: str) -> int:
     return int(value.value) if value is not None else 0
 
 
-def derive_manifest(store_dir: Path, reader: CurationReader) -> Manifest:
-    """Rewrite the manifest's curated records from ``reader``; new generation if changed."""
-    manifest = read_manifest(store_dir) or Manifest()
-    records = curated_records(versions(reader), count_triples(reader, PROVENANCE_GRAPH),
-                              count_triples(reader, CURATION_GRAPH))
-    others = {n: r for n, r in manifest.graphs.items() if not _curated(n)}
-    old = {n: r for n, r in manifest.graphs.items() if _curated(n)}
-    if old == records and manifest.generation:
-        return manifest
-    updated = Manifest({**others, **records}, manifest.inference_inputs, uuid.uuid4().hex)
-    write_manifest(store_dir, updated)
-    return updated
+def derive_manifest(manifests: ManifestStore, reader: CurationReader,
+                    attempts: int = 5) -> Manifest:
+    """Rewrite the manifest's curated records from ``reader``; new generation if changed.
+
+    ``manifests`` is the manifest file of the embedded store or the remote server's manifest
+    graph (:mod:`coprod_kg.manifest_store`). The write is conditional on the manifest read: if
+    another writer process replaced it meanwhile (remote back end), everything is read and
+    derived again, so a stale derivation never overwrites a newer one.
+    """
+    for _ in range(attempts):
+        current = manifests.read()
+        manifest = current or Manifest()
+        records = curated_records(versions(reader), count_triples(reader, PROVENANCE_GRAPH),
+                                  count_triples(reader, CURATION_GRAPH))
+        others = {n: r for n, r in manifest.graphs.items() if not _curated(n)}
+        old = {n: r for n, r in manifest.graphs.items() if _curated(n)}
+        if old == records and manifest.generation:
+            return manifest
+        updated = Manifest({**others, **records}, manifest.inference_inputs, uuid.uuid4().hex)
+        if manifests.write_if(current, updated):
+            return updated
+    raise StoreBusy("the manifest keeps changing under concurrent writers; try again")
