@@ -75,10 +75,10 @@ def open_store(settings: Settings, pooled: bool = True) -> KnowledgeStore:
         from coprod_kg.query_worker import PooledStore
 
         return PooledStore(settings.store, settings.query_workers, settings.query_timeout,
-                           settings.max_results)
+                           settings.max_results, settings.max_response_bytes)
     from coprod_kg.oxigraph_store import OxigraphStore
 
-    return OxigraphStore(settings.store, settings.max_results)
+    return OxigraphStore(settings.store, settings.max_results, settings.max_response_bytes)
 
 
 def open_writer(settings: Settings) -> OxigraphWriter | RemoteWriter:

@@ -55,7 +55,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("query_timeout", "30", "Seconds a SPARQL query may run before it is stopped."),
     Setting(
         "max_results", "100000",
-        "Largest number of result rows or triples one query may return.",
+        "Largest number of triples a CONSTRUCT or DESCRIBE query may return.",
     ),
     Setting(
         "max_request_bytes", "1048576",
@@ -87,7 +87,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "max_response_bytes", "268435456",
-        "Remote back end: largest query answer passed on, in bytes.",
+        "Largest serialised answer of one query, in bytes (both back ends).",
     ),
 )
 

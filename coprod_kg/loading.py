@@ -37,6 +37,7 @@ from coprod_kg.curation.writer import CurationWriter, OxigraphCurationWriter
 from coprod_kg.entailment import materialise
 from coprod_kg.errors import BadInput, ParseError
 from coprod_kg.manifest import Manifest, sha256_files
+from coprod_kg.manifest_store import FileManifestStore
 from coprod_kg.namespaces import GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 from coprod_kg.oxigraph_store import OxigraphWriter
 from coprod_kg.sources import load_ontology, module_files, turtle_files
@@ -215,13 +216,14 @@ def load_store(settings: Settings, extra_files: Sequence[Path] = (),
         new.inference_inputs = inputs
         if isinstance(writer, OxigraphWriter):
             writer.close()  # flush and compact
+            if isinstance(manifests, FileManifestStore):
+                manifests.master = writer.store  # the public view is synced from it
         else:
             curation.close()
-    finally:
-        del writer, curation  # pyoxigraph releases the store (and its lock) when it goes
-    new.generation = uuid.uuid4().hex if report.changed or not old.generation else old.generation
-    try:
+        new.generation = (uuid.uuid4().hex if report.changed or not old.generation
+                          else old.generation)
         manifests.write(new)  # last: the store reads as loaded only once every graph is there
     finally:
         manifests.close()
+        del writer, curation  # pyoxigraph releases the store (and its lock) when it goes
     return report

@@ -16,8 +16,10 @@ from typing import Protocol
 
 import pyoxigraph as ox
 
+from coprod_kg.errors import StoreBusy
 from coprod_kg.manifest import FORMAT_VERSION, Manifest, read_manifest, write_manifest
 from coprod_kg.namespaces import GRAPH
+from coprod_kg.public_view import sync_view
 from coprod_kg.remote_writer import RemoteWriter
 from coprod_kg.store import GraphRecord
 
@@ -71,15 +73,36 @@ def manifest_from_json(text: str) -> Manifest | None:
 
 
 class FileManifestStore:
-    """The manifest file in the embedded store's directory (:mod:`coprod_kg.manifest`)."""
+    """The manifest file in the embedded store's directory (:mod:`coprod_kg.manifest`).
 
-    def __init__(self, store_dir: Path) -> None:
+    Writing it first brings the public view and its snapshot up to date
+    (:func:`coprod_kg.public_view.sync_view`), so readers that see the new generation find its
+    snapshot; that needs ``master``, the main store this process holds open read-write (opened
+    here for the moment of the write when no one has it open).
+    """
+
+    def __init__(self, store_dir: Path, master: ox.Store | None = None) -> None:
         self.store_dir = store_dir
+        self.master = master
 
     def read(self) -> Manifest | None:
         return read_manifest(self.store_dir)
 
     def write(self, manifest: Manifest) -> None:
+        if self.master is not None:
+            sync_view(self.master, self.store_dir, manifest)
+        else:
+            try:
+                master = ox.Store(str(self.store_dir))
+            except OSError as exc:
+                if "lock" in str(exc).lower():
+                    raise StoreBusy("the store is in use by a running server: use the HTTP API or "
+                                "stop the server") from exc
+                raise
+            try:
+                sync_view(master, self.store_dir, manifest)
+            finally:
+                del master  # releases the lock
         write_manifest(self.store_dir, manifest)
 
     def close(self) -> None:

@@ -18,6 +18,7 @@ from coprod_kg.errors import BadInput, CoprodError
 from coprod_kg.formats import QueryForm, ResultFormat, format_by_name, formats_for
 from coprod_kg.manifest import Manifest, read_manifest
 from coprod_kg.namespaces import PREFIXES
+from coprod_kg.public_view import open_snapshot
 from coprod_kg.query_safety import inspect_query
 from coprod_kg.store import (
     Dataset,
@@ -46,11 +47,16 @@ _GRAPH_FORMATS = {
 }
 
 
-def open_read_only(store_dir: Path) -> ox.Store:
-    """Open the store for reading; :class:`StoreNotReady` if it was never loaded."""
-    if read_manifest(store_dir) is None:
+def open_read_only(store_dir: Path, generation: str | None = None) -> ox.Store:
+    """The public snapshot of the store (of ``generation``, default: the current one).
+
+    Readers never open the main store, which a writer may be changing (undefined behaviour in
+    pyoxigraph); :class:`StoreNotReady` if the store was never loaded.
+    """
+    manifest = read_manifest(store_dir)
+    if manifest is None:
         raise StoreNotReady(f"the store {store_dir} is not loaded; run `coprod-kg load`")
-    return ox.Store.read_only(str(store_dir))
+    return open_snapshot(store_dir, generation or manifest.generation)
 
 
 def _run(store: ox.Store, request: QueryRequest, dataset: Dataset) -> object:
@@ -142,9 +148,11 @@ class OxigraphStore:
 
     def query(self, request: QueryRequest) -> QueryResult:
         manifest = self._manifest()
-        if self._store is None:
-            self._store = open_read_only(self.store_dir)
-        dataset = resolve_dataset(request, manifest.public_graphs(), manifest.private_graphs())
+        if self._store is None or self._generation != manifest.generation:
+            self._store = open_read_only(self.store_dir, manifest.generation)
+            self._generation = manifest.generation
+        dataset = resolve_dataset(request, manifest.public_graphs(), manifest.private_graphs(),
+                                  public_only_store=True)
         return execute(self._store, request, dataset, self.max_results, self.max_bytes)
 
     def graphs(self) -> list[GraphRecord]:

@@ -21,7 +21,8 @@ import pyoxigraph as ox
 
 from coprod_kg.errors import CoprodError, QueryTimeout
 from coprod_kg.manifest import Manifest, manifest_path, read_manifest
-from coprod_kg.oxigraph_store import execute
+from coprod_kg.oxigraph_store import DEFAULT_MAX_BYTES, execute
+from coprod_kg.public_view import open_snapshot
 from coprod_kg.store import (
     Dataset,
     GraphRecord,
@@ -42,7 +43,7 @@ class _Task:
     generation: str
 
 
-def _worker_main(conn: Connection, store_dir: str, max_results: int) -> None:
+def _worker_main(conn: Connection, store_dir: str, max_results: int, max_bytes: int) -> None:
     """Loop of one worker process: receive a task, answer ("ok", result) or ("error", exc)."""
     store: ox.Store | None = None
     generation = ""
@@ -57,9 +58,10 @@ def _worker_main(conn: Connection, store_dir: str, max_results: int) -> None:
             try:
                 if store is None or task.generation != generation:
                     store = None
-                    store = ox.Store.read_only(store_dir)
+                    store = open_snapshot(Path(store_dir), task.generation)
                     generation = task.generation
-                conn.send(("ok", execute(store, task.request, task.dataset, max_results)))
+                conn.send(("ok", execute(store, task.request, task.dataset, max_results,
+                                         max_bytes)))
             except CoprodError as exc:
                 conn.send(("error", exc))
             except (OSError, RuntimeError) as exc:
@@ -82,12 +84,14 @@ class _Worker:
 class WorkerPool:
     """A fixed number of query processes; :meth:`run` is thread-safe and blocking."""
 
-    def __init__(self, store_dir: Path, size: int, timeout: float, max_results: int) -> None:
+    def __init__(self, store_dir: Path, size: int, timeout: float, max_results: int,
+                 max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         if size < 1:
             raise ValueError("query_workers must be at least 1")
         self.store_dir = store_dir
         self.timeout = timeout
         self.max_results = max_results
+        self.max_bytes = max_bytes
         self._context = multiprocessing.get_context("spawn")
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._workers: dict[int, _Worker] = {}
@@ -98,7 +102,8 @@ class WorkerPool:
     def _spawn(self) -> _Worker:
         parent, child = self._context.Pipe()
         process = self._context.Process(
-            target=_worker_main, args=(child, str(self.store_dir), self.max_results),
+            target=_worker_main,
+            args=(child, str(self.store_dir), self.max_results, self.max_bytes),
             name="coprod-query-worker", daemon=True)
         process.start()
         child.close()
@@ -153,9 +158,10 @@ class WorkerPool:
 class PooledStore:
     """The server's :class:`~coprod_kg.store.KnowledgeStore`: queries run in a worker pool."""
 
-    def __init__(self, store_dir: Path, workers: int, timeout: float, max_results: int) -> None:
+    def __init__(self, store_dir: Path, workers: int, timeout: float, max_results: int,
+                 max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.store_dir = store_dir
-        self.pool = WorkerPool(store_dir, workers, timeout, max_results)
+        self.pool = WorkerPool(store_dir, workers, timeout, max_results, max_bytes)
         self._cached: tuple[tuple[int, int], Manifest] | None = None
         self._lock = threading.Lock()
 
@@ -178,7 +184,8 @@ class PooledStore:
         manifest = self.manifest()
         if manifest is None:
             raise StoreNotReady(f"the store {self.store_dir} is not loaded; run `coprod-kg load`")
-        dataset = resolve_dataset(request, manifest.public_graphs(), manifest.private_graphs())
+        dataset = resolve_dataset(request, manifest.public_graphs(), manifest.private_graphs(),
+                                  public_only_store=True)
         return self.pool.run(request, dataset, manifest.generation)
 
     def graphs(self) -> list[GraphRecord]:

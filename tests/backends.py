@@ -51,8 +51,8 @@ REMOTE = os.environ.get("COPROD_TEST_BACKEND", "embedded") == "remote"
 #: Test node ids (prefixes) that only make sense on the embedded back end, with the reason.
 EMBEDDED_ONLY: dict[str, str] = {
     "tests/test_store.py::test_result_size_limit":
-        "COPROD_MAX_RESULTS counts rows in the engine; the remote back end caps bytes "
-        "(test_remote_store.py::test_result_size_cap)",
+        "it drives the embedded OxigraphStore directly; the remote cap is tested in "
+        "test_remote_store.py::test_result_size_cap",
     "tests/test_load.py::test_running_workers_see_a_new_load":
         "query worker processes reading the store directory",
     "tests/test_curation_core.py::test_a_second_writer_process_gets_a_clear_message":

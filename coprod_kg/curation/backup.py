@@ -119,7 +119,7 @@ def restore(archive: Path, store_dir: Path, force: bool = False) -> Path | None:
         for name in (ACCOUNTS_FILE, AUDIT_FILE, MANIFEST_NAME):
             if name in members:
                 (staging / name).write_bytes(members[name])
-        derive_manifest(FileManifestStore(staging), OxigraphReader(store))
+        derive_manifest(FileManifestStore(staging, master=store), OxigraphReader(store))
         del store
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -22,10 +22,10 @@ from coprod_kg.curation.lookup import described_elsewhere, types_and_labels
 from coprod_kg.curation.model import Status, VersionInfo, case_iri, now
 from coprod_kg.curation.prepare import Prepared
 from coprod_kg.curation.visibility import derive_manifest
-from coprod_kg.curation.writer import CurationReader, CurationWriter
+from coprod_kg.curation.writer import CurationReader, CurationWriter, OxigraphReader
 from coprod_kg.errors import Forbidden, Unprocessable
 from coprod_kg.manifest import sha256_files
-from coprod_kg.manifest_store import ManifestStore
+from coprod_kg.manifest_store import FileManifestStore, ManifestStore
 from coprod_kg.sources import turtle_files
 from coprod_kg.validation import ValidationContext
 
@@ -48,6 +48,7 @@ class CurationBase:
     def attach(self, writer: CurationWriter) -> None:
         """Use ``writer`` (already open) instead of opening the store lazily."""
         self._writer = writer
+        self._bind_master()
 
     def manifests(self) -> ManifestStore:
         """Where the manifest lives (file or remote graph), per ``settings.backend``."""
@@ -55,6 +56,7 @@ class CurationBase:
             from coprod_kg.backend import open_manifests
 
             self._manifests = open_manifests(self.settings)
+        self._bind_master()
         return self._manifests
 
     def writer(self) -> CurationWriter:
@@ -62,7 +64,14 @@ class CurationBase:
             from coprod_kg.backend import open_curation_writer
 
             self._writer = open_curation_writer(self.settings)
+            self._bind_master()
         return self._writer
+
+    def _bind_master(self) -> None:
+        """Let the manifest file sync the public view from the store this process holds."""
+        if isinstance(self._manifests, FileManifestStore) and isinstance(self._writer,
+                                                                         OxigraphReader):
+            self._manifests.master = self._writer.store
 
     @contextmanager
     def _read(self) -> Iterator[CurationReader | None]:
