@@ -102,6 +102,15 @@ def _line_of(raw: bytes, pattern: re.Pattern[bytes]) -> int | None:
 
 
 def _parse_text(raw: bytes, kind: str, graph: Graph, source_name: str | None) -> None:
+    if kind in ("turtle", "nt"):
+        # The engine's strict parser first: it gives exact positions, and it refuses input
+        # (N3 variables such as ``?x``) that crashes rdflib's Turtle parser instead of failing.
+        try:
+            for _ in pyoxigraph.parse(raw, format=_OXI_FORMATS[kind], base_iri=BASE):
+                pass
+        except SyntaxError as exc:
+            text = str(exc).split(": ", 1)[-1]
+            raise ParseError(text, line=exc.lineno, column=exc.offset, source=source_name) from exc
     try:
         graph.parse(data=raw, format=kind, publicID=BASE)  # no relative IRI gets through
     except (SyntaxError, ParserError, SAXParseException, ValueError, IndexError) as exc:

@@ -244,3 +244,12 @@ def test_bundled_data_conforms(context: ValidationContext) -> None:
 
     result = validate_graph(graph, context=context.with_lookup(no_lookup))
     assert result.conforms, render(result, "text")
+
+
+def test_n3_variables_are_a_parse_error_with_a_position() -> None:
+    """rdflib's Turtle parser crashes on ``?x``; the engine's parser refuses it with a position."""
+    from coprod_kg.rdf_input import parse_rdf
+
+    with pytest.raises(ParseError) as caught:
+        parse_rdf(b"<http://example.org/a> <http://example.org/b> ?c .", "text/turtle")
+    assert caught.value.line == 1 and caught.value.column == 47
