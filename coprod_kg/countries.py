@@ -7,14 +7,13 @@ The file is generated, never edited by hand; a test regenerates it and compares.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pycountry
 
+from coprod_kg.atomic import write_bytes
 from coprod_kg.config import PROJECT_ROOT
 from coprod_kg.namespaces import COUNTRY, CP, CPS, ONTOLOGY_IRI
 
@@ -122,14 +121,7 @@ def render(countries: Sequence[Country] | None = None) -> str:
 
 def write(path: Path = DEFAULT_OUTPUT) -> Path:
     """Write the generated Turtle to ``path`` atomically (temporary file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".countries-", suffix=".ttl", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-            out.write(render())
-        os.replace(temporary, path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)  # only left behind if writing failed
+    write_bytes(path, render().encode("utf-8"))
     return path
 
 

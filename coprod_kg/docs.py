@@ -7,14 +7,13 @@ prefixes up on the network). Files are written atomically.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL
 
+from coprod_kg.atomic import write_bytes
 from coprod_kg.config import PROJECT_ROOT
 from coprod_kg.docs_model import Page, build_page
 from coprod_kg.namespaces import BASE, PREFIXES
@@ -57,20 +56,6 @@ def render_html(page: Page) -> str:
     return env.get_template("ontology.html.j2").render(page=page)
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix="." + path.name + ".", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.chmod(temp_name, 0o644)  # mkstemp makes it private; these files are published
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-
-
 def term_iris(graph: Graph) -> list[URIRef]:
     """Every IRI of ours that the graph describes (what the documentation must show)."""
     return sorted({s for s in graph.subjects()
@@ -83,10 +68,10 @@ def build_artifacts(ontology_dir: Path, outdir: Path = DEFAULT_OUTDIR) -> list[P
     written: list[Path] = []
     for name, fmt in SERIALISATIONS.items():
         path = outdir / name
-        write_atomically(path, serialise(graph, fmt))
+        write_bytes(path, serialise(graph, fmt))
         written.append(path)
     page = build_page(graph, files=list(SERIALISATIONS))
     html_path = outdir / HTML_NAME
-    write_atomically(html_path, render_html(page).encode("utf-8"))
+    write_bytes(html_path, render_html(page).encode("utf-8"))
     written.append(html_path)
     return written

@@ -9,8 +9,6 @@ published content does.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -18,6 +16,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from coprod_kg.atomic import atomic_write
 from coprod_kg.backend import is_remote, open_manifests, remote_writer
 from coprod_kg.config import Settings
 from coprod_kg.errors import BadInput
@@ -134,17 +133,9 @@ def iter_dump(settings: Settings, fmt: DumpFormat) -> Iterator[bytes]:
 
 def write_dump(settings: Settings, fmt: DumpFormat, output: Path) -> int:
     """Write the dump to ``output`` atomically; returns the number of bytes written."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix="." + output.name + ".", dir=output.parent)
     size = 0
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            for chunk in iter_dump(settings, fmt):
-                stream.write(chunk)
-                size += len(chunk)
-        os.chmod(temp, 0o644)
-        os.replace(temp, output)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    with atomic_write(output) as stream:
+        for chunk in iter_dump(settings, fmt):
+            stream.write(chunk)
+            size += len(chunk)
     return size

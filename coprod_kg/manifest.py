@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from coprod_kg.atomic import write_bytes
 from coprod_kg.store import GraphRecord
 
 MANIFEST_NAME = "coprod-manifest.json"
@@ -64,15 +63,8 @@ def write_manifest(store_dir: Path, manifest: Manifest) -> None:
         "inference_inputs": manifest.inference_inputs,
         "graphs": {name: asdict(record) for name, record in sorted(manifest.graphs.items())},
     }
-    handle, tmp = tempfile.mkstemp(dir=store_dir, prefix=".manifest-", suffix=".json")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(payload, out, indent=2, sort_keys=True)
-            out.write("\n")
-        os.replace(tmp, manifest_path(store_dir))
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    text = json.dumps(payload, indent=2, sort_keys=True) + "\n"
+    write_bytes(manifest_path(store_dir), text.encode("utf-8"), mode=0o600)
 
 
 def sha256_files(paths: list[Path]) -> str:

@@ -25,12 +25,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import pyoxigraph as ox
 
+from coprod_kg.atomic import write_bytes
 from coprod_kg.errors import CoprodError
 from coprod_kg.manifest import Manifest
 
@@ -68,15 +68,8 @@ def read_state(store_dir: Path) -> dict[str, str]:
 
 
 def _write_state(store_dir: Path, state: dict[str, str]) -> None:
-    handle, tmp = tempfile.mkstemp(dir=store_dir, prefix=".public-view-", suffix=".json")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(state, out, indent=1, sort_keys=True)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, store_dir / VIEW_STATE)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    text = json.dumps(state, indent=1, sort_keys=True)
+    write_bytes(store_dir / VIEW_STATE, text.encode("utf-8"), mode=0o600)
 
 
 def _copy(master: ox.Store, view: ox.Store, name: str) -> None:

@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 from coprod_kg import docs
+from coprod_kg.atomic import write_bytes
 from coprod_kg.config import PROJECT_ROOT
 from coprod_kg.manifest import sha256_files
 from coprod_kg.sources import module_files
@@ -41,5 +42,5 @@ def ensure_built(ontology_dir: Path, outdir: Path | None = None) -> Path:
         with _lock:
             if not fresh():
                 docs.build_artifacts(ontology_dir, target)
-                docs.write_atomically(stamp, (digest + "\n").encode())
+                write_bytes(stamp, (digest + "\n").encode())
     return target

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
 import shutil
 import sqlite3
 import tarfile
@@ -22,12 +21,14 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from coprod_kg.accounts import ACCOUNTS_FILE
+from coprod_kg.atomic import atomic_write
 from coprod_kg.audit import AUDIT_FILE
 from coprod_kg.curation.visibility import derive_manifest
 from coprod_kg.curation.writer import OxigraphReader
 from coprod_kg.errors import BadInput
 from coprod_kg.manifest import MANIFEST_NAME, read_manifest
 from coprod_kg.manifest_store import FileManifestStore
+from coprod_kg.public_view import sync_view
 
 GRAPHS_MEMBER = "graphs.nq.gz"
 MEMBERS = (GRAPHS_MEMBER, ACCOUNTS_FILE, AUDIT_FILE, MANIFEST_NAME)
@@ -63,25 +64,15 @@ def backup(store_dir: Path, archive: Path, store: ox.Store | None = None) -> int
     handle = store if store is not None else OxigraphReader.read_only(store_dir).store
     quads = handle.dump(format=ox.RdfFormat.N_QUADS, from_graph=None) or b""
     count = quads.count(b"\n")
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=archive.parent, prefix=".backup-", suffix=".tar.gz")
-    try:
-        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
-            _add(tar, GRAPHS_MEMBER, gzip.compress(quads))
-            accounts = _accounts_bytes(store_dir)
-            if accounts is not None:
-                _add(tar, ACCOUNTS_FILE, accounts)
-            for name in (AUDIT_FILE, MANIFEST_NAME):
-                path = store_dir / name
-                if path.exists():
-                    _add(tar, name, path.read_bytes())
-            tar.close()
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, archive)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(archive, mode=0o600) as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
+        _add(tar, GRAPHS_MEMBER, gzip.compress(quads))
+        accounts = _accounts_bytes(store_dir)
+        if accounts is not None:
+            _add(tar, ACCOUNTS_FILE, accounts)
+        for name in (AUDIT_FILE, MANIFEST_NAME):
+            path = store_dir / name
+            if path.exists():
+                _add(tar, name, path.read_bytes())
     return count
 
 
@@ -112,6 +103,7 @@ def restore(archive: Path, store_dir: Path, force: bool = False) -> Path | None:
         raise BadInput(f"{store_dir} is not empty; restore into a new folder or use --force")
     store_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=store_dir.parent, prefix=f".{store_dir.name}-restore-"))
+    restored = False
     try:
         store = ox.Store(str(staging))
         store.bulk_load(gzip.decompress(members[GRAPHS_MEMBER]), format=ox.RdfFormat.N_QUADS)
@@ -119,11 +111,14 @@ def restore(archive: Path, store_dir: Path, force: bool = False) -> Path | None:
         for name in (ACCOUNTS_FILE, AUDIT_FILE, MANIFEST_NAME):
             if name in members:
                 (staging / name).write_bytes(members[name])
-        derive_manifest(FileManifestStore(staging, master=store), OxigraphReader(store))
+        manifest = derive_manifest(FileManifestStore(staging, master=store),
+                                   OxigraphReader(store))
+        sync_view(store, staging, manifest)  # the readers' snapshot of the restored state
         del store
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        restored = True
+    finally:
+        if not restored:
+            shutil.rmtree(staging, ignore_errors=True)
     aside = None
     if store_dir.exists() and any(store_dir.iterdir()):
         aside = store_dir.with_name(f"{store_dir.name}.replaced-{int(time.time())}")
