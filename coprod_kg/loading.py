@@ -32,6 +32,7 @@ from coprod_kg.curation.bundled import (
     import_bundled,
     is_curated,
 )
+from coprod_kg.curation.inference import invalidate_inferred, sync_inferred
 from coprod_kg.curation.model import Status
 from coprod_kg.curation.writer import CurationWriter, OxigraphCurationWriter
 from coprod_kg.entailment import materialise
@@ -147,8 +148,14 @@ def _infer(writer: CurationWriter, graphs: Iterable[str]) -> int:
 
 def _import_cases(settings: Settings, writer: CurationWriter, new: Manifest,
                   report: LoadReport, progress: bool) -> None:
-    """Publish the bundled cases through curation; add the curated graphs to ``new``."""
+    """Publish the bundled cases through curation; add the curated graphs to ``new``.
+
+    When the ontology changed, every published version's entailments are recomputed.
+    """
+    if str(ONTOLOGY_GRAPH) in report.loaded:
+        invalidate_inferred(writer)
     imported = import_bundled(settings, writer, progress)
+    sync_inferred(writer)
     for info in imported.imported:
         if info.status is Status.WITHDRAWN:
             report.removed.append(info.graph)

@@ -178,3 +178,20 @@ def test_running_workers_see_a_new_load(tmp_path: Path, mini_settings: Settings)
         assert json.loads(pooled.query(query).body)["boolean"] is True
     finally:
         pooled.close()
+
+
+def test_an_ontology_change_recomputes_every_case_entailment(tmp_path: Path,
+                                                            mini_settings: Settings) -> None:
+    settings = _copy_mini(tmp_path, mini_settings)
+    load_store(settings)
+    inferred = f"GRAPH <{CASE_GRAPH}/inferred>"
+    probe = "{ ?case a <https://example.org/AnyCase> }"
+    assert not _ask(settings, f"{inferred} {probe}")
+    header = settings.ontology_dir / "coprod.ttl"
+    header.write_text(header.read_text(encoding="utf-8") + """
+<https://w3id.org/coprod/ontology/CoProductionCase>
+    <http://www.w3.org/2000/01/rdf-schema#subClassOf> <https://example.org/AnyCase> .
+""", encoding="utf-8")
+    report = load_store(settings)
+    assert str(ONTOLOGY_GRAPH) in report.loaded
+    assert _ask(settings, f"{inferred} {probe}")

@@ -28,6 +28,14 @@ def _record(writer: CurationWriter, version: str, count: int | None) -> None:
         <{version}> <{CP}inferredTripleCount> ?n }} }} ; {insert}""".rstrip(" ;"))
 
 
+def invalidate_inferred(writer: CurationWriter) -> None:
+    """Forget every version's entailments (the ontology changed): the next sync recomputes."""
+    for info in versions(writer):
+        if info.inferred_triples is not None:
+            writer.update(f"DROP SILENT GRAPH <{info.inferred_graph}>")
+            _record(writer, info.graph, None)
+
+
 def published_graphs(found: Iterable[VersionInfo]) -> set[str]:
     """The version graphs that are public now."""
     return {v.graph for v in found if v.status is Status.PUBLISHED}
