@@ -6,11 +6,17 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install serve load test lint typecheck pytest pytest-remote system-deps docs bench clean
 
+# What the server needs; the tests and benchmarks add the dev and bench extras.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
+
+DEV_STAMP := $(VENV)/.installed-dev
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(DEV_STAMP)
 
 YASGUI := api/static/yasgui/yasgui.min.js
 $(YASGUI): scripts/fetch-yasgui.sh
@@ -32,13 +38,13 @@ test: install system-deps lint typecheck pytest pytest-remote
 system-deps:
 	bash scripts/system-deps.sh
 
-lint: install
+lint: install $(DEV_STAMP)
 	$(BIN)/ruff check coprod_kg api tests bench
 
-typecheck: install
+typecheck: install $(DEV_STAMP)
 	$(BIN)/mypy
 
-pytest: install
+pytest: install $(DEV_STAMP)
 	$(BIN)/python -m pytest
 
 ## The store, API and curation tests again on the remote back end (an Oxigraph server in var/).
@@ -46,7 +52,7 @@ REMOTE_TESTS := tests/test_store.py tests/test_load.py tests/test_sparql_protoco
 	tests/test_sparql_clients.py tests/test_linked_data.py tests/test_dumps.py \
 	tests/test_curation_core.py tests/test_api_curation.py tests/test_api_validate.py \
 	tests/test_remote_store.py
-pytest-remote: install
+pytest-remote: install $(DEV_STAMP)
 	@port=$$($(BIN)/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
 	dir=var/oxigraph-test; rm -rf $$dir; \
 	trap 'bash scripts/oxigraph-server.sh stop '$$dir' >/dev/null' EXIT; \
@@ -58,12 +64,7 @@ docs: install
 	$(BIN)/coprod-kg check --build-docs
 
 ## Benchmark against the Oxigraph server and rdflib-endpoint (see bench/README.md).
-BENCH_STAMP := $(VENV)/.installed-bench
-$(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	touch $(BENCH_STAMP)
-
-bench: install $(BENCH_STAMP)
+bench: install $(DEV_STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
