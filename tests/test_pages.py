@@ -136,3 +136,11 @@ def test_pages_have_landmarks_and_language(real_client: TestClient) -> None:
         assert '<html lang="en">' in page
         assert '<main id="main">' in page and "<h1" in page
         assert 'aria-label="Main"' in page
+
+
+def test_the_jsonld_context_is_served(app_client: TestClient) -> None:
+    response = app_client.get("/context.jsonld")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/ld+json")
+    context = response.json()["@context"]
+    assert context["cp"] == "https://w3id.org/coprod/ontology/"

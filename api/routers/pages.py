@@ -18,6 +18,7 @@ from coprod_kg.config import PROJECT_ROOT, Settings
 from coprod_kg.errors import NotFound
 from coprod_kg.figure import render_svg
 from coprod_kg.linked_data import local_href
+from coprod_kg.rdf_input import CONTEXT_FILE
 from coprod_kg.store import KnowledgeStore
 
 router = APIRouter(tags=["pages"])
@@ -113,3 +114,13 @@ def static(path: str) -> Response:
     media, _ = mimetypes.guess_type(target.name)
     return FileResponse(target, media_type=media or "application/octet-stream",
                         headers={"Cache-Control": "public, max-age=3600"})
+
+
+@router.get("/context.jsonld", response_class=FileResponse,
+            summary="The JSON-LD context for writing case records as plain JSON")
+def jsonld_context() -> FileResponse:
+    """``https://w3id.org/coprod/context.jsonld``: the context curators' JSON records name.
+
+    The validator resolves it from the same file without fetching it (no outbound request).
+    """
+    return FileResponse(CONTEXT_FILE, media_type="application/ld+json")
