@@ -89,8 +89,11 @@ def _weight(params: list[str]) -> float:
     return 1.0
 
 
-def parse_accept(header: str | None) -> list[MediaRange]:
+def parse_accept(header: str | None, synonyms: bool = True) -> list[MediaRange]:
     """Parse an Accept header into media ranges; malformed elements are skipped.
+
+    With ``synonyms`` the alternative names of RDF formats (:data:`SYNONYMS`) are normalised;
+    the SPARQL endpoint turns that off, since ``application/xml`` means SPARQL XML results there.
 
     >>> [(r.type, r.subtype, r.q) for r in parse_accept("text/html;q=0.5, text/turtle")]
     [('text', 'html', 0.5), ('text', 'turtle', 1.0)]
@@ -99,7 +102,8 @@ def parse_accept(header: str | None) -> list[MediaRange]:
     for element in (header or "").split(","):
         media, *params = element.split(";")
         media = media.strip().lower()
-        media = SYNONYMS.get(media, media)
+        if synonyms:
+            media = SYNONYMS.get(media, media)
         kind, slash, sub = media.partition("/")
         if not slash or not kind or not sub or (kind == "*" and sub != "*"):
             continue

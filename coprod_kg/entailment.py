@@ -33,12 +33,11 @@ from rdflib.namespace import OWL, RDF, RDFS, SKOS
 from rdflib.term import Node
 
 from coprod_kg.defined_classes import CompiledClass, compile_defined_classes
-from coprod_kg.terms import to_rdflib, triple_to_oxigraph
+from coprod_kg.terms import Row, to_rdflib, triple_to_oxigraph
 
 MAX_ROUNDS = 20  # the rules are monotone; the bundled data reaches its fixed point in three
 INSERT_BATCH = 20_000  # triples per INSERT DATA request
 
-Row = dict[str, ox.NamedNode | ox.BlankNode | ox.Literal]
 
 
 class RuleEngine(Protocol):

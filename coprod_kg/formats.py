@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from coprod_kg.conneg import MediaRange, parse_accept
 from coprod_kg.errors import NotAcceptable
 
 
@@ -71,51 +72,12 @@ def formats_for(form: QueryForm) -> tuple[ResultFormat, ...]:
     return GRAPH_FORMATS if form.returns_graph else RESULT_FORMATS
 
 
-@dataclass(frozen=True)
-class _Range:
-    """One entry of an Accept header."""
-
-    type: str
-    subtype: str
-    q: float
-
-    def specificity(self, media_type: str) -> int:
-        """How closely this range matches ``media_type``: 3 exact, 2 ``type/*``, 1 ``*/*``, 0 no."""
-        main, _, sub = media_type.partition("/")
-        if self.type == "*" and self.subtype == "*":
-            return 1
-        if self.type != main:
-            return 0
-        if self.subtype == "*":
-            return 2
-        return 3 if self.subtype == sub else 0
+def _specificity(media_range: MediaRange, media_type: str) -> int:
+    """How closely ``media_range`` matches ``media_type``: 3 exact, 2 type/*, 1 */*, 0 not."""
+    return media_range.specificity + 1 if media_range.matches(media_type) else 0
 
 
-def parse_accept(header: str) -> list[_Range]:
-    """Parse an Accept header into media ranges with their q-values (malformed parts skipped).
-
-    >>> [(r.type, r.subtype, r.q) for r in parse_accept("text/turtle;q=0.5, */*;q=0.1")]
-    [('text', 'turtle', 0.5), ('*', '*', 0.1)]
-    """
-    ranges = []
-    for part in header.split(","):
-        pieces = [p.strip() for p in part.split(";")]
-        main, slash, sub = pieces[0].lower().partition("/")
-        if not slash or not main or not sub:
-            continue
-        q = 1.0
-        for param in pieces[1:]:
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    q = max(0.0, min(1.0, float(value.strip())))
-                except ValueError:
-                    q = 0.0
-        ranges.append(_Range(main, sub, q))
-    return ranges
-
-
-def _quality(ranges: list[_Range], fmt: ResultFormat) -> tuple[float, int]:
+def _quality(ranges: list[MediaRange], fmt: ResultFormat) -> tuple[float, int]:
     """The client's preference for ``fmt``: (q, closeness) of its best media type.
 
     Each media type takes the q of its most specific matching range (RFC 9110 section 12.5.1);
@@ -124,7 +86,8 @@ def _quality(ranges: list[_Range], fmt: ResultFormat) -> tuple[float, int]:
     """
     best = (0.0, 0)
     for media_type in fmt.media_types:
-        matches = [(r.specificity(media_type), r.q) for r in ranges if r.specificity(media_type)]
+        matches = [(_specificity(r, media_type), r.q) for r in ranges
+                   if _specificity(r, media_type)]
         if matches:
             spec, q = max(matches)
             best = max(best, (q, spec * 2 + (media_type == fmt.media_type)))
@@ -155,7 +118,7 @@ def negotiate(form: QueryForm, accept: str | None, format_param: str | None = No
                 return fmt
     if not accept or not accept.strip():
         return candidates[0]
-    ranges = parse_accept(accept)
+    ranges = parse_accept(accept, synonyms=False)
     scored = [(_quality(ranges, fmt), -i, fmt) for i, fmt in enumerate(candidates)]
     (q, _), _, best = max(scored, key=lambda item: (item[0][0], item[0][1], item[1]))
     if q <= 0:

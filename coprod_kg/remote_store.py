@@ -34,7 +34,7 @@ from coprod_kg.remote_http import (
     raise_for_status,
     transport_error,
 )
-from coprod_kg.remote_writer import RemoteWriter, Row
+from coprod_kg.remote_writer import RemoteWriter
 from coprod_kg.store import (
     GraphRecord,
     QueryRequest,
@@ -43,6 +43,7 @@ from coprod_kg.store import (
     StoreNotReady,
     resolve_dataset,
 )
+from coprod_kg.terms import Row
 
 #: The private graph of the curation records (``coprod_kg.curation.model.CURATION_GRAPH``).
 CURATION_GRAPH = str(GRAPH["curation"])

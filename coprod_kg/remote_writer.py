@@ -20,8 +20,7 @@ from coprod_kg.remote_http import (
     raise_for_status,
     transport_error,
 )
-
-Row = dict[str, ox.NamedNode | ox.BlankNode | ox.Literal]
+from coprod_kg.terms import Row, solution_rows
 
 _NTRIPLES = "application/n-triples"
 _JSON_RESULTS = "application/sparql-results+json"
@@ -120,16 +119,7 @@ class RemoteWriter:
         body = self._post_query(query, default, _JSON_RESULTS)
         solutions = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
         assert isinstance(solutions, ox.QuerySolutions)
-        names = [v.value for v in solutions.variables]
-        rows: list[Row] = []
-        for solution in solutions:
-            row: Row = {}
-            for name in names:
-                value = solution[name]
-                if isinstance(value, ox.NamedNode | ox.BlankNode | ox.Literal):
-                    row[name] = value
-            rows.append(row)
-        return rows
+        return solution_rows(solutions)
 
     def select(self, query: str, default_graphs: Sequence[str] | None = None) -> list[Row]:
         """Rows of a SELECT; the default graph is the union of ``default_graphs`` (all graphs

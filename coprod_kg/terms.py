@@ -58,3 +58,21 @@ def triple_to_oxigraph(s: Node, p: Node, o: Node) -> ox.Triple:
     if isinstance(subject, ox.Literal):
         raise BadInput(f"a subject cannot be a literal: {s!r}")
     return ox.Triple(subject, predicate, to_oxigraph(o))
+
+
+#: One row of a SELECT answer: each bound variable's term.
+Row = dict[str, ox.NamedNode | ox.BlankNode | ox.Literal]
+
+
+def solution_rows(solutions: ox.QuerySolutions) -> list[Row]:
+    """The rows of a SELECT answer as dictionaries (unbound variables left out)."""
+    names = [v.value for v in solutions.variables]
+    rows: list[Row] = []
+    for solution in solutions:
+        row: Row = {}
+        for name in names:
+            value = solution[name]
+            if isinstance(value, ox.NamedNode | ox.BlankNode | ox.Literal):
+                row[name] = value
+        rows.append(row)
+    return rows

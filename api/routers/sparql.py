@@ -19,8 +19,9 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import get_settings, get_store
 from coprod_kg.config import Settings
+from coprod_kg.conneg import parse_accept
 from coprod_kg.errors import BadInput, PayloadTooLarge, UnsupportedMediaType
-from coprod_kg.formats import GRAPH_FORMATS, QueryForm, ResultFormat, negotiate, parse_accept
+from coprod_kg.formats import GRAPH_FORMATS, QueryForm, ResultFormat, negotiate
 from coprod_kg.service_description import serialise, service_description
 from coprod_kg.store import KnowledgeStore, prepare
 
@@ -86,10 +87,10 @@ def _html_wanted(accept: str | None) -> bool:
     """True when the client prefers an HTML page to every RDF format (a browser)."""
     if not accept:
         return False
-    ranges = parse_accept(accept)
-    html = max((r.q for r in ranges if r.specificity("text/html") == 3), default=0.0)
-    rdf = max((r.q for r in ranges for f in GRAPH_FORMATS for m in f.media_types
-               if r.specificity(m) == 3), default=0.0)
+    exact = [r for r in parse_accept(accept, synonyms=False) if r.specificity == 2]
+    html = max((r.q for r in exact if r.matches("text/html")), default=0.0)
+    rdf = max((r.q for r in exact for f in GRAPH_FORMATS for m in f.media_types
+               if r.matches(m)), default=0.0)
     return html > 0 and html > rdf
 
 

@@ -11,8 +11,7 @@ from typing import Protocol
 import pyoxigraph as ox
 
 from coprod_kg.errors import CoprodError, StoreBusy
-
-Row = dict[str, ox.NamedNode | ox.BlankNode | ox.Literal]
+from coprod_kg.terms import Row, solution_rows
 
 BUSY_MESSAGE = ("the store is in use by a running server: use the HTTP API or stop the "
                 "server")
@@ -80,16 +79,7 @@ class OxigraphReader:
     def select(self, query: str, default_graphs: Sequence[str] | None = None) -> list[Row]:
         solutions = self._query(query, default_graphs)
         assert isinstance(solutions, ox.QuerySolutions)
-        names = [v.value for v in solutions.variables]
-        rows: list[Row] = []
-        for solution in solutions:
-            row: Row = {}
-            for name in names:
-                value = solution[name]
-                if isinstance(value, ox.NamedNode | ox.BlankNode | ox.Literal):
-                    row[name] = value
-            rows.append(row)
-        return rows
+        return solution_rows(solutions)
 
     def construct(self, query: str, default_graphs: Sequence[str] | None = None
                   ) -> list[ox.Triple]:
