@@ -17,10 +17,13 @@ from rdflib.plugins.sparql.sparql import Query
 from rdflib.query import Processor, Result
 from rdflib.term import Identifier
 
+from coprod_kg.rdflib_lock import SPARQL_PARSER_LOCK
+
 
 @lru_cache(maxsize=256)
 def _prepared(text: str) -> Query:
-    return prepareQuery(text)
+    with SPARQL_PARSER_LOCK:
+        return prepareQuery(text)
 
 
 def canonical(text: str) -> str:

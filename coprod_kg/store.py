@@ -18,6 +18,7 @@ import pyoxigraph
 from coprod_kg.errors import BadInput, CoprodError, Unprocessable
 from coprod_kg.formats import QueryForm, format_by_name, negotiate
 from coprod_kg.query_safety import inspect_query
+from coprod_kg.rdflib_lock import SPARQL_PARSER_LOCK
 
 
 class ResultTooLarge(Unprocessable):
@@ -133,7 +134,8 @@ def _dataset_clause_iris(query: str) -> set[str]:
     from rdflib.plugins.sparql.parser import parseQuery
 
     try:
-        parsed = translateQuery(parseQuery(query))
+        with SPARQL_PARSER_LOCK:
+            parsed = translateQuery(parseQuery(query))
     except (ParseException, ValueError, KeyError) as exc:
         raise BadInput(f"cannot check the FROM clause of this query: {exc}") from exc
     clauses = parsed.algebra.get("datasetClause") or []

@@ -26,6 +26,7 @@ from coprod_kg.errors import BadInput, CoprodError
 from coprod_kg.findings import Finding, extract
 from coprod_kg.prepared_graph import PreparedQueryGraph
 from coprod_kg.rdf_input import parse_rdf
+from coprod_kg.rdflib_lock import SPARQL_PARSER_LOCK
 from coprod_kg.source_lines import SourceText, locate
 from coprod_kg.sources import load_files, load_ontology, load_shapes, new_graph, turtle_files
 
@@ -196,9 +197,10 @@ def _run_engine(context: ValidationContext, data: Graph) -> Graph:
     engine = pyshacl
     if context.engine == "pyshacl-turbo":
         engine = importlib.import_module("pyshacl_turbo")
-    _, report, _ = engine.validate(
-        data, shacl_graph=context.shapes, inference=None, advanced=False,
-        allow_warnings=True, allow_infos=True, abort_on_first=False)
+    with SPARQL_PARSER_LOCK:  # pySHACL parses SHACL-SPARQL with rdflib's shared parser
+        _, report, _ = engine.validate(
+            data, shacl_graph=context.shapes, inference=None, advanced=False,
+            allow_warnings=True, allow_infos=True, abort_on_first=False)
     if not isinstance(report, Graph):
         raise CoprodError(f"SHACL engine {context.engine} failed: {report}")
     return report

@@ -253,3 +253,21 @@ def test_n3_variables_are_a_parse_error_with_a_position() -> None:
     with pytest.raises(ParseError) as caught:
         parse_rdf(b"<http://example.org/a> <http://example.org/b> ?c .", "text/turtle")
     assert caught.value.line == 1 and caught.value.column == 47
+
+
+def test_concurrent_validations_all_conform(context: ValidationContext) -> None:
+    """The server validates in threads; rdflib's SPARQL parser must not be shared unguarded."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from coprod_kg import prepared_graph
+
+    prepared_graph._prepared.cache_clear()  # the first parses are the ones that collide
+    record = BASE_RECORD.read_bytes()
+
+    def one(_: int) -> bool:
+        return validate(record, "text/turtle", context=context).conforms
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        verdicts = list(pool.map(one, range(32)))
+    assert all(verdicts)
+    assert one(0), "a validation after the concurrent ones must still work"

@@ -1,0 +1,13 @@
+"""One lock around rdflib's SPARQL machinery, which is not thread-safe.
+
+rdflib parses SPARQL with a module-level pyparsing grammar whose state concurrent parses corrupt
+(rdflib issue #1282); once corrupted, even later single-threaded parses fail. The server runs
+requests in threads, so every use of that parser, and of pySHACL, which drives it, holds this
+lock. Both are CPU-bound Python, so the lock costs little next to the GIL.
+"""
+
+from __future__ import annotations
+
+import threading
+
+SPARQL_PARSER_LOCK = threading.RLock()
