@@ -3,6 +3,7 @@
     python -m bench                                  # 10k, 100k and 1M triples, all peers
     python -m bench --sizes 10000,100000 --duration 10
     python -m bench --quick --no-peers --out /tmp/b  # the smoke test's run
+    python -m bench --mixed                          # 32 clients, queries + submissions, 60 s
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import generate, report
+from bench import generate, mixed, report
 from bench.loadgen import CLASSES, load_queries, row_count, run_class
 from bench.servers import Server, wait_ready
 from bench.systems import (
@@ -60,6 +61,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--from-json", type=Path, metavar="FILE",
                         help="only rewrite results.md and the plots in --out from a results.json")
     parser.add_argument("--work", type=Path, help="scratch directory (default: OUT/work)")
+    parser.add_argument("--mixed", action="store_true",
+                        help="only the mixed load (queries + submissions) against this server")
+    parser.add_argument("--mixed-clients", type=int, default=32,
+                        help="client threads of the mixed load (default: 32)")
+    parser.add_argument("--mixed-duration", type=float, default=60.0,
+                        help="seconds of the mixed load (default: 60)")
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.duration, args.concurrency = "2000", 1.0, 2
@@ -162,6 +169,20 @@ def bench_size(target: int, args: argparse.Namespace, peers: list[str]) -> dict[
     return size
 
 
+def run_mixed(args: argparse.Namespace) -> int:
+    """``--mixed``: write ``mixed.json`` and ``mixed.md`` in ``--out``."""
+    work = args.work / "mixed"
+    try:
+        figures = mixed.run(args.out, work, args.mixed_clients, args.mixed_duration, args.seed,
+                            _log)
+    finally:
+        if args.work == args.out / "work":
+            shutil.rmtree(args.work, ignore_errors=True)
+    _log(f"wrote {args.out / 'mixed.json'} and {args.out / 'mixed.md'}; "
+         f"targets: {figures['targets']}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -172,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
              f"{report.write_plots(old, args.out)}")
         return 0
     args.work = args.work or args.out / "work"
+    if args.mixed:
+        return run_mixed(args)
     peers = [] if args.no_peers else [p for p in PEERS if available(p)]
     missing = [] if args.no_peers else [p for p in PEERS if p not in peers]
     results: dict[str, Any] = {"meta": {
