@@ -18,7 +18,7 @@ from coprod_kg.errors import BadInput, CoprodError
 from coprod_kg.formats import QueryForm, ResultFormat, format_by_name, formats_for
 from coprod_kg.manifest import Manifest, read_manifest
 from coprod_kg.namespaces import PREFIXES
-from coprod_kg.public_view import open_snapshot
+from coprod_kg.public_view import open_snapshot, snapshot_key
 from coprod_kg.query_safety import inspect_query
 from coprod_kg.store import (
     Dataset,
@@ -47,8 +47,8 @@ _GRAPH_FORMATS = {
 }
 
 
-def open_read_only(store_dir: Path, generation: str | None = None) -> ox.Store:
-    """The public snapshot of the store (of ``generation``, default: the current one).
+def open_read_only(store_dir: Path, key: str | None = None) -> ox.Store:
+    """The public snapshot of the store (with ``key``, default: the current one).
 
     Readers never open the main store, which a writer may be changing (undefined behaviour in
     pyoxigraph); :class:`StoreNotReady` if the store was never loaded.
@@ -56,7 +56,7 @@ def open_read_only(store_dir: Path, generation: str | None = None) -> ox.Store:
     manifest = read_manifest(store_dir)
     if manifest is None:
         raise StoreNotReady(f"the store {store_dir} is not loaded; run `coprod-kg load`")
-    return open_snapshot(store_dir, generation or manifest.generation)
+    return open_snapshot(store_dir, key or snapshot_key(manifest))
 
 
 def _run(store: ox.Store, request: QueryRequest, dataset: Dataset) -> object:
@@ -138,7 +138,7 @@ class OxigraphStore:
         self.max_results = max_results
         self.max_bytes = max_bytes
         self._store: ox.Store | None = None
-        self._generation = ""
+        self._key = ""
 
     def _manifest(self) -> Manifest:
         manifest = read_manifest(self.store_dir)
@@ -148,9 +148,10 @@ class OxigraphStore:
 
     def query(self, request: QueryRequest) -> QueryResult:
         manifest = self._manifest()
-        if self._store is None or self._generation != manifest.generation:
-            self._store = open_read_only(self.store_dir, manifest.generation)
-            self._generation = manifest.generation
+        key = snapshot_key(manifest)
+        if self._store is None or self._key != key:
+            self._store = open_read_only(self.store_dir, key)
+            self._key = key
         dataset = resolve_dataset(request, manifest.public_graphs(), manifest.private_graphs(),
                                   public_only_store=True)
         return execute(self._store, request, dataset, self.max_results, self.max_bytes)

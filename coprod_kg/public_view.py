@@ -11,17 +11,20 @@ of all graphs *is* the public default graph.
 Readers never open a store that a process writes (pyoxigraph documents that as undefined
 behaviour, and it does fail: a reader finds files the writer compacted away). After each sync
 the writer takes a snapshot of the view with ``Store.backup`` (hard links: cheap) into
-``snapshots/{generation}``; readers open the snapshot of the manifest's generation read-only, and
-reopen when the generation changes. Old snapshots are pruned once no reader can still need them.
+``snapshots/{key}``, the key being a digest of the public graphs' records
+(:func:`snapshot_key`); readers open the snapshot of the manifest's key read-only, and reopen
+when it changes. A write that changes no public graph (a pending submission) needs no new
+snapshot. Old snapshots are pruned once no reader can still need them.
 
-All of this is derived data, like the manifest: :func:`publish` brings the view up to date from
-the main store and the manifest's public flags (copying only the graphs whose record changed)
-and takes the snapshot before the manifest is written, so a reader that sees a new generation
-finds its snapshot complete. A crash in between leaves a view that the next publish repairs.
+All of this is derived data, like the manifest: :func:`sync_view` brings the view up to date
+from the main store and the manifest's public flags (copying only the graphs whose record
+changed) and takes the snapshot before the manifest is written, so a reader that sees a new
+manifest finds its snapshot complete. A crash in between leaves a view the next sync repairs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -85,15 +88,22 @@ def _copy(master: ox.Store, view: ox.Store, name: str) -> None:
     view.extend(batch)
 
 
+def snapshot_key(manifest: Manifest) -> str:
+    """The name of the snapshot holding the public graphs of ``manifest`` (a digest of them)."""
+    text = json.dumps(_signatures(manifest), sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
 def sync_view(master: ox.Store, store_dir: Path, manifest: Manifest) -> list[str]:
     """Make the view hold exactly the public graphs of ``manifest``; returns those it copied.
 
     ``master`` is the main store, open read-write in this process (the one writer). The view is
-    flushed and a snapshot of it taken for ``manifest.generation`` (unless one exists).
+    flushed and a snapshot of it taken under :func:`snapshot_key` (unless one exists).
     """
     wanted = _signatures(manifest)
     held = read_state(store_dir)
-    snapshot = snapshot_path(store_dir, manifest.generation)
+    key = snapshot_key(manifest)
+    snapshot = snapshot_path(store_dir, key)
     if wanted == held and view_path(store_dir).is_dir() and snapshot.is_dir():
         return []
     view = ox.Store(str(view_path(store_dir)))
@@ -115,15 +125,15 @@ def sync_view(master: ox.Store, store_dir: Path, manifest: Manifest) -> list[str
             os.replace(partial, snapshot)  # a snapshot directory is complete or absent
     finally:
         del view  # releases the view's lock
-    prune_snapshots(store_dir, keep=manifest.generation)
+    prune_snapshots(store_dir, keep=key)
     return copied
 
 
-def snapshot_path(store_dir: Path, generation: str) -> Path:
-    """The read-only snapshot of the public view for one manifest generation."""
-    if not generation or "/" in generation or generation.startswith("."):
-        raise CoprodError(f"invalid store generation {generation!r}")
-    return store_dir / SNAPSHOTS_DIR / generation
+def snapshot_path(store_dir: Path, key: str) -> Path:
+    """The read-only snapshot of the public view with key ``key``."""
+    if not key or "/" in key or key.startswith("."):
+        raise CoprodError(f"invalid snapshot key {key!r}")
+    return store_dir / SNAPSHOTS_DIR / key
 
 
 def prune_snapshots(store_dir: Path, keep: str) -> None:
@@ -139,9 +149,9 @@ def prune_snapshots(store_dir: Path, keep: str) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def open_snapshot(store_dir: Path, generation: str) -> ox.Store:
-    """The public snapshot of ``generation``, read-only (no process ever writes it)."""
-    path = snapshot_path(store_dir, generation)
+def open_snapshot(store_dir: Path, key: str) -> ox.Store:
+    """The public snapshot with key ``key``, read-only (no process ever writes it)."""
+    path = snapshot_path(store_dir, key)
     if not path.is_dir():
         raise SnapshotMissing(f"the store {store_dir} has no public snapshot for its current "
                               "state; run `coprod-kg load`")

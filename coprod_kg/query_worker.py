@@ -3,7 +3,8 @@
 pyoxigraph has no timeout and cannot be interrupted from Python, so each query goes to one of
 ``settings.query_workers`` processes, each holding a read-only view of the store. A worker that
 passes the deadline is killed and replaced; the others keep serving. Workers reopen the store
-when the load manifest's generation changes, so a new ``coprod-kg load`` is picked up.
+when the public snapshot changes (its key comes with each task), so a new load or a
+published case is picked up.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pyoxigraph as ox
 from coprod_kg.errors import CoprodError, QueryTimeout
 from coprod_kg.manifest import Manifest, manifest_path, read_manifest
 from coprod_kg.oxigraph_store import DEFAULT_MAX_BYTES, execute
-from coprod_kg.public_view import open_snapshot
+from coprod_kg.public_view import open_snapshot, snapshot_key
 from coprod_kg.store import (
     Dataset,
     GraphRecord,
@@ -40,13 +41,13 @@ READ_ATTEMPTS = 4
 class _Task:
     request: QueryRequest
     dataset: Dataset
-    generation: str
+    snapshot: str  #: key of the public snapshot to read (coprod_kg.public_view)
 
 
 def _worker_main(conn: Connection, store_dir: str, max_results: int, max_bytes: int) -> None:
     """Loop of one worker process: receive a task, answer ("ok", result) or ("error", exc)."""
     store: ox.Store | None = None
-    generation = ""
+    snapshot = ""
     while True:
         try:
             task = conn.recv()
@@ -56,10 +57,10 @@ def _worker_main(conn: Connection, store_dir: str, max_results: int, max_bytes: 
             return
         for attempt in range(1, READ_ATTEMPTS + 1):
             try:
-                if store is None or task.generation != generation:
+                if store is None or task.snapshot != snapshot:
                     store = None
-                    store = open_snapshot(Path(store_dir), task.generation)
-                    generation = task.generation
+                    store = open_snapshot(Path(store_dir), task.snapshot)
+                    snapshot = task.snapshot
                 conn.send(("ok", execute(store, task.request, task.dataset, max_results,
                                          max_bytes)))
             except CoprodError as exc:
@@ -119,14 +120,14 @@ class WorkerPool:
         worker.process.join(5)
         worker.conn.close()
 
-    def run(self, request: QueryRequest, dataset: Dataset, generation: str) -> QueryResult:
+    def run(self, request: QueryRequest, dataset: Dataset, snapshot: str) -> QueryResult:
         """Run one query in a worker; :class:`QueryTimeout` if it passes the timeout."""
         try:
             worker = self._idle.get(timeout=self.timeout)
         except queue.Empty:
             raise QueryTimeout("every query worker is busy; try again later") from None
         try:
-            worker.conn.send(_Task(request, dataset, generation))
+            worker.conn.send(_Task(request, dataset, snapshot))
             if not worker.conn.poll(self.timeout):
                 self._retire(worker)
                 worker = self._spawn()
@@ -186,7 +187,7 @@ class PooledStore:
             raise StoreNotReady(f"the store {self.store_dir} is not loaded; run `coprod-kg load`")
         dataset = resolve_dataset(request, manifest.public_graphs(), manifest.private_graphs(),
                                   public_only_store=True)
-        return self.pool.run(request, dataset, manifest.generation)
+        return self.pool.run(request, dataset, snapshot_key(manifest))
 
     def graphs(self) -> list[GraphRecord]:
         manifest = self.manifest()

@@ -13,6 +13,7 @@ from coprod_kg.public_view import (
     SnapshotMissing,
     open_snapshot,
     read_state,
+    snapshot_key,
     snapshot_path,
     sync_view,
 )
@@ -43,16 +44,27 @@ def test_only_public_graphs_reach_the_snapshot(tmp_path: Path) -> None:
     master = ox.Store(str(tmp_path / "main"))
     _graph(master, EX + "a", "public one")
     _graph(master, EX + "b", "private one")
-    manifest = _manifest("g1", a=("1", True), b=("1", False))
-    assert sync_view(master, tmp_path, manifest) == [EX + "a"]
-    assert _values(open_snapshot(tmp_path, "g1")) == {"public one"}
-    # b is published, a withdrawn: a new generation, a new snapshot; the old one is unchanged.
+    first = _manifest("g1", a=("1", True), b=("1", False))
+    assert sync_view(master, tmp_path, first) == [EX + "a"]
+    assert _values(open_snapshot(tmp_path, snapshot_key(first))) == {"public one"}
+    # b is published, a withdrawn: a new snapshot; the old one is unchanged.
     _graph(master, EX + "b", "now public")
-    assert sync_view(master, tmp_path, _manifest("g2", a=("1", False), b=("2", True))) == [
-        EX + "b"]
-    assert _values(open_snapshot(tmp_path, "g2")) == {"now public"}
-    assert _values(open_snapshot(tmp_path, "g1")) == {"public one"}
+    second = _manifest("g2", a=("1", False), b=("2", True))
+    assert sync_view(master, tmp_path, second) == [EX + "b"]
+    assert _values(open_snapshot(tmp_path, snapshot_key(second))) == {"now public"}
+    assert _values(open_snapshot(tmp_path, snapshot_key(first))) == {"public one"}
     assert set(read_state(tmp_path)) == {EX + "b"}
+
+
+def test_a_private_change_reuses_the_snapshot(tmp_path: Path) -> None:
+    master = ox.Store(str(tmp_path / "main"))
+    _graph(master, EX + "a", "x")
+    _graph(master, EX + "pending", "y")
+    before = _manifest("g1", a=("1", True))
+    sync_view(master, tmp_path, before)
+    after = _manifest("g2", a=("1", True), pending=("1", False))  # a pending submission
+    assert snapshot_key(after) == snapshot_key(before)
+    assert sync_view(master, tmp_path, after) == []
 
 
 def test_nothing_changes_and_nothing_is_copied_twice(tmp_path: Path) -> None:
@@ -66,5 +78,5 @@ def test_nothing_changes_and_nothing_is_copied_twice(tmp_path: Path) -> None:
 def test_a_missing_snapshot_and_a_bad_generation_are_refused(tmp_path: Path) -> None:
     with pytest.raises(SnapshotMissing, match="coprod-kg load"):
         open_snapshot(tmp_path, "nope")
-    with pytest.raises(CoprodError, match="invalid store generation"):
+    with pytest.raises(CoprodError, match="invalid snapshot key"):
         snapshot_path(tmp_path, "../escape")
