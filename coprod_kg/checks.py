@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import Graph
 from rdflib.term import Node
 
 from coprod_kg.errors import BadInput
 from coprod_kg.sources import load_ontology
+from coprod_kg.terms import solution_rows, to_rdflib
 
 RULE_SUFFIX = "-violation.rq"
 
@@ -106,20 +107,6 @@ def graph_to_store(graph: Graph) -> ox.Store:
     return store
 
 
-def _to_rdflib(term: object) -> Node | None:
-    if term is None:
-        return None
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        return Literal(term.value, datatype=URIRef(term.datatype.value))
-    raise BadInput(f"unexpected term in a rule result: {term!r}")
-
-
 def run_rule(store: ox.Store, rule: Rule) -> RuleResult:
     """Run one rule over a store; raises :class:`BadInput` if the rule is not a valid check."""
     try:
@@ -132,13 +119,12 @@ def run_rule(store: ox.Store, rule: Rule) -> RuleResult:
     if "term" not in names:
         raise BadInput(f"{rule.path}: a rule must select ?term")
     violations: list[Violation] = []
-    for solution in solutions:
-        term = _to_rdflib(solution["term"])
-        if term is None:
+    for row in solution_rows(solutions):
+        if "term" not in row:
             continue
-        value = _to_rdflib(solution["value"]) if "value" in names else None
-        detail = _to_rdflib(solution["detail"]) if "detail" in names else None
-        violations.append(Violation(term, value, None if detail is None else str(detail)))
+        value = to_rdflib(row["value"]) if "value" in row else None
+        detail = str(to_rdflib(row["detail"])) if "detail" in row else None
+        violations.append(Violation(to_rdflib(row["term"]), value, detail))
     violations.sort(key=lambda v: (str(v.term), str(v.value), v.detail or ""))
     return RuleResult(rule, tuple(violations))
 

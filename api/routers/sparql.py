@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import get_settings, get_store
+from api.upload import read_body
 from coprod_kg.config import Settings
 from coprod_kg.conneg import parse_accept
 from coprod_kg.errors import BadInput, PayloadTooLarge, UnsupportedMediaType
@@ -50,21 +51,6 @@ def _url_params(request: Request, settings: Settings) -> Params:
     if len(raw) > settings.max_request_bytes:
         raise PayloadTooLarge(f"the query string exceeds {settings.max_request_bytes} bytes")
     return _decode_params(raw, "query string")
-
-
-async def _body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 past ``limit`` bytes (checked while reading)."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _content_type(request: Request) -> tuple[str, str | None]:
@@ -149,7 +135,7 @@ async def sparql_post(request: Request, settings: Annotated[Settings, Depends(ge
     if charset not in (None, "utf-8", "utf8"):
         raise BadInput(f"the body must be UTF-8, not {charset}")
     params = _url_params(request, settings)
-    body = await _body(request, settings.max_request_bytes)
+    body = await read_body(request, settings.max_request_bytes)
     if media == FORM:
         return await _answer(params + _decode_params(body, "form body"), request, settings, store)
     if _values(params, "query"):
