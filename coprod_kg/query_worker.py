@@ -12,7 +12,6 @@ from __future__ import annotations
 import multiprocessing
 import queue
 import threading
-import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -33,9 +32,6 @@ from coprod_kg.store import (
     resolve_dataset,
 )
 
-#: Tries of one query when the read-only view fails (see ``_worker_main``).
-READ_ATTEMPTS = 4
-
 
 @dataclass(frozen=True)
 class _Task:
@@ -55,25 +51,18 @@ def _worker_main(conn: Connection, store_dir: str, max_results: int, max_bytes: 
             return
         if task is None:
             return
-        for attempt in range(1, READ_ATTEMPTS + 1):
-            try:
-                if store is None or task.snapshot != snapshot:
-                    store = None
-                    store = open_snapshot(Path(store_dir), task.snapshot)
-                    snapshot = task.snapshot
-                conn.send(("ok", execute(store, task.request, task.dataset, max_results,
-                                         max_bytes)))
-            except CoprodError as exc:
-                conn.send(("error", exc))
-            except (OSError, RuntimeError) as exc:
-                # A writer in the server (curation) may have compacted files away under this
-                # read-only view: reopen on the current files and try again, a few times.
+        try:
+            if store is None or task.snapshot != snapshot:
                 store = None
-                if attempt < READ_ATTEMPTS:
-                    time.sleep(0.05 * attempt)
-                    continue
-                conn.send(("error", CoprodError(f"the store could not be read: {exc}")))
-            break
+                store = open_snapshot(Path(store_dir), task.snapshot)
+                snapshot = task.snapshot
+            conn.send(("ok", execute(store, task.request, task.dataset, max_results,
+                                     max_bytes)))
+        except CoprodError as exc:
+            conn.send(("error", exc))
+        except (OSError, RuntimeError) as exc:  # snapshots are immutable: this is a real fault
+            store = None
+            conn.send(("error", CoprodError(f"the store could not be read: {exc}")))
 
 
 @dataclass
