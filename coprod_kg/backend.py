@@ -63,19 +63,30 @@ def remote_writer(settings: Settings) -> RemoteWriter:
 def open_store(settings: Settings, pooled: bool = True) -> KnowledgeStore:
     """The read side the API and ``coprod-kg query`` use.
 
-    Embedded: with ``pooled`` the server's time-limited query worker processes, else an
-    in-process read-only store (the CLI). Remote: a :class:`RemoteStore`.
+    Embedded: with ``pooled`` the server's sandboxed, time- and memory-limited query worker
+    processes, else an in-process read-only store (the CLI). Remote: a :class:`RemoteStore`,
+    which with ``pooled`` checks each query in such a worker and limits each lane's requests.
     """
     if is_remote(settings):
         # The server's store is long-lived (keep-alive, closed at shutdown); the CLI's is not.
-        client = None if pooled else make_client(settings.query_timeout, keepalive=False)
+        if not pooled:
+            return RemoteStore(remote_endpoints(settings), timeout=settings.query_timeout,
+                               max_bytes=settings.max_response_bytes,
+                               client=make_client(settings.query_timeout, keepalive=False))
+        from coprod_kg.remote_lanes import RemoteLanes
+
         return RemoteStore(remote_endpoints(settings), timeout=settings.query_timeout,
-                           max_bytes=settings.max_response_bytes, client=client)
+                           max_bytes=settings.max_response_bytes,
+                           lanes=RemoteLanes.start(settings))
     if pooled:
         from coprod_kg.query_worker import PooledStore
 
         return PooledStore(settings.store, settings.query_workers, settings.query_timeout,
-                           settings.max_results, settings.max_response_bytes)
+                           settings.max_results, settings.max_response_bytes,
+                           site_workers=settings.site_workers,
+                           memory_mb=settings.query_memory_mb,
+                           allow_unsandboxed=settings.allow_unsandboxed_queries,
+                           spool_max_bytes=settings.spool_max_bytes)
     from coprod_kg.oxigraph_store import OxigraphStore
 
     return OxigraphStore(settings.store, settings.max_results, settings.max_response_bytes)

@@ -89,6 +89,29 @@ SETTINGS: tuple[Setting, ...] = (
         "max_response_bytes", "268435456",
         "Largest serialised answer of one query, in bytes (both back ends).",
     ),
+    Setting(
+        "site_workers", "1",
+        "Worker processes (remote back end: concurrent requests) for the site's own reads "
+        "(pages, linked data, dumps, VoID), apart from those of `/sparql`.",
+    ),
+    Setting(
+        "query_memory_mb", "1024",
+        "Memory (private writable, MB) one query worker may use; a query that needs more is "
+        "stopped (503) and the worker replaced. 0: no limit.",
+    ),
+    Setting(
+        "allow_unsandboxed_queries", "0",
+        "`1` lets the server start when its query workers cannot be cut off from the network "
+        "(no seccomp, no network namespace); otherwise it refuses to start.",
+    ),
+    Setting(
+        "spool_max_bytes", "1073741824",
+        "Largest total of answers waiting on disk to be sent; past it `/sparql` answers 503.",
+    ),
+    Setting(
+        "send_timeout", "30",
+        "Seconds a client may take to accept each chunk of an answer before it is cut off.",
+    ),
 )
 
 BACKENDS = ("embedded", "remote")
@@ -115,6 +138,11 @@ class Settings:
     sparql_update_url: str = ""
     gsp_url: str = ""
     max_response_bytes: int = 268435456
+    site_workers: int = 1
+    query_memory_mb: int = 1024
+    allow_unsandboxed_queries: bool = False
+    spool_max_bytes: int = 1073741824
+    send_timeout: float = 30.0
 
     def with_overrides(self, **changes: Any) -> Settings:
         """Return a copy with some values replaced (used by the CLI options and tests)."""
@@ -139,6 +167,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             values[name] = int(text)
         elif kind == "float":
             values[name] = float(text)
+        elif kind == "bool":
+            values[name] = text.strip().lower() in ("1", "true", "yes", "on")
         else:
             values[name] = text
     if values["backend"] not in BACKENDS:

@@ -119,3 +119,9 @@ class ValidationFailed(Unprocessable):
         count = len(result.violations)
         super().__init__(message or f"the submission does not conform: {count} violation(s); "
                          "nothing was stored")
+
+
+class QueryOutOfMemory(CoprodError):
+    """A query needed more memory than a query worker may use, and was stopped."""
+
+    status = 503

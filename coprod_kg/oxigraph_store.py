@@ -11,15 +11,16 @@ import io
 from collections.abc import Iterable
 from itertools import islice
 from pathlib import Path
+from typing import BinaryIO, cast
 
 import pyoxigraph as ox
 
 from coprod_kg.errors import BadInput, CoprodError
-from coprod_kg.formats import QueryForm, ResultFormat, format_by_name, formats_for
+from coprod_kg.formats import QueryForm
 from coprod_kg.manifest import Manifest, read_manifest
 from coprod_kg.namespaces import PREFIXES
 from coprod_kg.public_view import open_snapshot, snapshot_key
-from coprod_kg.query_safety import inspect_query
+from coprod_kg.spool import open_spool_file
 from coprod_kg.store import (
     Dataset,
     GraphRecord,
@@ -27,7 +28,8 @@ from coprod_kg.store import (
     QueryResult,
     ResultTooLarge,
     StoreNotReady,
-    resolve_dataset,
+    answer_format,
+    plan_query,
 )
 
 #: Largest serialised answer, unless the caller sets one (``COPROD_MAX_RESPONSE_BYTES``).
@@ -75,55 +77,73 @@ def _run(store: ox.Store, request: QueryRequest, dataset: Dataset) -> object:
         raise BadInput(str(exc)) from exc
 
 
-def _pick(form: QueryForm, wanted: ResultFormat) -> ResultFormat:
-    """The requested format if it fits the query's real form, else that form's default."""
-    return wanted if wanted in formats_for(form) else formats_for(form)[0]
+class _CappedWriter:
+    """Passes the engine's serialisation to ``sink``, refusing to grow past ``limit`` bytes."""
 
-
-class _CappedBuffer(io.BytesIO):
-    """Collects the engine's serialisation, refusing to grow past ``limit`` bytes."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__()
+    def __init__(self, sink: BinaryIO, limit: int) -> None:
+        self.sink = sink
         self.limit = limit
+        self.size = 0
 
-    def write(self, chunk: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
-        if self.tell() + len(memoryview(chunk)) > self.limit:
+    def write(self, chunk: bytes | bytearray | memoryview) -> int:
+        length = len(memoryview(chunk))
+        if self.size + length > self.limit:
             raise ResultTooLarge(f"the answer is larger than {self.limit} bytes; add a LIMIT "
                                  "or select fewer variables")
-        return super().write(chunk)
+        self.sink.write(chunk)
+        self.size += length
+        return length
+
+    def flush(self) -> None:
+        self.sink.flush()
 
 
 def execute(store: ox.Store, request: QueryRequest, dataset: Dataset, max_results: int,
-            max_bytes: int = DEFAULT_MAX_BYTES) -> QueryResult:
+            max_bytes: int = DEFAULT_MAX_BYTES, form: QueryForm | None = None,
+            spool: Path | None = None) -> QueryResult:
     """Run ``request`` on ``store`` once and serialise the whole answer with the engine.
 
-    Raises :class:`ResultTooLarge` past ``max_results`` triples (CONSTRUCT, DESCRIBE) or past
-    ``max_bytes`` of serialised answer (every form), and :class:`BadInput` for a malformed
-    query. The answer is complete before any status is sent, so it never turns into an error
-    half-way.
+    ``form`` is the query's form from its parse (:func:`~coprod_kg.store.plan_query`); without
+    it the form is taken from the engine's answer. With ``spool`` the answer is written to
+    that new file (mode 0600) instead of memory. Raises :class:`ResultTooLarge` past
+    ``max_results`` triples (CONSTRUCT, DESCRIBE) or past ``max_bytes`` of serialised answer
+    (every form), and :class:`BadInput` for a malformed query. The answer is complete before
+    any status is sent, so it never turns into an error half-way.
     """
-    wanted = format_by_name(request.format)
     results = _run(store, request, dataset)
+    if isinstance(results, ox.QueryBoolean | ox.QuerySolutions):
+        actual = QueryForm.ASK if isinstance(results, ox.QueryBoolean) else QueryForm.SELECT
+    else:
+        actual = form if form is not None and form.returns_graph else QueryForm.CONSTRUCT
+    fmt = answer_format(request, actual)
+    sink: BinaryIO = io.BytesIO() if spool is None else open_spool_file(spool)
     try:
+        capped = _CappedWriter(sink, max_bytes)
+        writer = cast(BinaryIO, capped)  # the engine only calls write() and flush()
         if isinstance(results, ox.QueryBoolean | ox.QuerySolutions):
-            form = QueryForm.ASK if isinstance(results, ox.QueryBoolean) else QueryForm.SELECT
-            fmt = _pick(form, wanted)
-            buffer = _CappedBuffer(max_bytes)
-            results.serialize(buffer, _RESULTS_FORMATS[fmt.name])
-            return QueryResult(buffer.getvalue(), fmt.media_type, form)
-        assert isinstance(results, ox.QueryTriples)
-        predicted = inspect_query(request.query).form
-        form = predicted if predicted.returns_graph else QueryForm.CONSTRUCT
-        fmt = _pick(form, wanted)
-        triples = list(islice(results, max_results + 1))
-        if len(triples) > max_results:
-            raise ResultTooLarge(f"the query returns more than {max_results} triples; add a LIMIT")
-        buffer = _CappedBuffer(max_bytes)
-        ox.serialize(triples, buffer, _GRAPH_FORMATS[fmt.name], prefixes=PREFIXES)
-        return QueryResult(buffer.getvalue(), fmt.media_type, form)
+            results.serialize(writer, _RESULTS_FORMATS[fmt.name])
+        else:
+            assert isinstance(results, ox.QueryTriples)
+            triples = list(islice(results, max_results + 1))
+            if len(triples) > max_results:
+                raise ResultTooLarge(f"the query returns more than {max_results} triples; "
+                                     "add a LIMIT")
+            ox.serialize(triples, writer, _GRAPH_FORMATS[fmt.name], prefixes=PREFIXES)
+        if spool is None:
+            assert isinstance(sink, io.BytesIO)
+            return QueryResult(sink.getvalue(), fmt.media_type, actual)
+        sink.close()
+        return QueryResult(b"", fmt.media_type, actual, spool, capped.size)
     except (OSError, RuntimeError) as exc:
+        if spool is not None:
+            spool.unlink(missing_ok=True)
         raise CoprodError(f"query evaluation failed: {exc}") from exc
+    except CoprodError:
+        if spool is not None:
+            spool.unlink(missing_ok=True)
+        raise
+    finally:
+        sink.close()
 
 
 class OxigraphStore:
@@ -152,9 +172,9 @@ class OxigraphStore:
         if self._store is None or self._key != key:
             self._store = open_read_only(self.store_dir, key)
             self._key = key
-        dataset = resolve_dataset(request, manifest.public_graphs(), manifest.private_graphs(),
-                                  public_only_store=True)
-        return execute(self._store, request, dataset, self.max_results, self.max_bytes)
+        plan = plan_query(request, manifest.public_graphs(), public_only_store=True)
+        return execute(self._store, request, plan.dataset, self.max_results, self.max_bytes,
+                       plan.form)
 
     def graphs(self) -> list[GraphRecord]:
         manifest = self._manifest()

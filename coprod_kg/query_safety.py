@@ -1,126 +1,178 @@
-"""Inspect a SPARQL query before running it: its form, and operations the endpoint refuses.
+"""Inspect a SPARQL query before running it, from its parse by the SPARQL grammar.
 
 pyoxigraph runs ``SERVICE`` (federation) against any address and cannot turn it off, so a query
-that names it must be refused *before* it reaches the engine. A plain text search is fooled by
-comments, strings and IRIs (``# SERVICE``, ``"SERVICE"``, ``<http://x/SERVICE>``) and misses
-``\\u`` escapes, so this module tokenises the query: it skips strings, comments and IRIs, and
-looks at the bare keywords only.
+that contains it must be refused *before* it reaches the engine. A word list is fooled by the
+grammar's corners (``SERVICE:x`` with an empty prefix, ``\\u0053ERVICE``, ``}SERVICE<...>``,
+escapes in prefixed names), so the decision is taken on rdflib's parse of the query: a text
+that does not parse as a SPARQL 1.1 *query* is refused (fail closed), and so is any parse tree
+holding a ``ServiceGraphPattern``. The same parse gives the query form and the ``FROM``/``FROM
+NAMED`` IRIs. The query workers (:mod:`coprod_kg.query_worker`) call :func:`analyse_query`, each
+in its own single-threaded process; in-process callers use :func:`inspect_query`, which holds
+the rdflib lock. The workers' operating-system barrier (:mod:`coprod_kg.sandbox`) stops a
+network call even if this check were ever wrong.
 """
 
 from __future__ import annotations
 
-import re
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+from pyparsing import ParseResults
 
 from coprod_kg.errors import BadInput
 from coprod_kg.formats import QueryForm
+from coprod_kg.rdflib_lock import SPARQL_PARSER_LOCK
 
-#: Keywords that make the engine reach outside the store (SERVICE) or write (LOAD and updates).
-REFUSED_KEYWORDS: dict[str, str] = {
-    "SERVICE": "federated queries (SERVICE) are disabled on this endpoint",
-    "LOAD": "LOAD is not accepted: this endpoint is read-only and fetches nothing",
-}
-UPDATE_KEYWORDS = frozenset({"INSERT", "DELETE", "CLEAR", "DROP", "CREATE", "COPY", "MOVE", "ADD"})
-
-_UNICODE_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
-_IRI = re.compile(r"<[^<>\"{}|^`\\\x00-\x20]*>")
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
-_NAME_CHARS = re.compile(r"[A-Za-z0-9_\-.:%\u00B7\u00C0-\uFFFF]*")
-_LONG_QUOTES = ('"""', "'''")
+SERVICE_REFUSED = "federated queries (SERVICE) are disabled on this endpoint"
+UPDATE_REFUSED = ("SPARQL Update is not accepted: this endpoint is read-only and fetches "
+                  "nothing (LOAD, INSERT, DELETE...)")
+_FORMS = {"SelectQuery": QueryForm.SELECT, "AskQuery": QueryForm.ASK,
+          "ConstructQuery": QueryForm.CONSTRUCT, "DescribeQuery": QueryForm.DESCRIBE}
 
 
-def unescape_codepoints(text: str) -> str:
-    """Apply SPARQL's ``\\uXXXX``/``\\UXXXXXXXX`` escapes, which the grammar allows anywhere.
-
-    >>> unescape_codepoints("\\\\u0053ERVICE")
-    'SERVICE'
-    """
-    def replace(match: re.Match[str]) -> str:
-        code = int(match.group(1) or match.group(2), 16)
-        return chr(code) if code <= 0x10FFFF else match.group(0)
-    return _UNICODE_ESCAPE.sub(replace, text)
-
-
-def _skip_string(text: str, start: int) -> int:
-    """Index just after the string literal starting at ``start`` (or the end if unterminated)."""
-    for quote in _LONG_QUOTES:
-        if text.startswith(quote, start):
-            end = start + 3
-            while end < len(text):
-                if text[end] == "\\":
-                    end += 2
-                elif text.startswith(quote, end):
-                    return end + 3
-                else:
-                    end += 1
-            return len(text)
-    quote = text[start]
-    end = start + 1
-    while end < len(text) and text[end] not in (quote, "\n"):
-        end += 2 if text[end] == "\\" else 1
-    return end + 1
-
-
-def keywords(query: str) -> list[str]:
-    """The bare words of ``query`` (upper-cased), outside strings, comments, IRIs and names.
-
-    Variables (``?service``), prefixed names (``ex:SERVICE``, ``service:x``) and language tags
-    are not bare words.
-
-    >>> keywords('SELECT * { ?s <http://x/SERVICE> "SERVICE" } # SERVICE')
-    ['SELECT']
-    """
-    text = unescape_codepoints(query)
-    found: list[str] = []
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char == "#":
-            newline = text.find("\n", i)
-            i = len(text) if newline < 0 else newline + 1
-        elif char in "\"'":
-            i = _skip_string(text, i)
-        elif char == "<" and (iri := _IRI.match(text, i)):
-            i = iri.end()
-        elif char in "?$@" or char.isdigit():
-            i = _NAME_CHARS.match(text, i + 1).end()  # type: ignore[union-attr]
-        elif word := _WORD.match(text, i):
-            tail = _NAME_CHARS.match(text, word.end()).end()  # type: ignore[union-attr]
-            if ":" not in text[i:tail]:
-                found.append(word.group(0).upper())
-            i = tail
-        elif char == ":":
-            i = _NAME_CHARS.match(text, i + 1).end()  # type: ignore[union-attr]
-        else:
-            i += 1
-    return found
+class QueryTooComplex(BadInput):
+    """The query nests too deeply, or is too complex to check in the time allowed."""
 
 
 @dataclass(frozen=True)
 class QueryInfo:
-    """What the checks learnt about a query: its form and whether it names a dataset itself."""
+    """What the parse says about a query: its form and the IRIs of its own dataset clause.
+
+    ``dataset`` is ``None`` without ``FROM``/``FROM NAMED``, else every IRI they name.
+    """
 
     form: QueryForm
-    has_dataset_clause: bool
+    dataset: frozenset[str] | None = None
+
+    @property
+    def has_dataset_clause(self) -> bool:
+        return self.dataset is not None
 
 
-def inspect_query(query: str) -> QueryInfo:
-    """Check ``query`` against the endpoint's policy and return its form.
+def _nodes(tree: object) -> Iterator[object]:
+    """Every node of a parse tree, depth first, without recursion (deep trees are legal)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, dict):  # rdflib's CompValue is an OrderedDict
+            stack.extend(node.values())
+        elif isinstance(node, list | tuple | ParseResults):
+            stack.extend(node)
 
-    Raises :class:`BadInput` for SERVICE, LOAD, updates, or text with no query form.
 
-    >>> inspect_query("PREFIX s: <http://x/> ASK { ?s s:SERVICE ?o }").form
+def _name(node: object) -> str | None:
+    name = getattr(node, "name", None)
+    return name if isinstance(name, str) and isinstance(node, dict) else None
+
+
+def _parse_error(exc: Any) -> BadInput:
+    """The parser's own message, with its position as ``line:column``."""
+    msg = str(getattr(exc, "msg", exc))
+    msg = msg[:1].lower() + msg[1:]
+    where = f"{exc.lineno}:{exc.col}: " if hasattr(exc, "lineno") else ""
+    return BadInput(f"malformed query: {where}{msg}")
+
+
+def _is_update(query: str) -> bool:
+    """Whether ``query`` parses as SPARQL Update (only to word the refusal)."""
+    from pyparsing import ParseException
+    from rdflib.plugins.sparql.parser import parseUpdate
+
+    try:
+        parseUpdate(query)
+    except (ParseException, RecursionError):
+        return False
+    return True
+
+
+def _translate_dataset(parsed: Any, base_iri: str | None) -> frozenset[str]:
+    """The ``FROM``/``FROM NAMED`` IRIs, prefixes and base resolved (rdflib's translation)."""
+    from rdflib.plugins.sparql.algebra import translateQuery
+
+    try:
+        algebra = translateQuery(parsed, base=base_iri).algebra
+    except RecursionError:
+        raise
+    # rdflib raises a bare Exception for an unknown prefix ("Unknown namespace prefix"); any
+    # failure here means the query cannot be checked, and a query that cannot be checked is
+    # refused, whatever the reason.
+    except Exception as exc:
+        raise BadInput(f"malformed query: {exc}") from exc
+    iris: set[str] = set()
+    for clause in algebra.get("datasetClause") or []:
+        for key in ("default", "named"):
+            if key in clause:  # CompValue.get returns odd defaults for missing keys
+                iris.add(str(clause[key]))
+    return frozenset(iris)
+
+
+def analyse_query(query: str, base_iri: str | None = None) -> QueryInfo:
+    """Parse ``query`` with the SPARQL 1.1 grammar and check it against the endpoint's policy.
+
+    Raises :class:`BadInput` for text that is not a query (updates and LOAD included, with the
+    parser's message) or that contains SERVICE, :class:`QueryTooComplex` when it nests past
+    the parser's recursion limit. Not thread-safe (rdflib's grammar): one caller at a time.
+
+    >>> analyse_query("PREFIX s: <http://x/> ASK { ?s s:SERVICE ?o }").form
     <QueryForm.ASK: 'ASK'>
     """
-    words = keywords(query)
-    for word, reason in REFUSED_KEYWORDS.items():
-        if word in words:
-            raise BadInput(reason)
-    forms = [w for w in words if w in QueryForm.__members__]
-    if not forms:
-        updates = sorted(UPDATE_KEYWORDS.intersection(words))
-        if updates:
-            raise BadInput(f"SPARQL Update ({updates[0]}) is not accepted: this endpoint is "
-                           "read-only")
-        raise BadInput("not a SPARQL query: expected SELECT, ASK, CONSTRUCT or DESCRIBE")
-    return QueryInfo(QueryForm[forms[0]], "FROM" in words)
+    from pyparsing import ParseBaseException
+    from rdflib.plugins.sparql.parser import parseQuery
+
+    try:
+        parsed = parseQuery(query)
+        form_node = parsed[1]
+        name = _name(form_node)
+        if name not in _FORMS:
+            raise BadInput("not a SPARQL query: expected SELECT, ASK, CONSTRUCT or DESCRIBE")
+        if any(_name(node) == "ServiceGraphPattern" for node in _nodes(parsed)):
+            raise BadInput(SERVICE_REFUSED)
+        dataset = None
+        if dict.get(form_node, "datasetClause"):  # CompValue.get returns the key if absent
+            dataset = _translate_dataset(parsed, base_iri)
+    except RecursionError:
+        raise QueryTooComplex("the query is nested too deeply to be checked") from None
+    except ParseBaseException as exc:
+        if _is_update(query):
+            raise BadInput(UPDATE_REFUSED) from None
+        raise _parse_error(exc) from None
+    return QueryInfo(_FORMS[name], dataset)
+
+
+def inspect_query(query: str, base_iri: str | None = None) -> QueryInfo:
+    """:func:`analyse_query` for in-process callers (the CLI): holds rdflib's parser lock.
+
+    >>> inspect_query("SELECT * { ?s ?p ?o }").form
+    <QueryForm.SELECT: 'SELECT'>
+    """
+    with SPARQL_PARSER_LOCK:
+        return analyse_query(query, base_iri)
+
+
+class _Deadline(BaseException):
+    """Raised by the alarm inside a parse that runs too long (not an Exception: nothing in
+    the parser may swallow it)."""
+
+
+@contextmanager
+def parse_deadline(seconds: float) -> Iterator[None]:
+    """Stop a parse after ``seconds`` with :class:`QueryTooComplex` (worker processes only:
+    it uses ``SIGALRM``, which only the main thread of a process receives)."""
+    def ring(signum: int, frame: FrameType | None) -> None:
+        raise _Deadline
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except _Deadline:
+        raise QueryTooComplex(f"the query is too complex: checking it took more than "
+                              f"{seconds:g} s") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -2,7 +2,7 @@
 
 Each query is one SPARQL Protocol request (POST, form-encoded) asking, by ``Accept``, for the
 format the client negotiated with us; the server's bytes are passed on untouched. The dataset is
-the allow-list of :func:`~coprod_kg.store.resolve_dataset`, sent as ``default-graph-uri`` and
+the allow-list of :func:`~coprod_kg.store.dataset_for`, sent as ``default-graph-uri`` and
 ``named-graph-uri``, so private graphs (pending submissions, the manifest) cannot be read. The
 public graph list is the manifest kept in the server itself (:mod:`coprod_kg.manifest_store`),
 so any number of stateless API processes can sit in front of one server.
@@ -13,20 +13,23 @@ answer's size in bytes instead (``max_bytes``), reading it as a stream.
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
 import httpx
 import pyoxigraph as ox
 
 from coprod_kg.errors import BadInput, CoprodError
-from coprod_kg.formats import QueryForm, ResultFormat, format_by_name, formats_for
+from coprod_kg.formats import ResultFormat
 from coprod_kg.manifest import Manifest
 from coprod_kg.manifest_store import ManifestStore, RemoteManifestStore
 from coprod_kg.namespaces import GRAPH
-from coprod_kg.query_safety import inspect_query
 from coprod_kg.remote_http import (
     RemoteEndpoints,
     make_client,
@@ -35,26 +38,25 @@ from coprod_kg.remote_http import (
     transport_error,
 )
 from coprod_kg.remote_writer import RemoteWriter
+from coprod_kg.spool import open_spool_file
 from coprod_kg.store import (
     GraphRecord,
     QueryRequest,
     QueryResult,
     ResultTooLarge,
     StoreNotReady,
-    resolve_dataset,
+    plan_query,
 )
 from coprod_kg.terms import Row
+
+if TYPE_CHECKING:
+    from coprod_kg.remote_lanes import RemoteLanes
 
 #: The private graph of the curation records (``coprod_kg.curation.model.CURATION_GRAPH``).
 CURATION_GRAPH = str(GRAPH["curation"])
 
 #: Largest error body read from the server (the message only needs its start).
 _ERROR_BYTES = 64 * 1024
-
-
-def _pick(form: QueryForm, wanted: ResultFormat) -> ResultFormat:
-    """The requested format if it fits the query's form, else that form's default."""
-    return wanted if wanted in formats_for(form) else formats_for(form)[0]
 
 
 def _with_base(query: str, base_iri: str | None) -> str:
@@ -73,9 +75,12 @@ class RemoteStore:
     def __init__(self, endpoints: RemoteEndpoints, timeout: float = 30.0,
                  max_bytes: int = 256 * 1024 * 1024, manifest_ttl: float = 0.0,
                  manifests: ManifestStore | None = None,
-                 client: httpx.Client | None = None) -> None:
-        """``manifest_ttl``: seconds a read manifest is reused (0: read it for every query)."""
+                 client: httpx.Client | None = None, lanes: RemoteLanes | None = None) -> None:
+        """``manifest_ttl``: seconds a read manifest is reused (0: read it for every query).
+        ``lanes``: the server's sandboxed query checks and per-lane limits (without them,
+        queries are checked in-process: the CLI and tests)."""
         self.endpoints = endpoints
+        self.lanes = lanes
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.manifest_ttl = manifest_ttl
@@ -110,35 +115,50 @@ class RemoteStore:
 
     def query(self, request: QueryRequest) -> QueryResult:
         manifest = self._loaded()
-        dataset = resolve_dataset(request, manifest.public_graphs(), manifest.private_graphs())
-        form = inspect_query(request.query).form
-        fmt = _pick(form, format_by_name(request.format))
-        data = query_form(_with_base(request.query, request.base_iri), dataset.default,
-                          dataset.named)
-        body, media_type = self._fetch(data, fmt)
-        return QueryResult(body, media_type, form)
+        lanes = self.lanes
+        if lanes is None:
+            plan = plan_query(request, manifest.public_graphs())  # in-process: the CLI
+        else:
+            plan = lanes.check(request, manifest.public_graphs())  # in a sandboxed worker
+        data = query_form(_with_base(request.query, request.base_iri), plan.dataset.default,
+                          plan.dataset.named)
+        path = lanes.spool.new_path() if lanes is not None and request.spool else None
+        try:
+            with lanes.slot(request.lane) if lanes is not None else nullcontext():
+                body, media_type, size = self._fetch(data, plan.format, path)
+        except CoprodError:
+            if path is not None:
+                path.unlink(missing_ok=True)
+            raise
+        return QueryResult(body, media_type, plan.form, path, size)
 
-    def _fetch(self, data: dict[str, str | list[str]], fmt: ResultFormat) -> tuple[bytes, str]:
-        """POST the query and read the answer, at most ``max_bytes`` of it."""
+    def _fetch(self, data: dict[str, str | list[str]], fmt: ResultFormat,
+               path: Path | None = None) -> tuple[bytes, str, int]:
+        """POST the query and read the answer, at most ``max_bytes`` of it, into memory or
+        into the new file ``path``; (body, media type, size)."""
+        sink: BinaryIO = io.BytesIO() if path is None else open_spool_file(path)
         try:
             with self.client.stream("POST", self.endpoints.query, data=data,
                                     headers={"Accept": fmt.media_type}) as response:
                 if not response.is_success:
                     raise_for_status(response.status_code, _read_some(response), "query")
-                chunks: list[bytes] = []
                 size = 0
                 for chunk in response.iter_bytes():
                     size += len(chunk)
                     if size > self.max_bytes:
                         raise ResultTooLarge(f"the answer is larger than {self.max_bytes} "
                                              "bytes; add a LIMIT")
-                    chunks.append(chunk)
+                    sink.write(chunk)
                 returned = response.headers.get("content-type", "").split(";")[0].strip()
         except httpx.TransportError as exc:
             raise transport_error(exc, "query", self.timeout) from exc
+        finally:
+            if path is not None:  # a BytesIO stays open for its value
+                sink.close()
         # Our own media type when the server answered in the one we asked for.
         media_type = fmt.media_type if returned.lower() in fmt.media_types else returned
-        return b"".join(chunks), media_type or fmt.media_type
+        body = sink.getvalue() if isinstance(sink, io.BytesIO) else b""
+        return body, media_type or fmt.media_type, size
 
     def graphs(self) -> list[GraphRecord]:
         manifest = self.manifest()

@@ -1,11 +1,12 @@
 """The SPARQL 1.1 Protocol at ``/sparql`` (query operation only; the endpoint is read-only).
 
 GET ``?query=``, POST form-encoded and POST ``application/sparql-query``; ``default-graph-uri``
-and ``named-graph-uri``; the answer's format from ``Accept`` (q-values) or ``format=``. Every
-answer is computed and serialised completely before the status line is sent, so a client never
-sees ``200`` followed by an error. Parameters and bodies are decoded exactly once, as strict
-UTF-8. Refusals (all ``400``): SPARQL Update (``update``, ``using-*`` parameters,
-``application/sparql-update``), SERVICE and LOAD.
+and ``named-graph-uri``; the answer's format from ``Accept`` (q-values) or ``format=``. Queries
+run in the public lane's sandboxed workers, which parse and check them, negotiate the format
+and write the whole answer to a spool file before the status line is sent, so a client never
+sees ``200`` followed by an error; the file is then streamed (:mod:`api.streaming`).
+Parameters and bodies are decoded exactly once, as strict UTF-8. Refusals (all ``400``): SPARQL
+Update (``update``, ``using-*`` parameters, ``application/sparql-update``), SERVICE and LOAD.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import get_settings, get_store
+from api.streaming import SpooledAnswer
 from api.upload import read_body
 from coprod_kg.config import Settings
 from coprod_kg.conneg import parse_accept
@@ -97,9 +99,12 @@ async def _answer(params: Params, request: Request, settings: Settings,
     prepared = prepare(queries[0], accept, format_param,
                        _values(params, "default-graph-uri") or None,
                        _values(params, "named-graph-uri") or None,
-                       base_iri=settings.public_url.rstrip("/") + "/sparql")
+                       base_iri=settings.public_url.rstrip("/") + "/sparql",
+                       lane="public", spool=True)
     result = await run_in_threadpool(store.query, prepared)
-    return Response(result.body, media_type=result.media_type, headers={"Vary": "Accept"})
+    if result.path is None:  # a store that answers in memory (tests, the in-process store)
+        return Response(result.body, media_type=result.media_type, headers={"Vary": "Accept"})
+    return SpooledAnswer(result, settings.send_timeout, headers={"Vary": "Accept"})
 
 
 def _describe_service(request: Request, settings: Settings, store: KnowledgeStore,
