@@ -189,9 +189,13 @@ class WorkerPool:
         """Read the worker's hello: the barriers it installed, or why it could not."""
         if worker.ready:
             return
-        if not worker.conn.poll(timeout):
-            raise CoprodError(f"a {self.name} worker did not start within {timeout:g} s")
-        status, payload = worker.conn.recv()
+        try:
+            if not worker.conn.poll(timeout):
+                raise CoprodError(f"a {self.name} worker did not start within {timeout:g} s")
+            status, payload = worker.conn.recv()
+        except (EOFError, ConnectionResetError) as exc:
+            raise CoprodError(f"a {self.name} worker exited while starting "
+                              f"({worker.process.exitcode})") from exc
         if status == "error":
             assert isinstance(payload, CoprodError)
             raise payload
