@@ -44,7 +44,7 @@ def _seccomp() -> str | None:
     """Install the socket filter; the reason it could not be, or ``None`` on success."""
     try:
         import pyseccomp as seccomp
-    except (ImportError, OSError) as exc:  # the package, or libseccomp.so.2, is missing
+    except (ImportError, OSError, RuntimeError) as exc:  # the package or libseccomp.so.2 missing
         return f"libseccomp is not available ({exc})"
     refuse = seccomp.ERRNO(errno.EACCES)
     try:
