@@ -211,7 +211,7 @@ def run_fairness(args: argparse.Namespace) -> int:
     finally:
         if args.work == args.out / "work":
             shutil.rmtree(args.work, ignore_errors=True)
-    targets = {k: v.get("targets") for k, v in figures.items() if k != "meta"}
+    targets = {k: v.get("targets") for k, v in figures.items()}
     _log(f"wrote {args.out / 'fairness.json'} and {args.out / 'fairness.md'}; "
          f"targets: {targets}")
     return 0

@@ -18,7 +18,8 @@ server, e.g. ``COPROD_CLIENT_QUERY_SECONDS=0`` for a run without the budget).
     then while two ``POST /validate`` of ``--validate-records`` minimal records each run at
     once. Target: light-query p50 during ≤ 2x idle.
 
-Figures go to ``OUT/fairness.json`` and ``OUT/fairness.md``. Nothing is asserted.
+Figures go to ``OUT/fairness.json`` and ``OUT/fairness.md`` (``--fairness-scenarios heavy``
+reruns one scenario and keeps the other's figures). Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -309,17 +310,19 @@ def _statuses(entry: dict[str, Any]) -> str:
     return ", ".join(f"{k}: {v}" for k, v in sorted(entry["statuses"].items()))
 
 
+def _run_line(meta: dict[str, str]) -> str:
+    return (f"Run {meta['started']} at commit {meta['commit']}, {meta['machine']}, load "
+            f"average at start {meta['loadavg']}; server settings from the environment: "
+            f"{meta['server_env'] or 'defaults'}.")
+
+
 def _mark(ok: bool) -> str:
     return "✓" if ok else "✗"
 
 
 def markdown(figures: dict[str, Any]) -> str:
     """The ``fairness.md`` section."""
-    meta = figures["meta"]
-    lines = ["### Fairness under abuse (issue 9)", "",
-             f"Run {meta['started']} at commit {meta['commit']}, {meta['machine']}, "
-             f"load average at start {meta['loadavg']}; server settings from the environment: "
-             f"{meta['server_env'] or 'defaults'}.", ""]
+    lines = ["### Fairness under abuse (issue 9)", ""]
     a = figures.get("heavy")
     if a:
         h = a["heavy"]
@@ -331,7 +334,7 @@ def markdown(figures: dict[str, Any]) -> str:
             "from another client once a second each. Heavy client: "
             f"{h['requests']} answers ({heavy}); "
             + (f"first budget 429 after {first:.1f} s." if first is not None
-               else "no budget 429."), "",
+               else "no budget 429."), "", _run_line(a["meta"]), "",
             "| probe | phase | requests | statuses | p50 ms | p95 ms | max ms |",
             "|---|---|---|---|---|---|---|"]
         for name, entry in a["probes"].items():
@@ -346,12 +349,14 @@ def markdown(figures: dict[str, Any]) -> str:
                   f"{_mark(t['heavy_client_gets_budget_429'])}", ""]
     b = figures.get("validate")
     if b:
-        vals = ", ".join(f"{v['status']} in {v['seconds']:.1f} s" for v in b["validations"])
+        vals = ", ".join(f"{v['status'] or 'no answer'} in {v['seconds']:.1f} s"
+                         for v in b["validations"])
         ratio = "-" if b["ratio"] is None else f"{b['ratio']:.1f}x"
         lines += [
             f"**(b) two `POST /validate` of {b['records']} minimal records "
             f"({b['body_bytes']:,} bytes) each, at once**: {vals}; server memory "
             f"{b['idle_rss_mb']:.0f} MB idle, {b['peak_rss_mb']:.0f} MB peak.", "",
+            _run_line(b["meta"]), "",
             "| light query | requests | statuses | p50 ms | p95 ms | max ms |",
             "|---|---|---|---|---|---|"]
         for phase in ("light_idle", "light_during"):
@@ -369,22 +374,30 @@ def _commit() -> str:
     return done.stdout.strip() or "unknown"
 
 
+def _meta() -> dict[str, str]:
+    return {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "commit": _commit(),
+            "machine": f"{os.cpu_count()} CPUs",
+            "loadavg": " ".join(f"{x:.1f}" for x in os.getloadavg()),
+            "server_env": " ".join(f"{k}={v}" for k, v in sorted(os.environ.items())
+                                   if k.startswith("COPROD_"))}
+
+
 def run(out_dir: Path, work: Path, scenarios: list[str], duration: float, records: int,
         idle: float, validate_timeout: float, log: Log = print) -> dict[str, Any]:
-    """Load, run the chosen scenarios (``heavy``, ``validate``), write the two files."""
+    """Load, run the chosen scenarios (``heavy``, ``validate``), write the two files (a
+    scenario not run keeps its figures from the previous ``fairness.json`` in ``out_dir``)."""
     work.mkdir(parents=True, exist_ok=True)
     store = load_real(work, log)
-    figures: dict[str, Any] = {"meta": {
-        "started": time.strftime("%Y-%m-%d %H:%M:%S"), "commit": _commit(),
-        "machine": f"{os.cpu_count()} CPUs",
-        "loadavg": " ".join(f"{x:.1f}" for x in os.getloadavg()),
-        "server_env": " ".join(f"{k}={v}" for k, v in sorted(os.environ.items())
-                               if k.startswith("COPROD_"))}}
+    previous = out_dir / "fairness.json"
+    figures: dict[str, Any] = (json.loads(previous.read_text(encoding="utf-8"))
+                               if previous.exists() else {})
     if "heavy" in scenarios:
-        figures["heavy"] = heavy_scenario(store, work, duration, log)
+        meta = _meta()
+        figures["heavy"] = {"meta": meta, **heavy_scenario(store, work, duration, log)}
     if "validate" in scenarios:
-        figures["validate"] = validate_scenario(store, work, records, idle, validate_timeout,
-                                                log)
+        meta = _meta()
+        figures["validate"] = {"meta": meta, **validate_scenario(
+            store, work, records, idle, validate_timeout, log)}
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, text in (("fairness.json", json.dumps(figures, indent=2) + "\n"),
                        ("fairness.md", markdown(figures))):

@@ -19,7 +19,7 @@ from api.budget import Fairness
 from coprod_kg.accounts import Accounts
 from coprod_kg.config import Settings, load_settings
 from coprod_kg.errors import QueryTimeout
-from coprod_kg.fairness.budget import QueryBudget
+from coprod_kg.fairness.budget import QueryBudget, query_started
 from coprod_kg.formats import QueryForm
 from coprod_kg.store import GraphRecord, QueryRequest, QueryResult
 
@@ -42,6 +42,7 @@ class FakeStore:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self.cost = 1.0
+        self.wait = 0.0  # seconds spent waiting for a worker before the query starts
         self.fail = False
         self.gate: threading.Event | None = None
         self.running = threading.Semaphore(0)
@@ -49,6 +50,8 @@ class FakeStore:
 
     def query(self, request: QueryRequest) -> QueryResult:
         self.queries += 1
+        self.clock.now += self.wait
+        query_started()  # what a worker pool calls once the query has a worker
         self.clock.now += self.cost
         if self.gate is not None:
             self.running.release()
@@ -136,6 +139,15 @@ def test_failed_queries_are_charged(setup: Setup) -> None:
     assert setup.query("198.51.100.7").status_code == 503
     setup.store.fail = False
     assert setup.query("198.51.100.7").status_code == 429
+
+
+def test_the_wait_for_a_worker_is_not_charged(setup: Setup) -> None:
+    """The pool marks when the query gets a worker (in the threadpool thread)."""
+    setup.store.wait, setup.store.cost = 30.0, 0.5
+    for _ in range(5):  # 150 s of waiting, 2.5 s of query time
+        assert setup.query("198.51.100.7").status_code == 200
+    state = setup.client.app.state.fairness  # type: ignore[attr-defined]
+    assert state.budget.used("198.51.100.7") <= 2.5
 
 
 def test_bad_queries_cost_nothing_but_pass_the_gate(setup: Setup) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from coprod_kg.config import load_settings
 from coprod_kg.errors import BadInput, TooManyRequests
-from coprod_kg.fairness.budget import QueryBudget
+from coprod_kg.fairness.budget import QueryBudget, query_started
 from coprod_kg.fairness.clients import (
     client_address,
     client_key,
@@ -102,6 +102,19 @@ def test_failed_and_timed_out_queries_are_charged() -> None:
     budget.release(ticket)
     assert budget.used("a") == pytest.approx(6)
     refused(budget, "a")
+
+
+def test_waiting_for_a_worker_is_not_charged_when_the_pool_says_so() -> None:
+    clock = Clock()
+    budget = QueryBudget(5, 60, 5, clock=clock)
+    ticket = budget.admit("a")
+    with ticket.charge():
+        clock.now += 30  # queued behind someone else's queries
+        query_started()
+        clock.now += 2
+    budget.release(ticket)
+    assert budget.used("a") == pytest.approx(2)
+    query_started()  # outside a charged block: nothing happens
 
 
 def test_other_clients_keep_their_own_budget() -> None:

@@ -4,7 +4,8 @@ The model is the Wikidata Query Service's policy: each client may use ``seconds`
 per ``window`` seconds (WDQS: 60 per 60) and run at most ``concurrency`` queries at once
 (WDQS: 5); past either, it gets 429 with ``Retry-After``. Like WDQS (a token bucket), the
 account is a bucket of ``seconds`` that refills at ``seconds / window`` per second: every query
-is charged its measured wall time (failed and timed-out ones included) once it ends, and a query
+is charged its measured wall time (failed and timed-out ones included; from the moment it gets
+a worker if the pool says so with :func:`query_started`) once it ends, and a query
 may start only while the client's use is below ``seconds``. So over any window a client runs
 at most its budget plus what refilled, and the query that spends the last of it may overdraw
 (by at most the query timeout per concurrent query); ``Retry-After`` says when the use is
@@ -23,6 +24,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from coprod_kg.errors import TooManyRequests
@@ -58,15 +60,40 @@ class Ticket:
     @contextmanager
     def charge(self) -> Iterator[None]:
         """Measure the wall time of the enclosed block and charge it to the client, even when
-        the block raises."""
+        the block raises; from :func:`query_started` on, if the block calls it."""
         if self.budget is None:
             yield
             return
-        start = self.budget.clock()
+        meter = _Meter(self.budget.clock)
+        token = _METER.set(meter)
         try:
             yield
         finally:
-            self.budget.charge(self, self.budget.clock() - start)
+            _METER.reset(token)
+            self.budget.charge(self, self.budget.clock() - meter.start)
+
+
+class _Meter:
+    """When the charged time of one query starts."""
+
+    __slots__ = ("clock", "start")
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self.start = clock()
+
+
+#: The meter of the query this context runs (contexts are copied into threadpool threads).
+_METER: ContextVar[_Meter | None] = ContextVar("coprod_query_meter", default=None)
+
+
+def query_started() -> None:
+    """A query pool calls this once the query has a worker: the time it waited for one is not
+    charged to the client (a client queued behind a heavy one must not pay for the queue).
+    Without the call, the whole block is charged. Outside a charged block it does nothing."""
+    meter = _METER.get()
+    if meter is not None:
+        meter.start = meter.clock()
 
 
 def exempt() -> Ticket:
