@@ -96,7 +96,8 @@ def stats(samples: list[Sample]) -> dict[str, Any]:
     latencies = [s.seconds for s in samples]
     statuses: dict[str, int] = {}
     for s in samples:
-        statuses[str(s.status)] = statuses.get(str(s.status), 0) + 1
+        key = f"{s.status} ({s.reason})" if s.reason else str(s.status)
+        statuses[key] = statuses.get(key, 0) + 1
     return {"requests": len(samples), "statuses": statuses,
             "p50_s": percentile(latencies, 50), "p95_s": percentile(latencies, 95),
             "max_s": max(latencies, default=None)}
@@ -168,10 +169,10 @@ def _probe(base: str, path: str, accept: str, started: float, out: Samples) -> N
                                   headers=headers, timeout=REQUEST_TIMEOUT)
         else:
             response = httpx.get(f"{base}{path}", headers=headers, timeout=REQUEST_TIMEOUT)
-        status = response.status_code
+        status, reason = response.status_code, _reason(response)
     except httpx.HTTPError:
-        status = 0
-    out.add(Sample(sent - started, status, time.perf_counter() - sent))
+        status, reason = 0, ""
+    out.add(Sample(sent - started, status, time.perf_counter() - sent, reason))
 
 
 def heavy_scenario(store: Path, work: Path, duration: float, log: Log) -> dict[str, Any]:

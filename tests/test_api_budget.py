@@ -19,7 +19,7 @@ from api.budget import Fairness
 from coprod_kg.accounts import Accounts
 from coprod_kg.config import Settings, load_settings
 from coprod_kg.errors import QueryTimeout
-from coprod_kg.fairness.budget import QueryBudget, query_started
+from coprod_kg.fairness.budget import QueryBudget, waiting_for_worker
 from coprod_kg.formats import QueryForm
 from coprod_kg.store import GraphRecord, QueryRequest, QueryResult
 
@@ -43,6 +43,7 @@ class FakeStore:
         self.clock = clock
         self.cost = 1.0
         self.wait = 0.0  # seconds spent waiting for a worker before the query starts
+        self.busy = False  # the wait ends without a worker
         self.fail = False
         self.gate: threading.Event | None = None
         self.running = threading.Semaphore(0)
@@ -50,8 +51,10 @@ class FakeStore:
 
     def query(self, request: QueryRequest) -> QueryResult:
         self.queries += 1
-        self.clock.now += self.wait
-        query_started()  # what a worker pool calls once the query has a worker
+        with waiting_for_worker():  # what a worker pool wraps around its wait for a worker
+            self.clock.now += self.wait
+            if self.busy:
+                raise QueryTimeout("every query worker is busy; try again later")
         self.clock.now += self.cost
         if self.gate is not None:
             self.running.release()
@@ -147,6 +150,10 @@ def test_the_wait_for_a_worker_is_not_charged(setup: Setup) -> None:
     for _ in range(5):  # 150 s of waiting, 2.5 s of query time
         assert setup.query("198.51.100.7").status_code == 200
     state = setup.client.app.state.fairness  # type: ignore[attr-defined]
+    assert state.budget.used("198.51.100.7") <= 2.5
+    setup.store.busy = True
+    for _ in range(5):
+        assert setup.query("198.51.100.7").status_code == 503
     assert state.budget.used("198.51.100.7") <= 2.5
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from coprod_kg.config import load_settings
 from coprod_kg.errors import BadInput, TooManyRequests
-from coprod_kg.fairness.budget import QueryBudget, query_started
+from coprod_kg.fairness.budget import QueryBudget, waiting_for_worker
 from coprod_kg.fairness.clients import (
     client_address,
     client_key,
@@ -109,12 +109,25 @@ def test_waiting_for_a_worker_is_not_charged_when_the_pool_says_so() -> None:
     budget = QueryBudget(5, 60, 5, clock=clock)
     ticket = budget.admit("a")
     with ticket.charge():
-        clock.now += 30  # queued behind someone else's queries
-        query_started()
+        clock.now += 1
+        with waiting_for_worker():
+            clock.now += 30  # queued behind someone else's queries
         clock.now += 2
     budget.release(ticket)
-    assert budget.used("a") == pytest.approx(2)
-    query_started()  # outside a charged block: nothing happens
+    assert budget.used("a") == pytest.approx(3)
+    with waiting_for_worker():  # outside a charged block: nothing happens
+        pass
+
+
+def test_a_wait_that_fails_is_not_charged() -> None:
+    clock = Clock()
+    budget = QueryBudget(5, 60, 5, clock=clock)
+    ticket = budget.admit("a")
+    with pytest.raises(TimeoutError), ticket.charge(), waiting_for_worker():
+        clock.now += 30
+        raise TimeoutError("every query worker is busy")
+    budget.release(ticket)
+    assert budget.used("a") == 0
 
 
 def test_other_clients_keep_their_own_budget() -> None:

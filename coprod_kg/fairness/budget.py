@@ -4,8 +4,8 @@ The model is the Wikidata Query Service's policy: each client may use ``seconds`
 per ``window`` seconds (WDQS: 60 per 60) and run at most ``concurrency`` queries at once
 (WDQS: 5); past either, it gets 429 with ``Retry-After``. Like WDQS (a token bucket), the
 account is a bucket of ``seconds`` that refills at ``seconds / window`` per second: every query
-is charged its measured wall time (failed and timed-out ones included; from the moment it gets
-a worker if the pool says so with :func:`query_started`) once it ends, and a query
+is charged its measured wall time (failed and timed-out ones included; less its wait for a
+worker, if the pool marks it with :func:`waiting_for_worker`) once it ends, and a query
 may start only while the client's use is below ``seconds``. So over any window a client runs
 at most its budget plus what refilled, and the query that spends the last of it may overdraw
 (by at most the query timeout per concurrent query); ``Retry-After`` says when the use is
@@ -60,7 +60,7 @@ class Ticket:
     @contextmanager
     def charge(self) -> Iterator[None]:
         """Measure the wall time of the enclosed block and charge it to the client, even when
-        the block raises; from :func:`query_started` on, if the block calls it."""
+        the block raises, less the time it spent in :func:`waiting_for_worker`."""
         if self.budget is None:
             yield
             return
@@ -70,30 +70,41 @@ class Ticket:
             yield
         finally:
             _METER.reset(token)
-            self.budget.charge(self, self.budget.clock() - meter.start)
+            self.budget.charge(self, meter.charged())
 
 
 class _Meter:
-    """When the charged time of one query starts."""
+    """When one query's charged time started, and how long it waited uncharged."""
 
-    __slots__ = ("clock", "start")
+    __slots__ = ("clock", "start", "waited")
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self.clock = clock
         self.start = clock()
+        self.waited = 0.0
+
+    def charged(self) -> float:
+        return max(0.0, self.clock() - self.start - self.waited)
 
 
 #: The meter of the query this context runs (contexts are copied into threadpool threads).
 _METER: ContextVar[_Meter | None] = ContextVar("coprod_query_meter", default=None)
 
 
-def query_started() -> None:
-    """A query pool calls this once the query has a worker: the time it waited for one is not
-    charged to the client (a client queued behind a heavy one must not pay for the queue).
-    Without the call, the whole block is charged. Outside a charged block it does nothing."""
+@contextmanager
+def waiting_for_worker() -> Iterator[None]:
+    """A query pool wraps its wait for a free worker in this: that time is not charged to the
+    client, whether a worker comes or the wait fails (a client queued behind someone else's
+    heavy queries must not pay for the queue). Outside a charged query it does nothing."""
     meter = _METER.get()
-    if meter is not None:
-        meter.start = meter.clock()
+    if meter is None:
+        yield
+        return
+    since = meter.clock()
+    try:
+        yield
+    finally:
+        meter.waited += meter.clock() - since
 
 
 def exempt() -> Ticket:
