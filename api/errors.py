@@ -4,7 +4,8 @@ Routers that speak JSON (validation, submissions, cases) mark their requests wit
 :func:`json_errors`; their errors are a JSON object (``error``, ``message``, ``status``, and
 ``line``/``column`` for malformed RDF). A refused submission (:class:`ValidationFailed`) always
 answers 422 with the full validation report. Every other error is plain text, which SPARQL
-clients show as it is. 401 carries ``WWW-Authenticate: Bearer``.
+clients show as it is. 401 carries ``WWW-Authenticate: Bearer``; 429 carries ``Retry-After``
+(the seconds until the client's query budget allows a query again).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from coprod_kg.errors import CoprodError, ParseError, ValidationFailed
+from coprod_kg.errors import CoprodError, ParseError, TooManyRequests, ValidationFailed
 from coprod_kg.report import render_json
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,8 @@ def error_response(exc: CoprodError, as_json: bool = False) -> Response:
     if status >= 500:
         log.warning("%s: %s", type(exc).__name__, exc)
     headers = STATUS_HEADERS.get(status)
+    if isinstance(exc, TooManyRequests):
+        headers = {**(headers or {}), "Retry-After": str(exc.retry_after)}
     if as_json or isinstance(exc, ValidationFailed):
         return JSONResponse(error_body(exc), status_code=status, headers=headers)
     return PlainTextResponse(f"{type(exc).__name__}: {exc}\n", status_code=status,

@@ -4,6 +4,7 @@
     python -m bench --sizes 10000,100000 --duration 10
     python -m bench --quick --no-peers --out /tmp/b  # the smoke test's run
     python -m bench --mixed                          # 32 clients, queries + submissions, 60 s
+    python -m bench --fairness                       # heavy queries / big validations vs. reads
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import generate, mixed, report
+from bench import fairness, generate, mixed, report
 from bench.loadgen import CLASSES, load_queries, row_count, run_class
 from bench.servers import Server, wait_ready
 from bench.systems import (
@@ -67,6 +68,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="client threads of the mixed load (default: 32)")
     parser.add_argument("--mixed-duration", type=float, default=60.0,
                         help="seconds of the mixed load (default: 60)")
+    parser.add_argument("--fairness", action="store_true",
+                        help="only the fairness scenarios (issue 9) against this server over "
+                        "the real data: 16 heavy queries vs. pages, big validations vs. queries")
+    parser.add_argument("--fairness-scenarios", default="heavy,validate",
+                        help="which fairness scenarios: heavy, validate or both (default)")
+    parser.add_argument("--fairness-duration", type=float, default=90.0,
+                        help="seconds of the heavy-query scenario (default: 90)")
+    parser.add_argument("--fairness-idle", type=float, default=15.0,
+                        help="seconds of the idle light-query baseline (default: 15)")
+    parser.add_argument("--validate-records", type=int, default=2500,
+                        help="minimal records in each of the two POST /validate (default: 2500)")
+    parser.add_argument("--validate-timeout", type=float, default=400.0,
+                        help="seconds each POST /validate may take (default: 400)")
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.duration, args.concurrency = "2000", 1.0, 2
@@ -183,6 +197,26 @@ def run_mixed(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_fairness(args: argparse.Namespace) -> int:
+    """``--fairness``: write ``fairness.json`` and ``fairness.md`` in ``--out``."""
+    scenarios = [s.strip() for s in args.fairness_scenarios.split(",") if s.strip()]
+    unknown = set(scenarios) - {"heavy", "validate"}
+    if unknown or not scenarios:
+        _log(f"--fairness-scenarios: unknown {sorted(unknown)}; use heavy, validate")
+        return 2
+    try:
+        figures = fairness.run(args.out, args.work / "fairness", scenarios,
+                               args.fairness_duration, args.validate_records,
+                               args.fairness_idle, args.validate_timeout, _log)
+    finally:
+        if args.work == args.out / "work":
+            shutil.rmtree(args.work, ignore_errors=True)
+    targets = {k: v.get("targets") for k, v in figures.items()}
+    _log(f"wrote {args.out / 'fairness.json'} and {args.out / 'fairness.md'}; "
+         f"targets: {targets}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -195,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     args.work = args.work or args.out / "work"
     if args.mixed:
         return run_mixed(args)
+    if args.fairness:
+        return run_fairness(args)
     peers = [] if args.no_peers else [p for p in PEERS if available(p)]
     missing = [] if args.no_peers else [p for p in PEERS if p not in peers]
     results: dict[str, Any] = {"meta": {

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from coprod_kg.errors import BadInput
+from coprod_kg.fairness.clients import FORWARDED_HEADERS, parse_networks
 
 #: The project checkout (the folder holding ``ontology/``, ``shapes/`` and ``data/``).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -112,6 +113,29 @@ SETTINGS: tuple[Setting, ...] = (
         "send_timeout", "30",
         "Seconds a client may take to accept each chunk of an answer before it is cut off.",
     ),
+    Setting(
+        "client_query_seconds", "60",
+        "Seconds of query time each client may use per `COPROD_CLIENT_WINDOW` on `/sparql` "
+        "(0: no budget); past it, 429 with `Retry-After`.",
+    ),
+    Setting(
+        "client_window", "60",
+        "The window of `COPROD_CLIENT_QUERY_SECONDS`, in seconds (the budget refills "
+        "continuously over it).",
+    ),
+    Setting(
+        "client_concurrency", "5",
+        "Queries one client may run at once on `/sparql` (0: no cap); past it, 429.",
+    ),
+    Setting(
+        "trusted_proxies", "",
+        "Comma-separated addresses or CIDR blocks of reverse proxies whose forwarded-for "
+        "header names the client (empty: trust nobody; the client is the socket peer).",
+    ),
+    Setting(
+        "forwarded_header", "x-forwarded-for",
+        "The header trusted proxies write: `x-forwarded-for` or `forwarded` (RFC 7239).",
+    ),
 )
 
 BACKENDS = ("embedded", "remote")
@@ -143,6 +167,11 @@ class Settings:
     allow_unsandboxed_queries: bool = False
     spool_max_bytes: int = 1073741824
     send_timeout: float = 30.0
+    client_query_seconds: float = 60.0
+    client_window: float = 60.0
+    client_concurrency: int = 5
+    trusted_proxies: str = ""
+    forwarded_header: str = "x-forwarded-for"
 
     def with_overrides(self, **changes: Any) -> Settings:
         """Return a copy with some values replaced (used by the CLI options and tests)."""
@@ -174,4 +203,19 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if values["backend"] not in BACKENDS:
         raise BadInput(f"COPROD_BACKEND must be one of {', '.join(BACKENDS)}, "
                        f"not {values['backend']!r}")
+    _check_fairness(values)
     return Settings(**values)
+
+
+def _check_fairness(values: Mapping[str, Any]) -> None:
+    """Refuse fairness settings that cannot work, at start-up rather than on a request."""
+    if values["client_window"] <= 0:
+        raise BadInput("COPROD_CLIENT_WINDOW must be a positive number of seconds")
+    if values["client_query_seconds"] < 0 or values["client_concurrency"] < 0:
+        raise BadInput("COPROD_CLIENT_QUERY_SECONDS and COPROD_CLIENT_CONCURRENCY must be 0 "
+                       "(off) or positive")
+    header = values["forwarded_header"].strip().lower()
+    if header not in FORWARDED_HEADERS:
+        raise BadInput(f"COPROD_FORWARDED_HEADER must be one of {', '.join(FORWARDED_HEADERS)}, "
+                       f"not {values['forwarded_header']!r}")
+    parse_networks(values["trusted_proxies"])

@@ -50,6 +50,16 @@ class Unprocessable(CoprodError):
     status = 422
 
 
+class TooManyRequests(CoprodError):
+    """A client is past its query time budget or its cap on concurrent queries."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        self.retry_after = retry_after  # seconds, sent as ``Retry-After``
+        super().__init__(message)
+
+
 class QueryTimeout(CoprodError):
     """A query ran past the configured timeout and was stopped."""
 

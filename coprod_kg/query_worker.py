@@ -29,6 +29,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from coprod_kg.errors import CoprodError, QueryOutOfMemory, QueryTimeout
+from coprod_kg.fairness.budget import waiting_for_worker
 from coprod_kg.formats import QueryForm
 from coprod_kg.manifest import Manifest, manifest_path, read_manifest
 from coprod_kg.oxigraph_store import DEFAULT_MAX_BYTES, execute
@@ -222,7 +223,8 @@ class WorkerPool:
         died of its memory limit; either way the worker is replaced.
         """
         try:
-            worker = self._idle.get(timeout=self.timeout)
+            with waiting_for_worker():  # queueing is not charged to the client's budget
+                worker = self._idle.get(timeout=self.timeout)
         except queue.Empty:
             raise QueryTimeout(f"every {self.name} worker is busy; try again later") from None
         try:

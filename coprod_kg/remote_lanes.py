@@ -17,6 +17,7 @@ from contextlib import contextmanager
 
 from coprod_kg.config import Settings
 from coprod_kg.errors import CoprodError, QueryTimeout
+from coprod_kg.fairness.budget import waiting_for_worker
 from coprod_kg.query_worker import WorkerConfig, WorkerPool, check_task
 from coprod_kg.spool import Spool
 from coprod_kg.store import Lane, Plan, QueryRequest
@@ -62,7 +63,9 @@ class RemoteLanes:
     def slot(self, lane: Lane) -> Iterator[None]:
         """Hold one of the lane's concurrent requests (503 if none frees up in time)."""
         slots = self._slots[lane]
-        if not slots.acquire(timeout=self.timeout):
+        with waiting_for_worker():  # queueing is not charged to the client's budget
+            acquired = slots.acquire(timeout=self.timeout)
+        if not acquired:
             raise QueryTimeout("every query slot is busy; try again later")
         try:
             yield

@@ -37,9 +37,15 @@ MINI = FIXTURES / "mini"
 SettingsFactory = Callable[..., Settings]
 
 
+#: The per-client query budget is off in the shared fixtures: a session-wide test client is one
+#: client for the whole run, and a slow machine would spend its budget (tests/test_api_budget.py
+#: turns it on).
+UNMETERED: dict[str, Any] = {"client_query_seconds": 0.0, "client_concurrency": 0}
+
+
 def _settings(store: Path, **overrides: Any) -> Settings:
     # defaults only: the tests ignore the caller's COPROD_* variables
-    return settings_of(store, **overrides)
+    return settings_of(store, **{**UNMETERED, **overrides})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

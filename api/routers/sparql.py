@@ -7,6 +7,8 @@ and write the whole answer to a spool file before the status line is sent, so a 
 sees ``200`` followed by an error; the file is then streamed (:mod:`api.streaming`).
 Parameters and bodies are decoded exactly once, as strict UTF-8. Refusals (all ``400``): SPARQL
 Update (``update``, ``using-*`` parameters, ``application/sparql-update``), SERVICE and LOAD.
+Each client has a budget of query time and of concurrent queries (``api/budget.py``): past it,
+``429`` with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from api.budget import charged, query_ticket
 from api.deps import get_settings, get_store
 from api.streaming import SpooledAnswer
 from api.upload import read_body
@@ -101,7 +104,8 @@ async def _answer(params: Params, request: Request, settings: Settings,
                        _values(params, "named-graph-uri") or None,
                        base_iri=settings.public_url.rstrip("/") + "/sparql",
                        lane="public", spool=True)
-    result = await run_in_threadpool(store.query, prepared)
+    with charged(request):  # the client's query time budget (api/budget.py)
+        result = await run_in_threadpool(store.query, prepared)
     if result.path is None:  # a store that answers in memory (tests, the in-process store)
         return Response(result.body, media_type=result.media_type, headers={"Vary": "Accept"})
     return SpooledAnswer(result, settings.send_timeout, headers={"Vary": "Accept"})
@@ -119,7 +123,8 @@ def _describe_service(request: Request, settings: Settings, store: KnowledgeStor
     return Response(serialise(graph, fmt), media_type=fmt.media_type, headers={"Vary": "Accept"})
 
 
-@router.get("/sparql", summary="SPARQL query (GET), or the service description")
+@router.get("/sparql", summary="SPARQL query (GET), or the service description",
+            dependencies=[Depends(query_ticket)])
 async def sparql_get(request: Request, settings: Annotated[Settings, Depends(get_settings)],
                      store: Annotated[KnowledgeStore, Depends(get_store)]) -> Response:
     """``?query=`` runs a query; without it, the service description (or, for a browser, the
@@ -127,7 +132,8 @@ async def sparql_get(request: Request, settings: Annotated[Settings, Depends(get
     return await _answer(_url_params(request, settings), request, settings, store)
 
 
-@router.post("/sparql", summary="SPARQL query (POST form-encoded or application/sparql-query)")
+@router.post("/sparql", summary="SPARQL query (POST form-encoded or application/sparql-query)",
+             dependencies=[Depends(query_ticket)])
 async def sparql_post(request: Request, settings: Annotated[Settings, Depends(get_settings)],
                       store: Annotated[KnowledgeStore, Depends(get_store)]) -> Response:
     """POST a query, form-encoded (``query=``) or directly as ``application/sparql-query``."""

@@ -53,6 +53,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise StoreNotReady(f"the store {where} is not loaded; run `coprod-kg load`")
     for option in SETTINGS:  # the workers rebuild the settings from the environment
         os.environ[option.env] = str(getattr(settings, option.name))
+    # proxy_headers=False: uvicorn would otherwise take X-Forwarded-For from any loopback peer;
+    # COPROD_TRUSTED_PROXIES is the one place that decides whom to believe (api/budget.py)
     uvicorn.run("api.app:create_app_from_env", factory=True, host=settings.host,
-                port=settings.port, workers=args.workers)
+                port=settings.port, workers=args.workers, proxy_headers=False)
     return 0
