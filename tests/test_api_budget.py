@@ -18,7 +18,7 @@ from api.app import create_app
 from api.budget import Fairness
 from coprod_kg.accounts import Accounts
 from coprod_kg.config import Settings, load_settings
-from coprod_kg.errors import QueryTimeout
+from coprod_kg.errors import BadInput, QueryTimeout
 from coprod_kg.fairness.budget import QueryBudget, waiting_for_worker
 from coprod_kg.formats import QueryForm
 from coprod_kg.store import GraphRecord, QueryRequest, QueryResult
@@ -51,6 +51,8 @@ class FakeStore:
 
     def query(self, request: QueryRequest) -> QueryResult:
         self.queries += 1
+        if not request.query.startswith("SELECT"):  # the worker's parse refuses it at once
+            raise BadInput("malformed query")
         with waiting_for_worker():  # what a worker pool wraps around its wait for a worker
             self.clock.now += self.wait
             if self.busy:
