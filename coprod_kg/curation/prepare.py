@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 from rdflib import Graph
 
+from coprod_kg.curation.confinement import check_record
 from coprod_kg.curation.identity import case_of
 from coprod_kg.curation.updates import graph_digest
 from coprod_kg.errors import ValidationFailed
@@ -34,17 +35,19 @@ def prepare(data: bytes, media_type: str, source_name: str | None,
             context: ValidationContext | None) -> Prepared:
     """Parse and check ``data``; ``context=None`` skips SHACL (bundled, trusted files).
 
-    Raises ParseError / UnsupportedMediaType / BadInput (input), Unprocessable (identity) and
-    :class:`ValidationFailed` (violations).
+    Raises ParseError / UnsupportedMediaType / BadInput (input), Unprocessable (identity),
+    OutsideCase (a triple reaches beyond the case: the rules that need no store, see
+    :mod:`~coprod_kg.curation.confinement`) and :class:`ValidationFailed` (violations).
     """
     graph = parse_rdf(data, media_type, source_name)
     case = case_of(graph)
+    triples = [triple_to_oxigraph(s, p, o) for s, p, o in graph]
+    check_record(triples, case)
     result = None
     if context is not None:
         text = data.decode("utf-8", errors="replace")
         result = validate_graph(graph, context=context, texts=[SourceText(source_name, text)])
         if not result.conforms:
             raise ValidationFailed(result)
-    triples = [triple_to_oxigraph(s, p, o) for s, p, o in graph]
     return Prepared(case, graph, triples, hashlib.sha256(data).hexdigest(),
                     graph_digest(triples), result, source_name)
