@@ -50,7 +50,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import FOAF, OWL, RDF, RDFS, SKOS
 
 from coprod_kg.curation.identity import SLUG
-from coprod_kg.curation.iris import canonical_iri
+from coprod_kg.curation.iris import iri_offence
 from coprod_kg.curation.lookup import described_elsewhere
 from coprod_kg.curation.model import CASE_BASE, CASE_GRAPH_BASE, case_slug
 from coprod_kg.curation.writer import CurationReader
@@ -192,17 +192,6 @@ def _iris(triple: ox.Triple) -> Iterable[str]:
             yield term.datatype.value
 
 
-def _iri_offence(iri: str) -> str | None:
-    canonical = canonical_iri(iri)
-    if canonical is None:
-        return f"<{iri}> is not an absolute IRI"
-    if canonical != iri:
-        return f"<{iri}> is not in canonical form; write <{canonical}>"
-    if iri.startswith(BASE) and "%" in iri:
-        return f"<{iri}>: IRIs under {BASE} take no percent-encoding"
-    return None
-
-
 def _vocabulary_offence(triple: ox.Triple, meta: frozenset[str] = META_CLASSES,
                         classes: frozenset[str] | None = None) -> str | None:
     """Rule 3 for one triple: term-defining predicates, and what ``rdf:type`` may name."""
@@ -241,11 +230,16 @@ def _subject_offence(triple: ox.Triple, case: str) -> str | None:
             f"parts ({case}#...) and the organisations, people and sources it mints")
 
 
+def _spelling(iri: str) -> str | None:
+    reason = iri_offence(iri)
+    return None if reason is None else f"<{iri}>: {reason}"
+
+
 def record_offences(triples: Iterable[ox.Triple], case: str) -> list[str]:
     """Rules 1-3 for every triple of a record (no store needed): refused triple + reason."""
     out: list[str] = []
     for triple in sorted(triples, key=str):
-        reasons = [r for r in (*map(_iri_offence, _iris(triple)), _subject_offence(triple, case),
+        reasons = [r for r in (*map(_spelling, _iris(triple)), _subject_offence(triple, case),
                                _vocabulary_offence(triple)) if r is not None]
         out.extend(f"{triple} . -- {reason}" for reason in dict.fromkeys(reasons))
     return out

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import string
 
+from coprod_kg.namespaces import BASE
+
 _IRI = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):(?://([^/?#]*))?([^?#]*)(\?[^#]*)?(#.*)?",
                   re.DOTALL)
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
@@ -78,3 +80,21 @@ def canonical_iri(iri: str) -> str | None:
     if authority is not None:
         text += "//" + _authority(scheme, authority)
     return text + path + _percent(query or "") + _percent(fragment or "")
+
+
+def iri_offence(iri: str) -> str | None:
+    """Why a submission may not spell an IRI so (None if canonical).
+
+    IRIs under our base take no percent-encoding at all: their names are plain slugs.
+
+    >>> iri_offence("HTTPS://w3id.org/coprod/case/x")
+    'it is not in canonical form; write <https://w3id.org/coprod/case/x>'
+    """
+    canonical = canonical_iri(iri)
+    if canonical is None:
+        return "it is not an absolute IRI"
+    if canonical != iri:
+        return f"it is not in canonical form; write <{canonical}>"
+    if iri.startswith(BASE) and "%" in iri:
+        return f"IRIs under {BASE} take no percent-encoding"
+    return None
