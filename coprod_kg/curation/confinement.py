@@ -314,21 +314,31 @@ def confine(reader: CurationReader, public: Sequence[str], view: OntologyView | 
     Raises :class:`OutsideCase` naming every refused triple.
     """
     offences = record_offences(triples, case)
-    minted = {t.subject.value for t in triples
-              if isinstance(t.subject, ox.NamedNode) and mintable(t.subject.value)}
-    taken = described_elsewhere(reader, public, minted, case) if minted else {}
-    for triple in sorted(triples, key=str):
-        subject = triple.subject
-        if isinstance(subject, ox.NamedNode) and subject.value in taken:
-            offences.append(f"{triple} . -- the record redefines <{subject.value}>, which "
-                            f"<{taken[subject.value]}> already describes; refer to it without "
-                            "describing it")
+    minted = minted_by(triples)
+    offences += taken_offences(reader, public, triples, case)
     if view is not None and not offences:
         offences += _class_offences(view, triples) + _entailment_offences(
             reader, public, view, triples, case, minted)
     if offences:
         raise OutsideCase(case, offences)
     return minted
+
+
+def minted_by(triples: Iterable[ox.Triple]) -> set[str]:
+    """The organisations, people and sources ``triples`` describe (as subjects)."""
+    return {t.subject.value for t in triples
+            if isinstance(t.subject, ox.NamedNode) and mintable(t.subject.value)}
+
+
+def taken_offences(reader: CurationReader, public: Sequence[str],
+                   triples: Sequence[ox.Triple], case: str) -> list[str]:
+    """The triples describing a minted resource that another public graph already describes."""
+    minted = minted_by(triples)
+    taken = described_elsewhere(reader, public, minted, case) if minted else {}
+    return [f"{t} . -- the record redefines <{t.subject.value}>, which "
+            f"<{taken[t.subject.value]}> already describes; refer to it without describing it"
+            for t in sorted(triples, key=str)
+            if isinstance(t.subject, ox.NamedNode) and t.subject.value in taken]
 
 
 def _class_offences(view: OntologyView, triples: Sequence[ox.Triple]) -> list[str]:

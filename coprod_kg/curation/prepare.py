@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -29,11 +30,20 @@ class Prepared:
     digest: str
     result: ValidationResult | None
     source_name: str | None
+    minted: frozenset[str] = frozenset()  #: new resources it describes (when confined)
+
+
+#: Checks a record against the store before SHACL runs: (case, triples) -> the IRIs it mints.
+Confine = Callable[[str, Sequence[ox.Triple]], set[str]]
 
 
 def prepare(data: bytes, media_type: str, source_name: str | None,
-            context: ValidationContext | None) -> Prepared:
+            context: ValidationContext | None, confine: Confine | None = None) -> Prepared:
     """Parse and check ``data``; ``context=None`` skips SHACL (bundled, trusted files).
+
+    ``confine`` (the curation service's store-side confinement check) runs after the checks
+    that need no store and before SHACL, so a record reaching beyond its case is refused as
+    such, naming the triple, whatever else is wrong with it.
 
     Raises ParseError / UnsupportedMediaType / BadInput (input), Unprocessable (identity),
     OutsideCase (a triple reaches beyond the case: the rules that need no store, see
@@ -43,6 +53,7 @@ def prepare(data: bytes, media_type: str, source_name: str | None,
     case = case_of(graph)
     triples = [triple_to_oxigraph(s, p, o) for s, p, o in graph]
     check_record(triples, case)
+    minted = frozenset(confine(case, triples)) if confine is not None else frozenset()
     result = None
     if context is not None:
         text = data.decode("utf-8", errors="replace")
@@ -50,4 +61,4 @@ def prepare(data: bytes, media_type: str, source_name: str | None,
         if not result.conforms:
             raise ValidationFailed(result)
     return Prepared(case, graph, triples, hashlib.sha256(data).hexdigest(),
-                    graph_digest(triples), result, source_name)
+                    graph_digest(triples), result, source_name, minted)

@@ -33,6 +33,7 @@ from coprod_kg.errors import (
     BadInput,
     Conflict,
     NotFound,
+    OutsideCase,
     PreconditionFailed,
     PreconditionRequired,
     Unprocessable,
@@ -101,6 +102,18 @@ class Curation(CurationBase):
             self._ontology = confinement.ontology_view(reader, self._ontology)
             return confinement.confine(reader, self._public(), self._ontology, triples, case)
 
+    def recheck_minted(self, case: str, triples: Sequence[ox.Triple]) -> None:
+        """Under the write lock: what the record mints is still described nowhere else.
+
+        The full check ran before validation; only this part can change meanwhile (another
+        record minting the same resource was published).
+        """
+        with self._read() as reader:
+            offences = [] if reader is None else confinement.taken_offences(
+                reader, self._public(), triples, case)
+        if offences:
+            raise OutsideCase(case, offences)
+
     def submit(self, data: bytes, media_type: str, user: User, source_name: str | None = None,
                publish: bool = False) -> SubmissionOutcome:
         """Store a NEW case as version 1: pending, or published if ``publish`` and curator.
@@ -112,12 +125,13 @@ class Curation(CurationBase):
         """
         if publish:
             self._require_curator(user, "publish directly")
-        prepared = prepare(data, media_type, source_name, self.validation_context())
+        prepared = prepare(data, media_type, source_name, self.validation_context(),
+                           self.confine)
         with self.lock:
             if self._versions(prepared.case):
                 raise Conflict(f"the case {prepared.case} already exists; send a new version "
                                "with PUT (and If-Match)")
-            self.confine(prepared.case, prepared.triples)
+            self.recheck_minted(prepared.case, prepared.triples)
             info = self.new_version(prepared, user, 1, publish, None)
             request = updates.insert_versions([updates.NewVersion(info, prepared.triples)])
             self.commit(request, user.name, "publish" if publish else "submit", info.graph)
@@ -140,7 +154,8 @@ class Curation(CurationBase):
         target = case_iri_of(case_iri)
         if not self._versions(target):
             raise NotFound(f"no case {target}; create it with POST /submissions")
-        prepared = prepare(data, media_type, source_name, self.validation_context())
+        prepared = prepare(data, media_type, source_name, self.validation_context(),
+                           self.confine)
         if prepared.case != target:
             raise Unprocessable(f"the record describes {prepared.case}, not {target}")
         with self.lock:
@@ -149,7 +164,7 @@ class Curation(CurationBase):
             if not _same_etag(if_match, latest.etag):
                 raise PreconditionFailed(f"the case changed since {if_match}: its current ETag "
                                          f"is {latest.etag}; fetch it and retry")
-            self.confine(prepared.case, prepared.triples)
+            self.recheck_minted(prepared.case, prepared.triples)
             info = self.new_version(prepared, user, latest.number + 1, publish, latest.number)
             previous = records.published(found) if publish else None
             request = updates.insert_versions([updates.NewVersion(info, prepared.triples,
