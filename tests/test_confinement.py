@@ -326,6 +326,8 @@ def test_injections_are_refused_naming_the_triple(world: World, name: str,
     assert status == 422, answer
     assert answer["error"] == "OutsideCase", answer
     assert named in str(answer["message"]), answer["message"]
+    triples = answer["triples"]
+    assert isinstance(triples, list) and any(named in line for line in triples)
     assert not world.exists(slug)
 
 
