@@ -4,8 +4,8 @@ Routers that speak JSON (validation, submissions, cases) mark their requests wit
 :func:`json_errors`; their errors are a JSON object (``error``, ``message``, ``status``, and
 ``line``/``column`` for malformed RDF). A refused submission (:class:`ValidationFailed`) always
 answers 422 with the full validation report; a submission reaching beyond its case
-(:class:`OutsideCase`) lists every refused triple in ``triples``. Every other error is plain text, which SPARQL
-clients show as it is. 401 carries ``WWW-Authenticate: Bearer``.
+(:class:`OutsideCase`) lists every refused triple in ``triples``. Every other error is plain
+text, which SPARQL clients show as it is. 401 carries ``WWW-Authenticate: Bearer``.
 """
 
 from __future__ import annotations
