@@ -3,9 +3,10 @@
 Routers that speak JSON (validation, submissions, cases) mark their requests with
 :func:`json_errors`; their errors are a JSON object (``error``, ``message``, ``status``, and
 ``line``/``column`` for malformed RDF). A refused submission (:class:`ValidationFailed`) always
-answers 422 with the full validation report. Every other error is plain text, which SPARQL
-clients show as it is. 401 carries ``WWW-Authenticate: Bearer``; 429 carries ``Retry-After``
-(the seconds until the client's query budget allows a query again).
+answers 422 with the full validation report; a submission reaching beyond its case
+(:class:`OutsideCase`) lists every refused triple in ``triples``. Every other error is plain
+text, which SPARQL clients show as it is. 401 carries ``WWW-Authenticate: Bearer``; 429 carries
+``Retry-After`` (the seconds until the client's query budget allows a query again).
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from coprod_kg.errors import CoprodError, ParseError, TooManyRequests, ValidationFailed
+from coprod_kg.errors import (
+    CoprodError,
+    OutsideCase,
+    ParseError,
+    TooManyRequests,
+    ValidationFailed,
+)
 from coprod_kg.report import render_json
 
 log = logging.getLogger(__name__)
@@ -42,6 +49,8 @@ def error_body(exc: CoprodError) -> dict[str, object]:
         body.update(message=exc.message, line=exc.line, column=exc.column)
     if isinstance(exc, ValidationFailed):
         body["report"] = json.loads(render_json(exc.result))
+    if isinstance(exc, OutsideCase):  # every refused triple, with its reason
+        body["triples"] = exc.offences
     return body
 
 

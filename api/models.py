@@ -86,6 +86,13 @@ class DiffModel(BaseModel):
     removed: list[str]
     added_turtle: str
     removed_turtle: str
+    entailed_added: list[str] = Field(
+        default_factory=list, description="entailed triples the version adds (not asserted: "
+        "derived by the load-time rules with the ontology, and published with it)")
+    entailed_removed: list[str] = Field(default_factory=list,
+                                        description="entailed triples the version removes")
+    entailed_added_turtle: str = ""
+    entailed_removed_turtle: str = ""
 
 
 class ReviewModel(BaseModel):

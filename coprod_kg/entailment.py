@@ -211,23 +211,17 @@ def read_schema(engine: RuleEngine, ontology_graph: str) -> Schema:
     return Schema.of(ontology)
 
 
-def materialise(engine: RuleEngine, ontology_graph: str, sources: Iterable[str],
-                target: str, schema: Schema | None = None) -> int:
-    """Replace graph ``target`` by the entailments of the ontology plus ``sources``.
+def entail(triples: Iterable[ox.Triple], schema: Schema) -> set[ox.Triple]:
+    """The entailments of ``triples`` (ontology and data together) under the rules.
 
-    The inputs are copied into the default graph of a scratch in-memory engine, where the rules
-    run to their fixed point (querying one default graph is far faster than a union of named
-    graphs); only the result is written back, in batches. Asserted triples (in the ontology or
-    a source) are not repeated. Returns the triple count. Pass ``schema`` (from
-    :func:`read_schema`) to reuse it across several calls.
+    The triples go into the default graph of a scratch in-memory store, where the rules run to
+    their fixed point (querying one default graph is far faster than a union of named graphs).
+    Asserted triples are not repeated; blank nodes keep their labels, so an entailment about a
+    blank node of ``triples`` names the same node.
     """
-    schema = schema or read_schema(engine, ontology_graph)
-    inputs = [ontology_graph] + [g for g in sources if g not in (ontology_graph, target)]
     scratch = ox.Store()
     default = ox.DefaultGraph()
-    for name in dict.fromkeys(inputs):
-        scratch.extend([ox.Quad(t.subject, t.predicate, t.object, default)
-                        for t in engine.graph_triples(name)])
+    scratch.extend([ox.Quad(t.subject, t.predicate, t.object, default) for t in triples])
     asserted = {q.triple for q in scratch.quads_for_pattern(None, None, None, default)}
     known: set[ox.Triple] = set()
     fresh = _hierarchy_triples(schema)
@@ -238,6 +232,23 @@ def materialise(engine: RuleEngine, ontology_graph: str, sources: Iterable[str],
         known |= fresh
         scratch.extend([ox.Quad(t.subject, t.predicate, t.object, default) for t in fresh])
         fresh = _derive(scratch, schema)
+    return known
+
+
+def materialise(engine: RuleEngine, ontology_graph: str, sources: Iterable[str],
+                target: str, schema: Schema | None = None) -> int:
+    """Replace graph ``target`` by the entailments of the ontology plus ``sources``.
+
+    The inputs are read from ``engine`` and the rules run in memory (:func:`entail`); only the
+    result is written back, in batches. Returns the triple count. Pass ``schema`` (from
+    :func:`read_schema`) to reuse it across several calls.
+    """
+    schema = schema or read_schema(engine, ontology_graph)
+    inputs = [ontology_graph] + [g for g in sources if g not in (ontology_graph, target)]
+    triples: list[ox.Triple] = []
+    for name in dict.fromkeys(inputs):
+        triples.extend(engine.graph_triples(name))
+    known = entail(triples, schema)
     engine.update(f"DROP SILENT GRAPH <{target}>")
     _insert(engine, target, sorted(known, key=str))
     return len(known)

@@ -135,3 +135,24 @@ class QueryOutOfMemory(CoprodError):
     """A query needed more memory than a query worker may use, and was stopped."""
 
     status = 503
+
+
+class OutsideCase(Unprocessable):
+    """A submission says something about resources other than its own case (or what it mints).
+
+    ``offences`` lists each refused triple (N-Triples, entailed ones marked) with the reason.
+    """
+
+    def __init__(self, case: str, offences: list[str]) -> None:
+        self.case = case
+        self.offences = offences
+        shown = offences[:MAX_OFFENCES_SHOWN]
+        more = len(offences) - len(shown)
+        super().__init__(
+            f"the submission reaches beyond its case {case}: {len(offences)} triple(s) "
+            "refused; nothing was stored\n" + "\n".join(f"  {line}" for line in shown)
+            + (f"\n  ... and {more} more" if more > 0 else ""))
+
+
+#: How many refused triples the message of :class:`OutsideCase` lists.
+MAX_OFFENCES_SHOWN = 20

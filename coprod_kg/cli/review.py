@@ -32,6 +32,10 @@ def register(sub: Any) -> None:
     parser.set_defaults(func=run)
 
 
+#: Appended (as an N-Triples comment) to the lines of entailed triples.
+ENTAILED_MARK = "# entailed"
+
+
 def _list(service: Curation) -> int:
     pending = service.pending()
     if not pending:
@@ -46,11 +50,17 @@ def _show(service: Curation, case: str, number: int) -> int:
     diff = service.diff(case, number)
     base = f"published v{diff.base}" if diff.base else "nothing published"
     print(f"# {diff.case} v{diff.number} against {base}: +{len(diff.added)} "
-          f"-{len(diff.removed)} triple(s)")
+          f"-{len(diff.removed)} triple(s); entailed +{len(diff.entailed_added)} "
+          f"-{len(diff.entailed_removed)}")
     for line in diff.removed:
         print(f"- {line}")
     for line in diff.added:
         print(f"+ {line}")
+    # Entailed triples are what accepting would add to the public graph besides the record.
+    for line in diff.entailed_removed:
+        print(f"- {line} {ENTAILED_MARK}")
+    for line in diff.entailed_added:
+        print(f"+ {line} {ENTAILED_MARK}")
     return 0
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from coprod_kg.cli._curation import acting_user, add_identity_options, open_service, settings_of
 from coprod_kg.config import Settings
-from coprod_kg.errors import BadInput, ValidationFailed
+from coprod_kg.errors import BadInput, OutsideCase, ValidationFailed
 from coprod_kg.rdf_input import media_type_for
 from coprod_kg.report import render_text
 
@@ -31,7 +31,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Submit; print the case and version; 1 if the record does not conform."""
+    """Submit; print the case and version; 1 if the record does not conform or reaches
+    beyond its case."""
     settings = settings_of(args, settings)
     if not args.file.is_file():
         raise BadInput(f"no such file: {args.file}")
@@ -49,6 +50,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except ValidationFailed as failed:
         print(render_text(failed.result), file=sys.stderr)
         print(f"coprod-kg submit: {failed}", file=sys.stderr)
+        return 1
+    except OutsideCase as refused:
+        print(f"coprod-kg submit: {refused}", file=sys.stderr)
         return 1
     finally:
         service.close()

@@ -64,17 +64,23 @@ def import_documents(cur: Curation, documents: Sequence[Document], user: User,
     prepared: list[Prepared] = []
     failures: dict[str, str] = {}
     seen: dict[str, str] = {}
+    minters: dict[str, str] = {}  # a resource minted by one file of the batch -> that file
     for doc in tqdm(documents, desc="validating", unit="file", disable=not progress):
         try:
-            item = prepare(doc.data, doc.media_type, doc.name, context)
-            if validate:
-                cur.check_foreign(item)
+            item = prepare(doc.data, doc.media_type, doc.name, context,
+                           cur.confine if validate else None)
         except CoprodError as exc:
             failures[doc.name] = _describe(exc)
             continue
         if item.case in seen:
             failures[doc.name] = f"{item.case} is also in {seen[item.case]}"
             continue
+        twice = sorted(m for m in item.minted if m in minters)
+        if twice:
+            failures[doc.name] = "; ".join(f"{m} is also described in {minters[m]}"
+                                           for m in twice)
+            continue
+        minters.update(dict.fromkeys(item.minted, doc.name))
         seen[item.case] = doc.name
         prepared.append(item)
     if failures:

@@ -1,8 +1,12 @@
-"""Compare two versions of a case, blank nodes matched by canonical labelling (rdflib)."""
+"""Compare two versions of a case, blank nodes matched by canonical labelling (rdflib).
+
+The entailments of each version (what the load-time rules add to the ontology's own) are
+compared apart, so a curator sees what a version implies as well as what it states.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import pyoxigraph as ox
 from rdflib import Graph
@@ -30,10 +34,17 @@ def _turtle(graph: Graph) -> str:
 
 
 def diff_versions(case: str, number: int, base: int | None, new: Sequence[ox.Triple],
-                  old: Sequence[ox.Triple]) -> Diff:
-    """What ``new`` adds to and removes from ``old``."""
+                  old: Sequence[ox.Triple], entailed_new: Iterable[ox.Triple] = (),
+                  entailed_old: Iterable[ox.Triple] = ()) -> Diff:
+    """What ``new`` adds to and removes from ``old``, asserted and entailed triples apart."""
     _, removed, added = graph_diff(to_isomorphic(_graph(old)), to_isomorphic(_graph(new)))
+    _, gone, implied = graph_diff(to_isomorphic(_graph(list(entailed_old))),
+                                  to_isomorphic(_graph(list(entailed_new))))
     return Diff(case=case, number=number, base=base,
                 added=ntriples_lines(triple_to_oxigraph(*t) for t in added),
                 removed=ntriples_lines(triple_to_oxigraph(*t) for t in removed),
-                added_turtle=_turtle(added), removed_turtle=_turtle(removed))
+                added_turtle=_turtle(added), removed_turtle=_turtle(removed),
+                entailed_added=ntriples_lines(triple_to_oxigraph(*t) for t in implied),
+                entailed_removed=ntriples_lines(triple_to_oxigraph(*t) for t in gone),
+                entailed_added_turtle=_turtle(implied),
+                entailed_removed_turtle=_turtle(gone))

@@ -4,7 +4,8 @@ Rules (issue 5, point 6, and the curation design):
 
 - the record is not empty and describes at least one IRI (not only blank nodes);
 - it holds exactly ONE ``cp:CoProductionCase``, whose IRI is ``https://w3id.org/coprod/case/``
-  followed by a kebab-case slug;
+  followed by a kebab-case slug, spelled canonically (not ``HTTPS://W3ID.org/...``, no
+  percent-encoding, no dot-segments: :class:`OutsideCase`, naming the typing triple);
 - every subject is the case IRI, one of its fragments (``case:slug#part``), a blank node, or a
   resource outside the case namespace (an organisation, agent, person or source) that the record
   defines: such a resource must not already be described by another public graph (checked by
@@ -19,8 +20,9 @@ import re
 from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import RDF
 
+from coprod_kg.curation.iris import iri_offence
 from coprod_kg.curation.model import CASE_BASE
-from coprod_kg.errors import Unprocessable
+from coprod_kg.errors import OutsideCase, Unprocessable
 from coprod_kg.namespaces import CP
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -45,6 +47,10 @@ def case_of(graph: Graph) -> str:
     if isinstance(case, BNode) or not isinstance(case, URIRef):
         raise Unprocessable(f"the case is a blank node: give it an IRI under {CASE_BASE}")
     iri = str(case)
+    spelling = iri_offence(iri)
+    if spelling is not None:  # HTTPS://W3ID.org/..., %-encoded or dot-segment variants
+        triple = f"<{iri}> <{RDF.type}> <{CP.CoProductionCase}> ."
+        raise OutsideCase(iri, [f"{triple} -- the case IRI <{iri}>: {spelling}"])
     if not iri.startswith(CASE_BASE):
         raise Unprocessable(f"the case IRI {iri} is outside the allowed base {CASE_BASE}")
     if not SLUG.fullmatch(iri[len(CASE_BASE):]):

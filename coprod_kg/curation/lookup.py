@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
-from coprod_kg.curation.model import CASE_GRAPH_BASE, case_slug
+from coprod_kg.curation.model import CASE_GRAPH_BASE, INFERRED_SUFFIX, case_slug
 from coprod_kg.curation.writer import CurationReader
 from coprod_kg.namespaces import INFERRED_GRAPH
 from coprod_kg.terms import to_rdflib
@@ -37,10 +37,12 @@ def described_elsewhere(reader: CurationReader, public: Sequence[str], subjects:
                         case: str) -> dict[str, str]:
     """Which of ``subjects`` another public graph already describes: subject -> graph.
 
-    The case's own version graphs and the entailments do not count.
+    The case's own version graphs and entailment graphs (derived, not descriptions) do not
+    count.
     """
     own = f"{CASE_GRAPH_BASE}{case_slug(case)}/"
-    graphs = [g for g in public if not g.startswith(own) and g != str(INFERRED_GRAPH)]
+    graphs = [g for g in public if not g.startswith(own) and g != str(INFERRED_GRAPH)
+              and not g.endswith(INFERRED_SUFFIX)]
     if not subjects or not graphs:
         return {}
     query = (f"SELECT DISTINCT ?s ?g WHERE {{ VALUES ?s {{ {_values(sorted(subjects))} }} "

@@ -18,6 +18,8 @@ CURATION_GRAPH = str(GRAPH) + "curation"
 PROVENANCE_GRAPH = str(GRAPH) + "provenance"
 CASE_GRAPH_BASE = str(GRAPH) + "case/"
 CASE_BASE = str(CASE)
+#: How the name of a version's entailment graph ends.
+INFERRED_SUFFIX = "/inferred"
 #: The agent that submits and accepts the bundled case files of ``data/cases``.
 EDITORS = "coprod-kg-editors"
 
@@ -62,7 +64,7 @@ def version_graph(case: str, number: int) -> str:
 
 def inferred_graph(version: str) -> str:
     """The entailment graph of version graph ``version``."""
-    return version + "/inferred"
+    return version + INFERRED_SUFFIX
 
 
 def now() -> str:
@@ -132,7 +134,8 @@ class Diff:
     """Triples a version adds and removes relative to the current published version.
 
     ``added``/``removed`` are sorted N-Triples lines (blank nodes keep their stored labels);
-    ``added_turtle``/``removed_turtle`` are the same triples as Turtle, for people.
+    ``added_turtle``/``removed_turtle`` are the same triples as Turtle, for people; the
+    ``entailed_*`` fields list what the version's entailments add and remove.
     """
 
     case: str
@@ -142,10 +145,16 @@ class Diff:
     removed: list[str] = field(default_factory=list)
     added_turtle: str = ""
     removed_turtle: str = ""
+    #: Entailed triples (derived by the load-time rules with the ontology, not asserted) that
+    #: the version adds and removes, in the same two forms.
+    entailed_added: list[str] = field(default_factory=list)
+    entailed_removed: list[str] = field(default_factory=list)
+    entailed_added_turtle: str = ""
+    entailed_removed_turtle: str = ""
 
     @property
     def unchanged(self) -> bool:
-        return not self.added and not self.removed
+        return not (self.added or self.removed or self.entailed_added or self.entailed_removed)
 
 
 @dataclass(frozen=True)

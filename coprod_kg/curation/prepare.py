@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pyoxigraph as ox
 from rdflib import Graph
 
+from coprod_kg.curation.confinement import check_record
 from coprod_kg.curation.identity import case_of
 from coprod_kg.curation.updates import graph_digest
 from coprod_kg.errors import ValidationFailed
@@ -28,23 +30,35 @@ class Prepared:
     digest: str
     result: ValidationResult | None
     source_name: str | None
+    minted: frozenset[str] = frozenset()  #: new resources it describes (when confined)
+
+
+#: Checks a record against the store before SHACL runs: (case, triples) -> the IRIs it mints.
+Confine = Callable[[str, Sequence[ox.Triple]], set[str]]
 
 
 def prepare(data: bytes, media_type: str, source_name: str | None,
-            context: ValidationContext | None) -> Prepared:
+            context: ValidationContext | None, confine: Confine | None = None) -> Prepared:
     """Parse and check ``data``; ``context=None`` skips SHACL (bundled, trusted files).
 
-    Raises ParseError / UnsupportedMediaType / BadInput (input), Unprocessable (identity) and
-    :class:`ValidationFailed` (violations).
+    ``confine`` (the curation service's store-side confinement check) runs after the checks
+    that need no store and before SHACL, so a record reaching beyond its case is refused as
+    such, naming the triple, whatever else is wrong with it.
+
+    Raises ParseError / UnsupportedMediaType / BadInput (input), Unprocessable (identity),
+    OutsideCase (a triple reaches beyond the case: the rules that need no store, see
+    :mod:`~coprod_kg.curation.confinement`) and :class:`ValidationFailed` (violations).
     """
     graph = parse_rdf(data, media_type, source_name)
     case = case_of(graph)
+    triples = [triple_to_oxigraph(s, p, o) for s, p, o in graph]
+    check_record(triples, case)
+    minted = frozenset(confine(case, triples)) if confine is not None else frozenset()
     result = None
     if context is not None:
         text = data.decode("utf-8", errors="replace")
         result = validate_graph(graph, context=context, texts=[SourceText(source_name, text)])
         if not result.conforms:
             raise ValidationFailed(result)
-    triples = [triple_to_oxigraph(s, p, o) for s, p, o in graph]
     return Prepared(case, graph, triples, hashlib.sha256(data).hexdigest(),
-                    graph_digest(triples), result, source_name)
+                    graph_digest(triples), result, source_name, minted)

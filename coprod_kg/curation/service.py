@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+import pyoxigraph as ox
+
 from coprod_kg.accounts import Role, User
 from coprod_kg.config import Settings
-from coprod_kg.curation import records, updates
+from coprod_kg.curation import confinement, records, updates
 from coprod_kg.curation.base import CurationBase
 from coprod_kg.curation.bulk import Document, import_documents
 from coprod_kg.curation.diffing import diff_versions
@@ -31,6 +33,7 @@ from coprod_kg.errors import (
     BadInput,
     Conflict,
     NotFound,
+    OutsideCase,
     PreconditionFailed,
     PreconditionRequired,
     Unprocessable,
@@ -59,6 +62,8 @@ def _may_see(info: VersionInfo, viewer: User | None) -> bool:
 class Curation(CurationBase):
     """One store's curation workflow. Thread-safe: writes are serialised by a lock."""
 
+    _ontology: confinement.OntologyView | None = None  #: cached view of the stored ontology
+
     @classmethod
     def open(cls, settings: Settings, repair: bool = True) -> Curation:
         """A service over ``settings.store``; the writer is opened lazily at the first write.
@@ -85,22 +90,48 @@ class Curation(CurationBase):
         return validate_graph(graph, context=self.validation_context(),
                               texts=[SourceText(source_name, text)])
 
+    def confine(self, case: str, triples: Sequence[ox.Triple]) -> set[str]:
+        """Refuse a record that reaches beyond its case (OutsideCase, 422); the IRIs it mints.
+
+        See :mod:`coprod_kg.curation.confinement` for the rules.
+        """
+        with self._read() as reader:
+            if reader is None:
+                confinement.check_record(triples, case)
+                return set()
+            self._ontology = confinement.ontology_view(reader, self._ontology)
+            return confinement.confine(reader, self._public(), self._ontology, triples, case)
+
+    def recheck_minted(self, case: str, triples: Sequence[ox.Triple]) -> None:
+        """Under the write lock: what the record mints is still described nowhere else.
+
+        The full check ran before validation; only this part can change meanwhile (another
+        record minting the same resource was published).
+        """
+        with self._read() as reader:
+            offences = [] if reader is None else confinement.taken_offences(
+                reader, self._public(), triples, case)
+        if offences:
+            raise OutsideCase(case, offences)
+
     def submit(self, data: bytes, media_type: str, user: User, source_name: str | None = None,
                publish: bool = False) -> SubmissionOutcome:
         """Store a NEW case as version 1: pending, or published if ``publish`` and curator.
 
         Raises ParseError (400), UnsupportedMediaType (415), Unprocessable (422: identity,
-        empty, blank-node-only), ValidationFailed (422, nothing stored), Conflict (409: the
+        empty, blank-node-only), OutsideCase (422: a triple, or an entailment, about something
+        other than the case), ValidationFailed (422, nothing stored), Conflict (409: the
         case exists, use PUT), Forbidden (403: publish by a non-curator).
         """
         if publish:
             self._require_curator(user, "publish directly")
-        prepared = prepare(data, media_type, source_name, self.validation_context())
+        prepared = prepare(data, media_type, source_name, self.validation_context(),
+                           self.confine)
         with self.lock:
             if self._versions(prepared.case):
                 raise Conflict(f"the case {prepared.case} already exists; send a new version "
                                "with PUT (and If-Match)")
-            self.check_foreign(prepared)
+            self.recheck_minted(prepared.case, prepared.triples)
             info = self.new_version(prepared, user, 1, publish, None)
             request = updates.insert_versions([updates.NewVersion(info, prepared.triples)])
             self.commit(request, user.name, "publish" if publish else "submit", info.graph)
@@ -123,7 +154,8 @@ class Curation(CurationBase):
         target = case_iri_of(case_iri)
         if not self._versions(target):
             raise NotFound(f"no case {target}; create it with POST /submissions")
-        prepared = prepare(data, media_type, source_name, self.validation_context())
+        prepared = prepare(data, media_type, source_name, self.validation_context(),
+                           self.confine)
         if prepared.case != target:
             raise Unprocessable(f"the record describes {prepared.case}, not {target}")
         with self.lock:
@@ -132,7 +164,7 @@ class Curation(CurationBase):
             if not _same_etag(if_match, latest.etag):
                 raise PreconditionFailed(f"the case changed since {if_match}: its current ETag "
                                          f"is {latest.etag}; fetch it and retry")
-            self.check_foreign(prepared)
+            self.recheck_minted(prepared.case, prepared.triples)
             info = self.new_version(prepared, user, latest.number + 1, publish, latest.number)
             previous = records.published(found) if publish else None
             request = updates.insert_versions([updates.NewVersion(info, prepared.triples,
@@ -158,7 +190,11 @@ class Curation(CurationBase):
             return records.versions(reader, status=Status.PENDING)
 
     def diff(self, case_iri: str, number: int) -> Diff:
-        """Version ``number`` compared with the current published version of the case."""
+        """Version ``number`` compared with the current published version of the case.
+
+        The entailments of both (what the load-time rules add to the ontology's own) are
+        compared too, and listed apart, so a curator sees what accepting would imply.
+        """
         found = self._versions(case_iri)
         target = next((v for v in found if v.number == number), None)
         if target is None:
@@ -168,16 +204,27 @@ class Curation(CurationBase):
             assert reader is not None
             new = reader.graph_triples(target.graph)
             old = [] if base is None or base.number == number else reader.graph_triples(base.graph)
-        return diff_versions(target.case, number, None if base is None else base.number, new, old)
+            view = self._ontology = confinement.ontology_view(reader, self._ontology)
+        entailed: tuple[set[ox.Triple], set[ox.Triple]] = (set(), set())
+        if view is not None:
+            entailed = (confinement.entailments(view, new), confinement.entailments(view, old))
+        return diff_versions(target.case, number, None if base is None else base.number, new, old,
+                             *entailed)
 
     def accept(self, case_iri: str, number: int, curator: User) -> VersionInfo:
         """Publish a pending version (the previous published one becomes superseded).
 
-        Forbidden unless curator; NotFound; Conflict if the version is not pending.
+        Forbidden unless curator; NotFound; Conflict if the version is not pending;
+        OutsideCase if, in the store as it is now, it reaches beyond its case (say, another
+        record published meanwhile describes an organisation it mints).
         """
         self._require_curator(curator, "accept submissions")
         with self.lock:
             target, found = self._pending_version(case_iri, number)
+            with self._read() as reader:
+                assert reader is not None
+                stored = reader.graph_triples(target.graph)
+            self.confine(target.case, stored)
             previous = records.published(found)
             when = now()
             self.commit(updates.accept(target, curator.name, when, previous), curator.name,
