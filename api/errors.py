@@ -15,7 +15,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from coprod_kg.errors import CoprodError, ParseError, ValidationFailed
+from coprod_kg.errors import CoprodError, Gone, ParseError, ValidationFailed
 from coprod_kg.report import render_json
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,8 @@ def error_body(exc: CoprodError) -> dict[str, object]:
         body.update(message=exc.message, line=exc.line, column=exc.column)
     if isinstance(exc, ValidationFailed):
         body["report"] = json.loads(render_json(exc.result))
+    if isinstance(exc, Gone):
+        body["tombstone"] = exc.tombstone
     return body
 
 
