@@ -41,6 +41,7 @@ from coprod_kg.curation.writer import CurationReader
 from coprod_kg.errors import Gone, NotFound, StoreBusy
 from coprod_kg.manifest import Manifest
 from coprod_kg.manifest_store import ManifestStore
+from coprod_kg.namespaces import CP
 from coprod_kg.store import GraphRecord
 
 
@@ -77,7 +78,10 @@ def _digest(lines: list[str]) -> str:
 
 
 def count_triples(reader: CurationReader, graph: str) -> int:
-    rows = reader.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+    """Triples of ``graph``, not counting write markers (:mod:`coprod_kg.curation.journal`),
+    which come and go without changing what the graph records."""
+    rows = reader.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} "
+                         f"FILTER(?p != <{CP}writeId>) }}")
     value = rows[0].get("n") if rows else None
     return int(value.value) if value is not None else 0
 
