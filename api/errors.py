@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from coprod_kg.errors import (
     CoprodError,
+    Gone,
     OutsideCase,
     ParseError,
     TooManyRequests,
@@ -51,6 +52,8 @@ def error_body(exc: CoprodError) -> dict[str, object]:
         body["report"] = json.loads(render_json(exc.result))
     if isinstance(exc, OutsideCase):  # every refused triple, with its reason
         body["triples"] = exc.offences
+    if isinstance(exc, Gone):
+        body["tombstone"] = exc.tombstone
     return body
 
 

@@ -37,6 +37,16 @@ class ValidationReportModel(BaseModel):
     findings: list[FindingModel]
 
 
+class TombstoneModel(BaseModel):
+    """What stays public of a withdrawn case."""
+
+    case: str
+    title: str | None = None
+    withdrawn: str | None = Field(None, description="when (ISO 8601)")
+    reason: str | None = Field(None, description="why, as the curator gave it")
+    version: int = Field(description="the version that was withdrawn")
+
+
 class ErrorModel(BaseModel):
     """Any refused request of the JSON API."""
 
@@ -47,6 +57,8 @@ class ErrorModel(BaseModel):
     column: int | None = None
     report: ValidationReportModel | None = Field(
         None, description="the validation report, when a submission does not conform")
+    tombstone: TombstoneModel | None = Field(
+        None, description="what stays public of a withdrawn case (with 410)")
 
 
 class VersionModel(BaseModel):
@@ -131,6 +143,7 @@ _DESCRIPTIONS = {
     404: "no such case, version or submission",
     406: "no acceptable representation",
     409: "the case already exists (use PUT) or the submission was already decided",
+    410: "the case was withdrawn (with its tombstone: title, when, why)",
     412: "If-Match names a stale version",
     413: "the body is too large",
     415: "unsupported media type",

@@ -1,5 +1,7 @@
-"""The curation service of the app: opened at the first request that needs it, closed at
-shutdown. The store's writer inside it is opened lazily at the first write (one writer process).
+"""The curation service of the app: opened at start-up (or the first request that needs it),
+closed at shutdown. At start-up its writer is opened (the server is the one writer process of an
+embedded store), which first repairs what a crash left half done: an interrupted write is rolled
+forward or back, entailments and the manifest are checked against the store, before serving.
 """
 
 from __future__ import annotations
@@ -28,15 +30,15 @@ def curation_for(app: FastAPI, settings: Settings) -> Curation:
 
 
 def open_if_loaded(app: FastAPI, settings: Settings) -> None:
-    """At start-up: open the service when the store is loaded, which re-derives the manifest's
-    public flags from the curation graph (repairing a crash) before the first query."""
+    """At start-up: when the store is loaded, open the service and its writer, which recovers
+    from a crash (:meth:`~coprod_kg.curation.Curation.recover`) before the first query."""
     manifests = open_manifests(settings)  # the file, or the remote server's manifest graph
     try:
         loaded = manifests.read() is not None
     finally:
         manifests.close()
     if loaded:
-        curation_for(app, settings)
+        curation_for(app, settings).recover()
 
 
 def get_curation(request: Request) -> Curation:

@@ -2,13 +2,15 @@
 
 Accounts live in a SQLite file inside the store directory (``accounts.sqlite3``), outside every
 RDF graph, so SPARQL, dumps and dereferencing can never reach them. A token is shown once when it
-is made; only its SHA-256 is kept, and tokens are compared in constant time.
+is made; only its SHA-256 is kept, and tokens are compared in constant time. The file (and
+SQLite's ``-wal``/``-shm`` files, which take its mode) is ``0600``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
 import sqlite3
 from collections.abc import Iterator
@@ -18,6 +20,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
+from coprod_kg.atomic import PRIVATE_FILE_MODE, private_dir
 from coprod_kg.errors import BadInput, NotFound
 
 ACCOUNTS_FILE = "accounts.sqlite3"
@@ -66,8 +69,18 @@ class Accounts:
     """The account registry of one store directory."""
 
     def __init__(self, store_dir: Path) -> None:
-        store_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(store_dir)
         self.path = store_dir / ACCOUNTS_FILE
+        self._private()
+
+    def _private(self) -> None:
+        """Create the database file ``0600`` (SQLite would use the umask), or tighten it."""
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+        try:
+            if os.fstat(fd).st_mode & 0o777 != PRIVATE_FILE_MODE:
+                os.fchmod(fd, PRIVATE_FILE_MODE)
+        finally:
+            os.close(fd)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

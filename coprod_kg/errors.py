@@ -103,6 +103,16 @@ class Conflict(CoprodError):
     status = 409
 
 
+class Gone(CoprodError):
+    """The resource was withdrawn on purpose; ``tombstone`` says what it was, when and why."""
+
+    status = 410
+
+    def __init__(self, message: str, tombstone: dict[str, str | int | None]) -> None:
+        super().__init__(message)
+        self.tombstone = tombstone
+
+
 class PreconditionFailed(CoprodError):
     """``If-Match`` names a version that is no longer the latest one (a concurrent edit)."""
 

@@ -15,6 +15,7 @@ from typing import BinaryIO, cast
 
 import pyoxigraph as ox
 
+from coprod_kg.atomic import private_dir
 from coprod_kg.errors import BadInput, CoprodError
 from coprod_kg.formats import QueryForm
 from coprod_kg.manifest import Manifest, read_manifest
@@ -191,7 +192,7 @@ class OxigraphWriter:
     """Read-write :class:`~coprod_kg.store.GraphWriter` over the store directory (the loader)."""
 
     def __init__(self, store_dir: Path) -> None:
-        store_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(store_dir)  # 0700, and every file the engine makes 0600
         self.store = ox.Store(str(store_dir))
 
     def replace_graph(self, name: str, triples: Iterable[ox.Triple]) -> int:

@@ -65,7 +65,7 @@ def world(real_store: Path, settings_for: object,
 
 def dereferences(client: TestClient, slug: str) -> bool:
     response = client.get(f"/case/{slug}", headers={"Accept": "text/turtle"})
-    assert response.status_code in (200, 404), response.text
+    assert response.status_code in (200, 404, 410), response.text
     return response.status_code == 200 and slug.encode() in response.content
 
 
@@ -137,11 +137,17 @@ def test_identity_problems_are_422_in_plain_words(world: World, body: bytes,
     assert words in response.json()["message"]
 
 
-def test_posting_an_existing_case_is_409(world: World) -> None:
+def test_posting_an_existing_case_is_409_for_those_who_see_it(world: World) -> None:
     assert submit(world.client, world.users.alice, "api-twice").status_code == 201
-    response = submit(world.client, world.users.bob, "api-twice")
-    assert response.status_code == 409
-    assert "PUT" in response.json()["message"]
+    for token in (world.users.alice, world.users.curator):
+        response = submit(world.client, token, "api-twice")
+        assert response.status_code == 409
+        assert "PUT" in response.json()["message"]
+    # Another contributor cannot see alice's pending case: it answers as a new case would
+    # (only the version number shows that the case has other versions).
+    other = submit(world.client, world.users.bob, "api-twice")
+    assert other.status_code == 201, other.text
+    assert other.json()["status"] == "pending" and other.json()["number"] == 2
 
 
 def test_malformed_and_unsupported_submissions(world: World) -> None:
@@ -247,6 +253,8 @@ def test_put_of_an_unknown_case_is_404(world: World) -> None:
 
 
 def test_concurrent_edits_cannot_both_win(world: World) -> None:
+    """Two edits from the same ETag by one contributor (who sees both): one gets 412. Two
+    contributors would both succeed: neither sees the other's pending version."""
     world.published("api-race")
     tag = world.etag("api-race")
     statuses: list[int] = []
@@ -257,7 +265,7 @@ def test_concurrent_edits_cannot_both_win(world: World) -> None:
         statuses.append(response.status_code)
 
     threads = [threading.Thread(target=edit, args=(world.users.alice, "Edit by alice")),
-               threading.Thread(target=edit, args=(world.users.bob, "Edit by bob"))]
+               threading.Thread(target=edit, args=(world.users.alice, "Another by alice"))]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -278,7 +286,7 @@ def test_delete_withdraws_but_keeps_the_history(world: World) -> None:
     assert not mentions(world.client, "api-withdrawn")
     assert not in_dump(world.client, "api-withdrawn")
     assert not dereferences(world.client, "api-withdrawn")
-    history = world.client.get("/cases/api-withdrawn/history")
+    history = world.client.get("/cases/api-withdrawn/history", headers=curator)
     assert history.status_code == 200
     assert [v["status"] for v in history.json()] == ["withdrawn"]
 
@@ -313,3 +321,95 @@ def test_put_is_validated_like_a_submission(world: World) -> None:
     assert world.etag("api-put-checked") == tag
     assert [v["number"] for v in world.client.get("/cases/api-put-checked/history").json()] \
         == [1]
+
+
+def test_a_withdrawn_case_is_410_with_a_tombstone_except_for_curators(world: World) -> None:
+    world.published("api-gone")
+    tag = world.etag("api-gone")
+    curator = bearer(world.users.curator)
+    response = world.client.delete("/cases/api-gone", params={"reason": "the source retracted"},
+                                   headers={**curator, "If-Match": tag})
+    assert response.status_code == 200, response.text
+    paths = ["/cases/api-gone", "/cases/api-gone/history", "/cases/api-gone/versions/1",
+             "/cases/api-gone/versions/9", "/submissions/api-gone/1"]
+    for headers in ({}, bearer(world.users.alice), bearer(world.users.bob)):
+        for path in paths:
+            gone = world.client.get(path, headers=headers)
+            assert gone.status_code == 410, (path, gone.text)
+            stone = gone.json()["tombstone"]
+            assert stone["case"] == CASE_BASE + "api-gone"
+            assert stone["title"] == "Parent cooperative preschools (test record)"
+            assert stone["reason"] == "the source retracted" and stone["withdrawn"]
+        for accept in ("text/turtle", "text/html"):
+            page = world.client.get("/case/api-gone", headers={**headers, "Accept": accept})
+            assert page.status_code == 410
+            assert "the source retracted" in page.text and "withdrawn" in page.text
+    for path in paths[:4:]:
+        if path.endswith("/9"):
+            continue
+        assert world.client.get(path, headers=curator).status_code == 200, path
+    content = world.client.get("/cases/api-gone/versions/1?format=nt", headers=curator)
+    assert as_graph(content.content, "nt").isomorphic(as_graph(record("api-gone")))
+    # a new published version brings the case back; what was withdrawn stays gone
+    again = world.client.put("/cases/api-gone", params={"publish": "true"},
+                             content=record("api-gone", title="Back again"),
+                             headers={**curator, **TURTLE, "If-Match": world.etag("api-gone")})
+    assert again.status_code == 200, again.text
+    assert world.client.get("/cases/api-gone").json()["published"] == 2
+    assert [v["number"] for v in world.client.get("/cases/api-gone/history").json()] == [2]
+    assert world.client.get("/cases/api-gone/versions/1").status_code == 410
+    assert world.client.get("/cases/api-gone/versions/2").status_code == 200
+    assert world.client.get("/case/api-gone", headers={"Accept": "text/turtle"}).status_code \
+        == 200
+
+
+def _unknown_answers(world: World, slug: str, token: str, tag: str) -> list[tuple[int, str]]:
+    """Status and body of every probe a contributor can make about ``slug``."""
+    headers = bearer(token, **TURTLE)
+    probes = [
+        world.client.get(f"/cases/{slug}", headers=bearer(token)),
+        world.client.get(f"/cases/{slug}/history", headers=bearer(token)),
+        world.client.get(f"/cases/{slug}/versions/1", headers=bearer(token)),
+        world.client.get(f"/submissions/{slug}/1", headers=bearer(token)),
+        world.client.put(f"/cases/{slug}", content=record(slug),
+                         headers={**headers, "If-Match": tag}),
+        world.client.put(f"/cases/{slug}", content=record(slug),
+                         headers={**headers, "If-Match": '"v1-stale"'}),
+        world.client.put(f"/cases/{slug}", content=record(slug),
+                         headers={**headers, "If-Match": "*"}),
+    ]
+    return [(p.status_code, p.text.replace(slug, "SLUG")) for p in probes]
+
+
+def test_a_contributor_cannot_tell_anothers_pending_case_from_an_unknown_one(
+        world: World) -> None:
+    created = submit(world.client, world.users.alice, "api-alices")
+    assert created.status_code == 201
+    tag = created.headers["etag"]
+    seen = _unknown_answers(world, "api-alices", world.users.bob, tag)
+    assert seen == _unknown_answers(world, "api-nobodys", world.users.bob, tag)
+    assert {status for status, _ in seen} == {404}
+    assert tag not in str(seen)
+    history = world.client.get("/cases/api-alices/history", headers=bearer(world.users.curator))
+    assert [v["number"] for v in history.json()] == [1]  # nothing was added to alice's case
+
+
+def test_a_contributor_sees_the_published_etag_not_anothers_pending_one(world: World) -> None:
+    world.published("api-theirs")
+    published = world.etag("api-theirs")
+    revised = record("api-theirs", title="Alice's revision")
+    mine = world.client.put("/cases/api-theirs", content=revised,
+                            headers=bearer(world.users.alice, **TURTLE, **{"If-Match": published}))
+    assert mine.status_code == 200
+    for headers in ({}, bearer(world.users.bob)):
+        state = world.client.get("/cases/api-theirs", headers=headers)
+        assert state.headers["etag"] == published and state.json()["latest"]["number"] == 1
+        assert mine.headers["etag"] not in state.text
+    stale = world.client.put("/cases/api-theirs", content=record("api-theirs", title="Bob's"),
+                             headers=bearer(world.users.bob, **TURTLE,
+                                            **{"If-Match": '"v9-stale"'}))
+    assert stale.status_code == 412
+    message = stale.json()["message"]
+    assert mine.headers["etag"] not in message and published in message
+    assert world.client.get("/cases/api-theirs", headers=bearer(world.users.alice)).headers[
+        "etag"] == mine.headers["etag"]

@@ -352,6 +352,12 @@ def test_the_review_shows_entailed_triples(world: World) -> None:
     entailed = text[text.index("Entailed: added"):]
     # the minted organisation is an agent by the ontology's hierarchy: entailed, not asserted
     assert f"{slug}-org" in entailed and "cp:Agent" in entailed
+    data = world.client.get(f"/submissions/{slug}/1",
+                            headers=bearer(world.users.curator, Accept="application/json"))
+    assert data.status_code == 200
+    diff = data.json()["diff"]
+    assert any(f"{slug}-org" in line and "Agent" in line for line in diff["entailed_added"])
+    assert "Agent" in diff["entailed_added_turtle"]
 
 
 def test_a_minted_organisation_belongs_to_the_first_accepted_case(world: World) -> None:

@@ -15,6 +15,7 @@ from coprod_kg.errors import (
     BadInput,
     Conflict,
     Forbidden,
+    Gone,
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
@@ -100,9 +101,12 @@ def test_identity_rules(cur: Curation, data: bytes, reason: str) -> None:
 
 def test_existing_case_conflicts_and_unknown_case_is_404(cur: Curation) -> None:
     cur.submit(record("street-reports"), "text/turtle", ALICE)
-    with pytest.raises(Conflict) as conflict:
-        cur.submit(record("street-reports"), "text/turtle", CAROL)
-    assert "PUT" in str(conflict.value)
+    for who in (ALICE, BOB):  # the submitter and a curator see the pending case
+        with pytest.raises(Conflict) as conflict:
+            cur.submit(record("street-reports"), "text/turtle", who)
+        assert "PUT" in str(conflict.value)
+    # another contributor does not: for them the case does not exist (a proposal of its own)
+    assert cur.submit(record("street-reports"), "text/turtle", CAROL).version.number == 2
     with pytest.raises(NotFound):
         cur.put("https://w3id.org/coprod/case/nowhere", record("nowhere"), "text/turtle",
                 ALICE, '"v1-x"')
@@ -120,8 +124,9 @@ def test_put_needs_the_current_etag_and_diffs_against_published(cur: Curation,
     outcome = cur.put(NEW, revised, "text/turtle", ALICE, etag)
     assert outcome.version.number == 2 and outcome.version.revision_of == 1
     assert cur.etag(NEW) != etag
-    with pytest.raises(PreconditionFailed):  # the old ETag is now stale
-        cur.put(NEW, revised, "text/turtle", CAROL, etag)
+    for who in (ALICE, BOB):  # the old ETag is now stale for whoever sees version 2
+        with pytest.raises(PreconditionFailed):
+            cur.put(NEW, revised, "text/turtle", who, etag)
     diff = cur.diff(NEW, 2)
     assert diff.base == 1
     assert any('"Street reports"@en' in line for line in diff.added)
@@ -180,8 +185,14 @@ def test_withdraw_leaves_the_public_graph_and_keeps_history(cur: Curation,
     withdrawn = cur.withdraw(NEW, BOB, cur.etag(NEW))
     assert withdrawn.status is Status.WITHDRAWN
     assert not _title(settings, "FixMyStreet")
-    assert [v.status for v in cur.history(NEW, None)] == [Status.WITHDRAWN]
-    assert b"FixMyStreet" in cur.version(NEW, 1, None)
+    for stranger in (None, ALICE):  # gone, with a tombstone, for anyone but curators
+        with pytest.raises(Gone) as gone:
+            cur.history(NEW, stranger)
+        assert gone.value.tombstone["title"] == "FixMyStreet"
+        with pytest.raises(Gone):
+            cur.version(NEW, 1, stranger)
+    assert [v.status for v in cur.history(NEW, BOB)] == [Status.WITHDRAWN]
+    assert b"FixMyStreet" in cur.version(NEW, 1, BOB)
     with pytest.raises(Conflict):
         cur.withdraw(NEW, BOB, cur.etag(NEW))
 

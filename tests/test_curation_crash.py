@@ -1,8 +1,12 @@
-"""Crash safety: SIGKILL a writer at a random moment; every version is whole or absent."""
+"""Crash safety: SIGKILL a writer at a random moment (every version is whole or absent), and
+at every step of an accept (after restart: the old state or the new one, complete with its
+entailments, manifest, public snapshot and audit line)."""
 
 from __future__ import annotations
 
+import gc
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -10,13 +14,16 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from coprod_kg.audit import AuditLog
+from coprod_kg.config import Settings
 from coprod_kg.curation import Curation, Status
+from coprod_kg.curation.journal import INTENTS_DIR, MARKERS_QUERY
 from coprod_kg.curation.model import CASE_GRAPH_BASE
 from coprod_kg.curation.records import versions
 from coprod_kg.curation.updates import graph_digest
 from coprod_kg.curation.writer import OxigraphReader
 from coprod_kg.manifest import read_manifest
-from tests.curation_helpers import writable_copy
+from tests.curation_helpers import ALICE, ask, record, writable_copy
 
 CHILD = Path(__file__).parent / "curation_crash_child.py"
 
@@ -73,3 +80,85 @@ def test_a_killed_writer_leaves_whole_versions_or_none(real_store: Path, tmp_pat
             assert (info.graph in public) == (info.status is Status.PUBLISHED)
     finally:
         service.close()
+
+
+STEPPED = "https://w3id.org/coprod/case/crash-stepped"
+
+
+def _accept_killed_at(store: Path, kill_at: int) -> str:
+    """Run the child's accept, killed at event ``kill_at``; its last line."""
+    child = subprocess.run([sys.executable, str(CHILD), str(store), "accept", STEPPED,
+                            str(kill_at)], capture_output=True, text=True, timeout=300)
+    lines = child.stdout.splitlines()
+    if child.returncode == -signal.SIGKILL:
+        assert lines and lines[-1].startswith("killed at"), child.stderr
+    else:
+        assert child.returncode == 0 and lines[-1].startswith("events"), child.stderr
+    return lines[-1]
+
+
+def _state_after_restart(settings: Settings) -> Status:
+    """Restart (open the writer: recovery), then check the state is whole; its status."""
+    service = Curation.open(settings)
+    try:
+        service.recover()
+        history = service.history(STEPPED, ALICE)
+        assert len(history) == 1
+        info = history[0]
+        writer = service.writer()
+        assert isinstance(writer, OxigraphReader)
+        inferred = writer.graph_triples(info.inferred_graph)
+        assert not (settings.store / INTENTS_DIR).is_dir() or not any(
+            (settings.store / INTENTS_DIR).glob("*.json"))
+        assert writer.select(MARKERS_QUERY) == []
+    finally:
+        service.close()
+        gc.collect()
+    accepts = [e for e in AuditLog(settings.store).entries()
+               if e.action == "accept" and e.target == info.graph]
+    manifest = read_manifest(settings.store)
+    assert manifest is not None
+    public = set(manifest.public_graphs())
+    visible = ask(settings, f"<{STEPPED}> ?p ?o")
+    if info.status is Status.PUBLISHED:  # new state, complete
+        assert info.inferred_triples is not None and info.inferred_triples > 0
+        assert len(inferred) == info.inferred_triples
+        assert {info.graph, info.inferred_graph} <= public
+        assert len(accepts) == 1 and accepts[0].user == "bob"
+        assert visible
+    else:  # old state, complete
+        assert info.status is Status.PENDING
+        assert info.inferred_triples is None and inferred == []
+        assert info.graph not in public and info.inferred_graph not in public
+        assert accepts == []
+        assert not visible
+    return info.status
+
+
+def test_a_kill_at_every_step_of_an_accept_leaves_old_or_new_complete(
+        real_store: Path, tmp_path: Path) -> None:
+    settings = writable_copy(real_store, tmp_path)
+    service = Curation.open(settings)
+    service.submit(record("crash-stepped"), "text/turtle", ALICE)
+    service.close()
+    gc.collect()
+    template = settings.store
+    outcomes: list[tuple[str, Status]] = []
+    for kill_at in range(1, 200):
+        store = tmp_path / f"kill-{kill_at}"
+        shutil.copytree(template, store)
+        last = _accept_killed_at(store, kill_at)
+        status = _state_after_restart(settings.with_overrides(store=store))
+        shutil.rmtree(store)
+        if last.startswith("events"):  # the accept ended before this event: all seen
+            assert status is Status.PUBLISHED
+            break
+        outcomes.append((last.removeprefix("killed at "), status))
+    else:
+        raise AssertionError("the accept never finished")
+    steps = [name for name, _ in outcomes]
+    assert len(steps) >= 10 and {"intent", "update", "entailments", "manifest", "audit",
+                                 "done"} <= set(steps), steps
+    assert outcomes[0] == ("intent", Status.PENDING)  # before the update: rolled back
+    after = [status for name, status in outcomes[steps.index("update"):]]
+    assert set(after) == {Status.PUBLISHED}  # after it: rolled forward

@@ -5,6 +5,11 @@ nothing stored when the record does not conform). Curators list pending submissi
 a diff against the published version, and accept or reject it. ``PUT``/``DELETE /cases/{slug}``
 need ``If-Match`` with the case's ``ETag`` (428 without it, 412 when stale). Every rule lives in
 :mod:`coprod_kg.curation`; this module only translates HTTP.
+
+What a caller sees depends on who they are (:mod:`coprod_kg.curation.visibility`): anonymous
+readers see published versions only (the ``ETag`` too is the published version's), contributors
+also their own submissions, curators everything; a withdrawn case answers ``410`` with its
+tombstone to everyone but curators.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ Number = Annotated[int, Path(ge=1, le=1_000_000, description="the version number
 IfMatch = Annotated[str | None, Header(alias="If-Match",
                                        description="the case's current ETag")]
 Publish = Annotated[bool, Query(description="curators only: publish at once")]
+Reason = Annotated[str | None, Query(max_length=2000,
+                                     description="why the case is withdrawn (on its tombstone)")]
 JSON = "application/json"
 _RDF = {conneg.TURTLE: ox.RdfFormat.TURTLE, conneg.JSON_LD: ox.RdfFormat.JSON_LD,
         conneg.N_TRIPLES: ox.RdfFormat.N_TRIPLES, conneg.RDF_XML: ox.RdfFormat.RDF_XML}
@@ -67,7 +74,11 @@ def version_json(version: VersionInfo, prefix: str) -> dict[str, Any]:
 def _diff_json(diff: Diff) -> dict[str, Any]:
     return {"case": diff.case, "number": diff.number, "base": diff.base, "added": diff.added,
             "removed": diff.removed, "added_turtle": diff.added_turtle,
-            "removed_turtle": diff.removed_turtle}
+            "removed_turtle": diff.removed_turtle,
+            # what the load-time rules would derive, so a curator sees the full effect
+            "entailed_added": diff.entailed_added, "entailed_removed": diff.entailed_removed,
+            "entailed_added_turtle": diff.entailed_added_turtle,
+            "entailed_removed_turtle": diff.entailed_removed_turtle}
 
 
 def _outcome(outcome: SubmissionOutcome, prefix: str, status: int) -> JSONResponse:
@@ -116,7 +127,8 @@ async def pending(request: Request, settings: SettingsDep, curation: CurationDep
 
 @router.get("/submissions/{slug}/{number}", response_model=ReviewModel,
             summary="One submission and its diff against the published version",
-            responses={200: {"content": {conneg.HTML: {}}}, **error_responses(401, 404, 406)})
+            responses={200: {"content": {conneg.HTML: {}}},
+                       **error_responses(401, 404, 406, 410)})
 async def submission(request: Request, slug: Slug, number: Number, settings: SettingsDep,
                      curation: CurationDep, user: OptionalUser) -> Response:
     """The version's record (status, submitter, reason...) and what it adds and removes.
@@ -157,14 +169,15 @@ async def reject(slug: Slug, number: Number, rejection: Annotated[RejectionModel
 
 @router.get("/cases/{slug}", response_model=CaseModel,
             summary="A case's current state and ETag",
-            responses=error_responses(401, 404))
+            responses=error_responses(401, 404, 410))
 async def case_state(slug: Slug, settings: SettingsDep, curation: CurationDep,
                      user: OptionalUser) -> JSONResponse:
     """The latest version the caller may see, the published version's number, and the
-    ``ETag`` to send as ``If-Match`` with ``PUT`` or ``DELETE``."""
+    ``ETag`` (of that latest visible version) to send as ``If-Match`` with ``PUT`` or
+    ``DELETE``. 410 with a tombstone for a withdrawn case (except for curators)."""
     iri = case_iri(slug)
     versions = await run_in_threadpool(curation.history, iri, user)
-    tag = await run_in_threadpool(curation.etag, iri)
+    tag = versions[-1].etag  # derived from what this caller may see, nothing else
     published = next((v.number for v in reversed(versions) if v.status == Status.PUBLISHED),
                      None)
     body = {"case": iri, "slug": slug, "etag": tag,
@@ -174,7 +187,7 @@ async def case_state(slug: Slug, settings: SettingsDep, curation: CurationDep,
 
 @router.put("/cases/{slug}", response_model=SubmissionModel,
             summary="Submit a new version of a case (If-Match required)",
-            responses=error_responses(400, 401, 403, 404, 412, 413, 415, 422, 428),
+            responses=error_responses(400, 401, 403, 404, 410, 412, 413, 415, 422, 428),
             openapi_extra={"requestBody": RDF_BODY_DOC})
 async def put_case(request: Request, slug: Slug, settings: SettingsDep, curation: CurationDep,
                    user: AnyUser, if_match: IfMatch = None, publish: Publish = False) -> Response:
@@ -189,20 +202,22 @@ async def put_case(request: Request, slug: Slug, settings: SettingsDep, curation
                summary="Withdraw a case from the public graph (curators; If-Match required)",
                responses=error_responses(401, 403, 404, 409, 412, 428))
 async def withdraw(slug: Slug, settings: SettingsDep, curation: CurationDep, user: Curator,
-                   if_match: IfMatch = None) -> JSONResponse:
-    """The case leaves the public graph; its history stays readable."""
-    version = await run_in_threadpool(curation.withdraw, case_iri(slug), user, if_match)
+                   if_match: IfMatch = None, reason: Reason = None) -> JSONResponse:
+    """The case leaves the public graph: anyone but a curator then gets 410 with its tombstone
+    (title, when, ``reason``); its content and history stay readable by curators."""
+    version = await run_in_threadpool(curation.withdraw, case_iri(slug), user, if_match,
+                                      reason)
     tag = await run_in_threadpool(curation.etag, case_iri(slug))
     return JSONResponse(version_json(version, url_prefix(settings)), headers={"ETag": tag})
 
 
 @router.get("/cases/{slug}/history", response_model=list[VersionModel],
             summary="Every version of a case the caller may see",
-            responses=error_responses(401, 404))
+            responses=error_responses(401, 404, 410))
 async def history(slug: Slug, settings: SettingsDep, curation: CurationDep,
                   user: OptionalUser) -> JSONResponse:
-    """Published, superseded and withdrawn versions for everyone; pending and rejected ones
-    also for curators and their submitter."""
+    """Published and superseded versions for everyone (410 once the case is withdrawn);
+    pending and rejected ones also for curators and their submitter; all for curators."""
     versions = await run_in_threadpool(curation.history, case_iri(slug), user)
     prefix = url_prefix(settings)
     return JSONResponse([version_json(v, prefix) for v in versions])
@@ -211,7 +226,7 @@ async def history(slug: Slug, settings: SettingsDep, curation: CurationDep,
 @router.get("/cases/{slug}/versions/{number}", response_class=Response,
             summary="The triples of one version (Turtle, JSON-LD, N-Triples or RDF/XML)",
             responses={200: {"content": {m: {} for m in _RDF}},
-                       **error_responses(401, 404, 406)})
+                       **error_responses(401, 404, 406, 410)})
 async def version(request: Request, slug: Slug, number: Number, curation: CurationDep,
                   user: OptionalUser) -> Response:
     """One version's record, as submitted (under the same visibility rule as the history)."""

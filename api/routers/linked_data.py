@@ -1,7 +1,8 @@
 """Linked data: every IRI under the base dereferences here, plus the ontology, dumps and VoID.
 
 ``GET /case/slug`` answers for ``https://w3id.org/coprod/case/slug`` (the public base maps to
-this server's address), as HTML or RDF by content negotiation (``?format=`` overrides it).
+this server's address), as HTML or RDF by content negotiation (``?format=`` overrides it); a
+withdrawn case answers ``410 Gone`` with its tombstone (title, when, why).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from fastapi.responses import FileResponse, RedirectResponse, Response, Streamin
 
 from api.deps import get_settings, get_store
 from api.rendering import render, url_prefix
+from api.workflow import curation_for
 from coprod_kg import conneg, docs
 from coprod_kg.config import Settings
+from coprod_kg.curation.visibility import gone_error
 from coprod_kg.dump import DUMP_FORMATS, etag, iter_dump
 from coprod_kg.errors import NotFound
 from coprod_kg.linked_data import (
@@ -87,10 +90,26 @@ def _resource(request: Request, kind: str, rest: str, settings: Settings,
                   alternates=_alternates(path))
 
 
+def _gone_or(request: Request, rest: str, settings: Settings, missing: NotFound) -> NotFound:
+    """``missing`` for an unknown case; raises the tombstone's 410 for a withdrawn one."""
+    if "/" in rest or "#" in rest:
+        return missing
+    stone = curation_for(request.app, settings).tombstone(iri_for_path(f"case/{rest}",
+                                                                        settings.base_iri))
+    if stone is not None:
+        raise gone_error(stone) from None
+    return missing
+
+
 def _resource_route(kind: str) -> Callable[..., Response]:
     def resource(request: Request, rest: str, settings: SettingsDep,
                  store: StoreDep) -> Response:
-        return _resource(request, kind, rest, settings, store)
+        try:
+            return _resource(request, kind, rest, settings, store)
+        except NotFound as missing:
+            if kind != "case":
+                raise
+            raise _gone_or(request, rest, settings, missing) from None
     resource.__doc__ = f"A resource under ``{kind}/``: HTML or RDF by content negotiation."
     return resource
 

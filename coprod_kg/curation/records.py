@@ -13,7 +13,7 @@ _QUERY = f"""
 PREFIX cp: <{CP}>
 PREFIX prov: <http://www.w3.org/ns/prov#>
 SELECT ?v ?case ?n ?status ?superseded ?submitter ?submitted ?hash ?digest ?count ?shapes
-       ?prev ?curator ?decided ?reason ?source ?withdrawer ?withdrawn ?inferred
+       ?prev ?curator ?decided ?reason ?source ?withdrawer ?withdrawn ?why ?inferred
 WHERE {{ GRAPH <{CURATION_GRAPH}> {{
   ?v a cp:CaseVersion ; cp:versionOf ?case ; cp:versionNumber ?n ; cp:curationStatus ?status ;
      cp:submittedBy ?submitter ; prov:generatedAtTime ?submitted ; cp:contentHash ?hash ;
@@ -24,6 +24,7 @@ WHERE {{ GRAPH <{CURATION_GRAPH}> {{
   OPTIONAL {{ ?v cp:rejectionReason ?reason }}
   OPTIONAL {{ ?v cp:sourceName ?source }}
   OPTIONAL {{ ?v cp:withdrawnBy ?withdrawer ; cp:withdrawnAt ?withdrawn }}
+  OPTIONAL {{ ?v cp:withdrawalReason ?why }}
   OPTIONAL {{ ?v cp:inferredTripleCount ?inferred }}
   %s
 }} }}
@@ -53,15 +54,17 @@ def _info(row: Row) -> VersionInfo:
     prev, inferred = _text(row, "prev"), _text(row, "inferred")
     status = _status(row)
     curator, decided = _agent(_text(row, "curator")), _text(row, "decided")
-    if status is Status.WITHDRAWN:
+    reason = _text(row, "reason")
+    if status is Status.WITHDRAWN:  # who withdrew it, when and why
         curator, decided = _agent(_text(row, "withdrawer")), _text(row, "withdrawn")
+        reason = _text(row, "why")
     return VersionInfo(
         case=str(_text(row, "case")), number=int(str(_text(row, "n"))), status=status,
         submitter=str(_agent(_text(row, "submitter"))), submitted=str(_text(row, "submitted")),
         content_hash=str(_text(row, "hash")), graph_digest=str(_text(row, "digest")),
         triples=int(str(_text(row, "count"))), validated_with=str(_text(row, "shapes")),
         revision_of=int(prev) if prev is not None else None, curator=curator, decided=decided,
-        reason=_text(row, "reason"), source_name=_text(row, "source"),
+        reason=reason, source_name=_text(row, "source"),
         inferred_triples=int(inferred) if inferred is not None else None)
 
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import pyoxigraph as ox
 
-from coprod_kg.accounts import Role, User
+from coprod_kg.accounts import User
 from coprod_kg.config import Settings
 from coprod_kg.curation import confinement, records, updates
 from coprod_kg.curation.base import CurationBase
@@ -29,6 +29,7 @@ from coprod_kg.curation.model import (
     now,
 )
 from coprod_kg.curation.prepare import prepare
+from coprod_kg.curation.visibility import Tombstone, tombstone, visible, withdrawn_now
 from coprod_kg.errors import (
     BadInput,
     Conflict,
@@ -51,12 +52,6 @@ def _same_etag(given: str, current: str) -> bool:
 def case_iri_of(case: str) -> str:
     """A case IRI from an IRI or a slug."""
     return case_iri(case)
-
-
-def _may_see(info: VersionInfo, viewer: User | None) -> bool:
-    if info.status.public:
-        return True
-    return viewer is not None and (viewer.role is Role.CURATOR or viewer.name == info.submitter)
 
 
 class Curation(CurationBase):
@@ -128,11 +123,9 @@ class Curation(CurationBase):
         prepared = prepare(data, media_type, source_name, self.validation_context(),
                            self.confine)
         with self.lock:
-            if self._versions(prepared.case):
-                raise Conflict(f"the case {prepared.case} already exists; send a new version "
-                               "with PUT (and If-Match)")
+            number = self.new_case_number(prepared.case, user)  # Conflict if user sees it
             self.recheck_minted(prepared.case, prepared.triples)
-            info = self.new_version(prepared, user, 1, publish, None)
+            info = self.new_version(prepared, user, number, publish, None)
             request = updates.insert_versions([updates.NewVersion(info, prepared.triples)])
             self.commit(request, user.name, "publish" if publish else "submit", info.graph)
         assert prepared.result is not None
@@ -143,29 +136,31 @@ class Curation(CurationBase):
             source_name: str | None = None) -> SubmissionOutcome:
         """Store a new version of an EXISTING case (pending, or published as for submit).
 
-        NotFound (404) for an unknown case, PreconditionRequired (428) without ``if_match``,
-        PreconditionFailed (412) if it is not the current ETag; Unprocessable if the record's
-        case IRI is not ``case_iri``; otherwise as :meth:`submit`.
+        NotFound (404) for a case ``user`` cannot see (exactly as for an unknown one), Gone
+        (410) for a withdrawn one (non-curators), PreconditionRequired (428) without
+        ``if_match``, PreconditionFailed (412) if it is not the ETag of the latest version
+        ``user`` sees; Unprocessable if the record's case IRI is not ``case_iri``; otherwise as
+        :meth:`submit`. The new version revises that latest visible version.
         """
         if if_match is None:
             raise PreconditionRequired("send If-Match with the case's current ETag")
         if publish:
             self._require_curator(user, "publish directly")
         target = case_iri_of(case_iri)
-        if not self._versions(target):
-            raise NotFound(f"no case {target}; create it with POST /submissions")
+        self._visible(target, user)
         prepared = prepare(data, media_type, source_name, self.validation_context(),
                            self.confine)
         if prepared.case != target:
             raise Unprocessable(f"the record describes {prepared.case}, not {target}")
         with self.lock:
             found = self._versions(target)
-            latest = found[-1]
+            latest = self._visible(target, user, found)[-1]
             if not _same_etag(if_match, latest.etag):
                 raise PreconditionFailed(f"the case changed since {if_match}: its current ETag "
                                          f"is {latest.etag}; fetch it and retry")
             self.recheck_minted(prepared.case, prepared.triples)
-            info = self.new_version(prepared, user, latest.number + 1, publish, latest.number)
+            info = self.new_version(prepared, user, found[-1].number + 1, publish,
+                                    latest.number)
             previous = records.published(found) if publish else None
             request = updates.insert_versions([updates.NewVersion(info, prepared.triples,
                                                                   previous)])
@@ -244,12 +239,15 @@ class Curation(CurationBase):
         return replace(target, status=Status.REJECTED, curator=curator.name, decided=when,
                        reason=reason.strip())
 
-    def withdraw(self, case_iri: str, user: User, if_match: str | None) -> VersionInfo:
-        """Take the case out of the public graph (curators only); its history stays.
+    def withdraw(self, case_iri: str, user: User, if_match: str | None,
+                 reason: str | None = None) -> VersionInfo:
+        """Take the case out of the public graph (curators only); its history stays, for
+        curators. Anyone else gets 410 with a tombstone (title, when, ``reason``).
 
         Returns the withdrawn version. NotFound, PreconditionRequired/Failed as for
         :meth:`put`, Conflict if nothing is published.
         """
+        reason = reason.strip() if reason and reason.strip() else None
         self._require_curator(user, "withdraw cases")
         if if_match is None:
             raise PreconditionRequired("send If-Match with the case's current ETag")
@@ -264,20 +262,19 @@ class Curation(CurationBase):
             if current is None:
                 raise Conflict(f"{case_iri_of(case_iri)} has no published version to withdraw")
             when = now()
-            self.commit(updates.withdraw(current, user.name, when), user.name, "withdraw",
-                         current.graph)
-        return replace(current, status=Status.WITHDRAWN, curator=user.name, decided=when)
+            self.commit(updates.withdraw(current, user.name, when, reason), user.name,
+                        "withdraw", current.graph, reason or "")
+        return replace(current, status=Status.WITHDRAWN, curator=user.name, decided=when,
+                       reason=reason)
 
     def history(self, case_iri: str, viewer: User | None) -> list[VersionInfo]:
-        """Versions of the case, oldest first, that ``viewer`` may see.
+        """Versions of the case, oldest first, that ``viewer`` may see
+        (:func:`~coprod_kg.curation.visibility.visible`).
 
-        Published, superseded and withdrawn versions are visible to everyone; pending and
-        rejected ones only to curators and to their submitter. NotFound if none is visible.
+        NotFound if none is visible (the same answer as for an unknown case); Gone with the
+        tombstone for a withdrawn case, except for curators.
         """
-        visible = [v for v in self._versions(case_iri) if _may_see(v, viewer)]
-        if not visible:
-            raise NotFound(f"no case {case_iri_of(case_iri)}")
-        return visible
+        return self._visible(case_iri_of(case_iri), viewer)
 
     def version(self, case_iri: str, number: int, viewer: User | None) -> bytes:
         """The triples of one version as N-Triples (NotFound if absent or not visible)."""
@@ -288,18 +285,31 @@ class Curation(CurationBase):
         return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
 
     def version_info(self, case_iri: str, number: int, viewer: User | None) -> VersionInfo:
-        """The record of one version (NotFound if absent or not visible)."""
-        found = [v for v in self._versions(case_iri) if v.number == number]
-        if not found or not _may_see(found[0], viewer):
-            raise NotFound(f"no version {number} of {case_iri_of(case_iri)}")
-        return found[0]
+        """The record of one version (NotFound if absent or not visible, Gone if withdrawn)."""
+        target = case_iri_of(case_iri)
+        found = self._versions(target)
+        shown = [v for v in visible(found, viewer) if v.number == number]
+        if not shown:
+            raise self._refusal(target, found, viewer, number)
+        return shown[0]
 
-    def etag(self, case_iri: str) -> str:
-        """The current ETag of the case (its latest version, any status); NotFound if none."""
+    def etag(self, case_iri: str, viewer: User | None = None, everything: bool = True) -> str:
+        """The case's ETag: of its latest version (any status), or with ``everything=False``
+        of the latest version ``viewer`` sees (NotFound/Gone as for :meth:`history`)."""
+        if not everything:
+            return self._visible(case_iri_of(case_iri), viewer)[-1].etag
         found = self._versions(case_iri)
         if not found:
             raise NotFound(f"no case {case_iri_of(case_iri)}")
         return found[-1].etag
+
+    def tombstone(self, case_iri: str) -> Tombstone | None:
+        """The tombstone of a withdrawn case (nothing published since), else None."""
+        gone = withdrawn_now(self._versions(case_iri_of(case_iri)))
+        if gone is None:
+            return None
+        with self._read() as reader:
+            return tombstone(reader, gone)
 
     def _pending_version(self, case: str, number: int) -> tuple[VersionInfo, list[VersionInfo]]:
         found = self._versions(case)

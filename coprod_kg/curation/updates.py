@@ -8,8 +8,8 @@ Curation-graph vocabulary (private graph, terms of this module): ``cp:CaseVersio
 ``cp:versionOf``, ``cp:versionNumber``, ``cp:curationStatus``, ``cp:superseded``,
 ``cp:submittedBy``, ``cp:contentHash``, ``cp:graphDigest``, ``cp:tripleCount``,
 ``cp:validatedWith``, ``cp:decidedBy``, ``cp:decidedAt``, ``cp:rejectionReason``,
-``cp:sourceName``, ``cp:withdrawnBy``, ``cp:withdrawnAt``, plus ``prov:generatedAtTime`` and
-``prov:wasRevisionOf``.
+``cp:sourceName``, ``cp:withdrawnBy``, ``cp:withdrawnAt``, ``cp:withdrawalReason``, plus
+``prov:generatedAtTime`` and ``prov:wasRevisionOf``.
 """
 
 from __future__ import annotations
@@ -193,14 +193,19 @@ def reject(info: VersionInfo, curator: str, when: str, reason: str) -> str:
             f"{_decision(info.graph, curator, when)}\n}} }}")
 
 
-def withdraw(info: VersionInfo, user: str, when: str) -> str:
-    """ONE request withdrawing the published version ``info`` (its provenance is closed)."""
+def withdraw(info: VersionInfo, user: str, when: str, reason: str | None = None) -> str:
+    """ONE request withdrawing the published version ``info`` (its provenance is closed).
+
+    ``reason`` (``cp:withdrawalReason``) is shown on the case's tombstone.
+    """
     g = f"<{info.graph}>"
+    why = f"{g} <{CP}withdrawalReason> {literal(reason)} .\n" if reason else ""
     return (f"DELETE DATA {{ GRAPH <{CURATION_GRAPH}> {{ {g} <{CP}curationStatus> "
             f"{_status_iri(Status.PUBLISHED)} . }} }} ;\n"
             f"INSERT DATA {{\nGRAPH <{CURATION_GRAPH}> {{\n"
             f"{g} <{CP}curationStatus> {_status_iri(Status.WITHDRAWN)} ; "
-            f"<{CP}withdrawnBy> <{agent_iri(user)}> ; <{CP}withdrawnAt> {_time(when)} .\n}}\n"
+            f"<{CP}withdrawnBy> <{agent_iri(user)}> ; <{CP}withdrawnAt> {_time(when)} .\n"
+            f"{why}}}\n"
             f"GRAPH <{PROVENANCE_GRAPH}> {{ {g} <{PROV}invalidatedAtTime> {_time(when)} . }}\n}}")
 
 

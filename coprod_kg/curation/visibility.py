@@ -1,16 +1,34 @@
-"""Derive the manifest's records of curated graphs from the curation graph.
+"""Who sees what of the curated cases: the manifest's public flags, and each reader's view.
 
 The store is the source of truth: a version graph is public exactly when its version is the
-current published one; the provenance graph is public, the curation graph never is. This runs
-after every write (before acknowledging) and when the service starts, so a crash between a
-store transaction and the manifest write is repaired.
+current published one; the provenance graph is public, the curation graph never is. The
+manifest's records are derived after every write (before acknowledging) and when the writer
+starts, so a crash between a store transaction and the manifest write is repaired.
+
+Through the API, a reader sees (:func:`visible`):
+
+- curators: every version;
+- anyone else: the published and superseded versions after the case's last withdrawal, plus
+  their own pending and rejected versions. Everything else answers exactly as if it did not
+  exist (same status, same body), so neither an ETag, nor an error, nor a status code tells an
+  anonymous reader or another contributor that an unpublished version exists;
+- a withdrawn case (nothing published since its withdrawal) is gone: ``410`` with a
+  :class:`Tombstone` (title, when, why) instead of its content and history.
+
+Version numbers are per case, so a contributor who proposes a case that exists only as someone
+else's unpublished submission gets the next number (a gap, as rejected versions leave in the
+public history), not ``1``: the number is the one thing such a proposal can learn.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 
+import pyoxigraph as ox
+
+from coprod_kg.accounts import Role, User
 from coprod_kg.curation.model import (
     CASE_GRAPH_BASE,
     CURATION_GRAPH,
@@ -20,9 +38,10 @@ from coprod_kg.curation.model import (
 )
 from coprod_kg.curation.records import versions
 from coprod_kg.curation.writer import CurationReader
-from coprod_kg.errors import StoreBusy
+from coprod_kg.errors import Gone, NotFound, StoreBusy
 from coprod_kg.manifest import Manifest
 from coprod_kg.manifest_store import ManifestStore
+from coprod_kg.namespaces import CP
 from coprod_kg.store import GraphRecord
 
 
@@ -59,7 +78,10 @@ def _digest(lines: list[str]) -> str:
 
 
 def count_triples(reader: CurationReader, graph: str) -> int:
-    rows = reader.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+    """Triples of ``graph``, not counting write markers (:mod:`coprod_kg.curation.journal`),
+    which come and go without changing what the graph records."""
+    rows = reader.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} "
+                         f"FILTER(?p != <{CP}writeId>) }}")
     value = rows[0].get("n") if rows else None
     return int(value.value) if value is not None else 0
 
@@ -86,3 +108,108 @@ def derive_manifest(manifests: ManifestStore, reader: CurationReader,
         if manifests.write_if(current, updated):
             return updated
     raise StoreBusy("the manifest keeps changing under concurrent writers; try again")
+
+
+# --- what each reader sees ------------------------------------------------------------------
+
+_TITLE = "http://purl.org/dc/terms/title"
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    """What stays public of a withdrawn case: its title, when and why it was withdrawn."""
+
+    case: str
+    title: str | None
+    withdrawn: str | None
+    reason: str | None
+    version: int  #: the version that was withdrawn
+
+    def as_dict(self) -> dict[str, str | int | None]:
+        """The JSON object sent with a 410."""
+        return {"case": self.case, "title": self.title, "withdrawn": self.withdrawn,
+                "reason": self.reason, "version": self.version}
+
+    def message(self) -> str:
+        """One sentence for people (the plain-text 410 body)."""
+        title = f" ({self.title})" if self.title else ""
+        why = self.reason or "no reason was recorded"
+        return f"the case {self.case}{title} was withdrawn on {self.withdrawn}: {why}"
+
+
+def is_curator(viewer: User | None) -> bool:
+    """Whether ``viewer`` sees every version."""
+    return viewer is not None and viewer.role is Role.CURATOR
+
+
+def last_withdrawal(found: list[VersionInfo]) -> VersionInfo | None:
+    """The highest-numbered withdrawn version of a case's versions, if any."""
+    return next((v for v in reversed(found) if v.status is Status.WITHDRAWN), None)
+
+
+def withdrawn_now(found: list[VersionInfo]) -> VersionInfo | None:
+    """The withdrawal in force (nothing published since), if the case is gone."""
+    gone = last_withdrawal(found)
+    if gone is None or any(v.status is Status.PUBLISHED for v in found):
+        return None
+    return gone
+
+
+def may_see(info: VersionInfo, viewer: User | None, found: list[VersionInfo]) -> bool:
+    """Whether ``viewer`` may see ``info`` (one of the case's versions ``found``)."""
+    if is_curator(viewer):
+        return True
+    if viewer is not None and viewer.name == info.submitter and not info.status.public:
+        return True  # their own pending or rejected version
+    gone = last_withdrawal(found)
+    return info.status in (Status.PUBLISHED, Status.SUPERSEDED) and (
+        gone is None or info.number > gone.number)
+
+
+def visible(found: list[VersionInfo], viewer: User | None) -> list[VersionInfo]:
+    """The versions among ``found`` (one case, by number) that ``viewer`` sees."""
+    return [v for v in found if may_see(v, viewer, found)]
+
+
+def case_title(reader: CurationReader | None, info: VersionInfo) -> str | None:
+    """The case's ``dcterms:title`` in version ``info`` (English first), if any."""
+    if reader is None:
+        return None
+    rows = reader.select(f"SELECT ?t WHERE {{ GRAPH {ox.NamedNode(info.graph)} {{ "
+                         f"{ox.NamedNode(info.case)} <{_TITLE}> ?t }} }}", default_graphs=None)
+    titles = [row["t"] for row in rows if "t" in row]
+    english = [t for t in titles if isinstance(t, ox.Literal) and
+               (t.language or "").lower().startswith("en")]
+    chosen = (english or titles or [None])[0]
+    return None if chosen is None else chosen.value
+
+
+def tombstone(reader: CurationReader | None, gone: VersionInfo) -> Tombstone:
+    """The tombstone of the case whose withdrawn version is ``gone``."""
+    return Tombstone(gone.case, case_title(reader, gone), gone.decided, gone.reason,
+                     gone.number)
+
+
+def gone_error(stone: Tombstone) -> Gone:
+    """The 410 of a withdrawn case."""
+    return Gone(stone.message(), stone.as_dict())
+
+
+def refusal(case: str, found: list[VersionInfo], viewer: User | None,
+            reader: CurationReader | None, number: int | None = None) -> Gone | NotFound:
+    """What to answer ``viewer`` for a case (or its version ``number``) they may not see.
+
+    410 with the tombstone when the case is withdrawn (or the version was withdrawn with it),
+    else exactly the 404 of a case or version that never existed.
+    """
+    if not is_curator(viewer):
+        gone = withdrawn_now(found)
+        earlier = last_withdrawal(found)
+        if number is not None and gone is None and earlier is not None \
+                and number <= earlier.number:
+            gone = earlier  # a version taken down with an earlier withdrawal
+        if gone is not None:
+            return gone_error(tombstone(reader, gone))
+    if number is not None:
+        return NotFound(f"no version {number} of {case}")
+    return NotFound(f"no case {case}")

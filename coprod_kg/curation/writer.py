@@ -10,6 +10,7 @@ from typing import Protocol
 
 import pyoxigraph as ox
 
+from coprod_kg.atomic import private_dir
 from coprod_kg.errors import CoprodError, StoreBusy
 from coprod_kg.terms import Row, solution_rows
 
@@ -100,7 +101,7 @@ class OxigraphCurationWriter(OxigraphReader):
         if store is None:
             if store_dir is None:
                 raise ValueError("give store_dir or store")
-            store_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(store_dir)  # 0700, and every file the engine makes 0600
             try:
                 store = ox.Store(str(store_dir))
             except OSError as exc:
