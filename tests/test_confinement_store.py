@@ -80,7 +80,8 @@ def _own_record(quad: Quad, info: VersionInfo, attributions: set[str]) -> bool:
     if graph in (f"<{info.graph}>", f"<{info.inferred_graph}>", f"<{MANIFEST_GRAPH}>"):
         return True
     if graph == f"<{CURATION_GRAPH}>":
-        return subject == f"<{info.graph}>"
+        # the writer's own bookkeeping: the marker of its last journaled write (private)
+        return subject == f"<{info.graph}>" or subject.startswith(f"<{CURATION_GRAPH}#write-")
     return graph == f"<{PROVENANCE_GRAPH}>" and (subject == f"<{info.graph}>"
                                                   or subject in attributions)
 
