@@ -27,7 +27,11 @@
   window.coprodYasgui = yasgui;
 
   var first = yasgui.getTab();
-  if (first && examples.length) {
+  if (first && root.dataset.query) {
+    // Opened from a "this list as SPARQL" link: that query, not the first example.
+    first.setQuery(root.dataset.query);
+    first.setName("from the explorer");
+  } else if (first && examples.length) {
     first.setQuery(examples[0].query);
     first.setName(examples[0].name);
   }
