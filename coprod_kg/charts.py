@@ -50,8 +50,10 @@ def dot_grid(name: str, title: str, description: str, rows: list[tuple[str, str]
     height = top + cell_h * max(len(rows), 1) + 20
     counts = {(r, c): count(r, c) for r, _ in rows for c, _ in columns}
     biggest = max([*counts.values(), 1])
+    # "img" hides its content; with links in it, the chart is a labelled group of them.
+    role = "group" if any(counts.values()) else "img"
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-             f'role="img" aria-labelledby="{name}-title {name}-desc" class="chart">',
+             f'role="{role}" aria-labelledby="{name}-title {name}-desc" class="chart">',
              f'<title id="{name}-title">{escape(title)}</title>',
              f'<desc id="{name}-desc">{escape(description)}</desc>']
     for j, (_, label) in enumerate(columns):
@@ -86,8 +88,9 @@ def bar_chart(name: str, title: str, description: str,
     left, top, bar_h, span = 200, 10, 24, 360
     height = top + bar_h * max(len(bars), 1) + 10
     biggest = max([n for _, n, _ in bars] + [1])
+    role = "group" if any(href for _, _, href in bars) else "img"
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {left + span + 60} '
-             f'{height}" role="img" aria-labelledby="{name}-title {name}-desc" class="chart">',
+             f'{height}" role="{role}" aria-labelledby="{name}-title {name}-desc" class="chart">',
              f'<title id="{name}-title">{escape(title)}</title>',
              f'<desc id="{name}-desc">{escape(description)}</desc>']
     for i, (label, n, href) in enumerate(bars):

@@ -29,6 +29,8 @@
 
   document.addEventListener("click", function (event) {
     var link = event.target.closest ? event.target.closest("a") : null;
+    // only the explorer's own links (facets, filters, pages, chart cells), not the site's
+    if (link && !root.contains(link)) { return; }
     if (!link || event.ctrlKey || event.metaKey || event.shiftKey || link.hasAttribute("download")) { return; }
     var url = new URL(link.href, window.location.href);
     if (url.origin !== window.location.origin || url.pathname !== window.location.pathname) { return; }
