@@ -4,6 +4,7 @@
     python -m bench --sizes 10000,100000 --duration 10
     python -m bench --quick --no-peers --out /tmp/b  # the smoke test's run
     python -m bench --mixed                          # 32 clients, queries + submissions, 60 s
+    python -m bench --explorer                       # the case explorer at 10,000 cases
 """
 
 from __future__ import annotations
@@ -67,6 +68,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="client threads of the mixed load (default: 32)")
     parser.add_argument("--mixed-duration", type=float, default=60.0,
                         help="seconds of the mixed load (default: 60)")
+    parser.add_argument("--explorer", action="store_true",
+                        help="only the case explorer: two-facet filter and keyword search")
+    parser.add_argument("--explorer-cases", type=int, default=10_000,
+                        help="synthetic cases of the explorer run (default: 10000)")
+    parser.add_argument("--explorer-runs", type=int, default=200,
+                        help="timed runs per explorer query kind (default: 200)")
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.duration, args.concurrency = "2000", 1.0, 2
@@ -195,6 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     args.work = args.work or args.out / "work"
     if args.mixed:
         return run_mixed(args)
+    if args.explorer:
+        from bench import explorer
+
+        found = explorer.bench_explorer(args.explorer_cases, args.explorer_runs, args.seed)
+        _log(f"wrote {explorer.write(found, args.out)}")
+        return 0
     peers = [] if args.no_peers else [p for p in PEERS if available(p)]
     missing = [] if args.no_peers else [p for p in PEERS if p not in peers]
     results: dict[str, Any] = {"meta": {

@@ -10,10 +10,12 @@ lists: a new publication gives a new key and the next request builds a new index
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import sqlite3
 import threading
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -133,19 +135,66 @@ class CaseIndex:
         return [int(row[0]) for row in rows]
 
     def highlights(self, words: str, positions: list[int]) -> dict[int, tuple[str, str]]:
-        """For each shown case: its title and the best passage, matched words between marks."""
-        expression = fts_query(words)
-        if not expression or not positions:
+        """For each shown case: its title and the best passage, matched words between marks.
+
+        Done here rather than with FTS5's ``snippet()``, which costs about 0.3 ms a row; the
+        words are matched as the index matches them (prefixes, case and accents ignored).
+        """
+        terms = [fold(t) for t in search_terms(words)]
+        if not terms or not positions:
             return {}
-        marks = f"'{MARK_START}', '{MARK_END}'"
-        placeholders = ",".join("?" * len(positions))
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT rowid, highlight(docs, 0, {marks}), "
-                f"snippet(docs, -1, {marks}, '…', 24) FROM docs "
-                f"WHERE docs MATCH ? AND rowid IN ({placeholders})",
-                (expression, *positions)).fetchall()
-        return {int(r[0]): (str(r[1]), str(r[2])) for r in rows}
+        pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(t) for t in terms) + r")\w*")
+        out = {}
+        for position in positions:
+            record = self.records[position]
+            title = " ".join(record.titles.values())
+            passage = ""
+            for field_text in (" ".join(record.descriptions.values()), " ".join(record.quotes),
+                               " ".join(record.places.values()), " ".join(record.organisations)):
+                passage = _snippet(field_text, pattern)
+                if passage:
+                    break
+            out[position] = (_mark(title, pattern), passage)
+        return out
+
+
+def fold(text: str) -> str:
+    """``text`` lower-cased without accents, one character for one (positions stay valid).
+
+    >>> fold("Quíncunx Ä")
+    'quincunx a'
+    """
+    if text.isascii():
+        return text.lower()
+    return "".join(_fold_char(ch) for ch in text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    return unicodedata.normalize("NFD", ch)[0].lower()[:1] or ch
+
+
+def _mark(text: str, pattern: re.Pattern[str]) -> str:
+    folded, out, last = fold(text), [], 0
+    for match in pattern.finditer(folded):
+        out += [text[last:match.start()], MARK_START, text[match.start():match.end()], MARK_END]
+        last = match.end()
+    return "".join(out) + text[last:]
+
+
+def _snippet(text: str, pattern: re.Pattern[str], width: int = 90) -> str:
+    """The passage of ``text`` around its first match, marked; empty when nothing matches."""
+    match = pattern.search(fold(text))
+    if not match:
+        return ""
+    start = max(0, match.start() - width)
+    end = min(len(text), match.end() + width)
+    if start:
+        start = text.find(" ", start) + 1 or start
+    if end < len(text):
+        end = text.rfind(" ", match.end(), end) if text.rfind(" ", match.end(), end) > 0 else end
+    return ("…" if start else "") + _mark(text[start:end], pattern) + (
+        "…" if end < len(text) else "")
 
 
 def search_terms(words: str) -> list[str]:
