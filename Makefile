@@ -22,7 +22,15 @@ YASGUI := api/static/yasgui/yasgui.min.js
 $(YASGUI): scripts/fetch-yasgui.sh
 	bash scripts/fetch-yasgui.sh
 
-install: $(STAMP) $(YASGUI)
+SWAGGER := api/static/swagger-ui/swagger-ui-bundle.js
+$(SWAGGER): scripts/fetch-npm-assets.sh
+	bash scripts/fetch-npm-assets.sh swagger
+
+AXE := build/npm/axe-core/axe.min.js
+$(AXE): scripts/fetch-npm-assets.sh
+	bash scripts/fetch-npm-assets.sh axe
+
+install: $(STAMP) $(YASGUI) $(SWAGGER)
 
 ## Load the ontology and the curated cases into the embedded store, then serve them.
 serve: install
@@ -44,7 +52,7 @@ lint: install $(DEV_STAMP)
 typecheck: install $(DEV_STAMP)
 	$(BIN)/mypy
 
-pytest: install $(DEV_STAMP)
+pytest: install $(DEV_STAMP) $(AXE)
 	$(BIN)/python -m pytest
 
 ## The store, API and curation tests again on the remote back end (an Oxigraph server in var/).
@@ -68,4 +76,4 @@ bench: install $(DEV_STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) var build api/static/yasgui .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var build api/static/yasgui api/static/swagger-ui .pytest_cache .mypy_cache .ruff_cache

@@ -19,7 +19,9 @@ from coprod_kg.config import Settings, load_settings
 from coprod_kg.store import KnowledgeStore
 
 #: Routers other modules provide; each is included when its module exists.
-OPTIONAL_ROUTERS: tuple[str, ...] = ("api.routers.linked_data", "api.routers.pages")
+OPTIONAL_ROUTERS: tuple[str, ...] = ("api.routers.linked_data", "api.routers.pages",
+                                     "api.routers.explore", "api.routers.curation_pages",
+                                     "api.routers.docs")
 
 
 def _optional_routers() -> list[APIRouter]:
@@ -61,6 +63,8 @@ def create_app(settings: Settings, store: KnowledgeStore | None = None) -> FastA
         "SPARQL 1.1 endpoint, linked-data pages, validation of case records, and the curation "
         "workflow (submissions, review, versioned cases with history).",
         lifespan=lifespan,
+        docs_url=None,  # served by api.routers.docs from local files (no CDN)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = store

@@ -5,6 +5,7 @@
     python -m bench --quick --no-peers --out /tmp/b  # the smoke test's run
     python -m bench --mixed                          # 32 clients, queries + submissions, 60 s
     python -m bench --fairness                       # heavy queries / big validations vs. reads
+    python -m bench --explorer                       # the case explorer at 10,000 cases
 """
 
 from __future__ import annotations
@@ -81,6 +82,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="minimal records in each of the two POST /validate (default: 2500)")
     parser.add_argument("--validate-timeout", type=float, default=400.0,
                         help="seconds each POST /validate may take (default: 400)")
+    parser.add_argument("--explorer", action="store_true",
+                        help="only the case explorer: two-facet filter and keyword search")
+    parser.add_argument("--explorer-cases", type=int, default=10_000,
+                        help="synthetic cases of the explorer run (default: 10000)")
+    parser.add_argument("--explorer-runs", type=int, default=200,
+                        help="timed runs per explorer query kind (default: 200)")
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.duration, args.concurrency = "2000", 1.0, 2
@@ -231,6 +238,12 @@ def main(argv: list[str] | None = None) -> int:
         return run_mixed(args)
     if args.fairness:
         return run_fairness(args)
+    if args.explorer:
+        from bench import explorer
+
+        found = explorer.bench_explorer(args.explorer_cases, args.explorer_runs, args.seed)
+        _log(f"wrote {explorer.write(found, args.out)}")
+        return 0
     peers = [] if args.no_peers else [p for p in PEERS if available(p)]
     missing = [] if args.no_peers else [p for p in PEERS if p not in peers]
     results: dict[str, Any] = {"meta": {

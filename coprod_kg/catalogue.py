@@ -15,7 +15,6 @@ from coprod_kg.figure import (
     LevelPhaseGrid,
     ordered_axis,
 )
-from coprod_kg.linked_data import check_iri
 from coprod_kg.namespaces import BASE, CPS, PREFIXES
 from coprod_kg.rows import Row, count, select
 from coprod_kg.store import KnowledgeStore
@@ -90,25 +89,6 @@ class Table:
 def _cell(row: Row, text: str, iri: str = "") -> Cell:
     shown = row[text].value if text in row else (row[iri].value if iri and iri in row else "")
     return Cell(shown, row[iri].value if iri and iri in row else "")
-
-
-def cases(store: KnowledgeStore, level: str | None = None, phase: str | None = None) -> Table:
-    """Every case (optionally only those coded with ``level`` and/or ``phase``)."""
-    filters = ""
-    if level:
-        filters += f"?case cp:hasCoding ?fl . ?fl cp:level <{check_iri(level)}> . "
-    if phase:
-        filters += f"?case cp:hasCoding ?fp . ?fp cp:phase <{check_iri(phase)}> . "
-    rows = select(store, _P + "SELECT ?case (SAMPLE(?t) AS ?title) ?country "
-                  "(SAMPLE(?cl) AS ?countryLabel) (MIN(STR(?sd)) AS ?start) WHERE { "
-                  "?case a cp:CoProductionCase . " + filters + _LABEL.format(s="?case", v="?t")
-                  + " OPTIONAL { ?case cp:country ?country . "
-                  + _LABEL.format(s="?country", v="?cl") + " } "
-                  "OPTIONAL { ?case cp:startDate ?sd } } GROUP BY ?case ?country ORDER BY ?title")
-    table = Table("Cases", ("Case", "Country", "Since"))
-    table.rows = [(_cell(r, "title", "case"), _cell(r, "countryLabel", "country"),
-                   _cell(r, "start")) for r in rows]
-    return table
 
 
 def organisations(store: KnowledgeStore) -> Table:

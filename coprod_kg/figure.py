@@ -102,7 +102,9 @@ def render_svg(grid: LevelPhaseGrid, link: str | None = "/browse/cases?level={le
     total = sum(grid.counts.values())
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-labelledby="fig-title fig-desc" class="level-phase-figure">',
+        # "img" would hide the cells' links from assistive technology: a labelled group then
+        f'role="{"group" if link and total else "img"}" aria-labelledby="fig-title fig-desc" '
+        'class="level-phase-figure">',
         '<title id="fig-title">Cases by level and phase of co-production</title>',
         f'<desc id="fig-desc">A grid of {len(grid.levels)} levels by {len(grid.phases)} phases; '
         f"each cell gives the number of cases coded with that level and phase "

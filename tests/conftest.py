@@ -148,3 +148,19 @@ def live_server(mini_store: Path) -> Iterator[LiveServer]:
     settings = _settings(mini_store, ontology_dir=MINI / "ontology", data_dir=MINI / "data")
     with LiveServer(settings) as server:
         yield server
+
+
+#: Extra records of the web tests: a case with a quoted passage, Polish labels.
+WEB_FIXTURES = FIXTURES / "web"
+
+
+@pytest.fixture(scope="session")
+def web_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real ontology and ``data/`` plus ``tests/fixtures/web`` (a quoted case, Polish
+    labels), loaded once for the explorer, page and browser tests (read it, do not write)."""
+    store = tmp_path_factory.mktemp("web-store")
+    dedicated(store)
+    load_store(_settings(store, ontology_dir=PROJECT_ROOT / "ontology",
+                         data_dir=PROJECT_ROOT / "data"),
+               extra_files=sorted(WEB_FIXTURES.glob("*.ttl")))
+    return store

@@ -144,3 +144,35 @@ def test_the_jsonld_context_is_served(app_client: TestClient) -> None:
     assert response.headers["content-type"].startswith("application/ld+json")
     context = response.json()["@context"]
     assert context["cp"] == "https://w3id.org/coprod/ontology/"
+
+
+def test_every_page_links_the_explorer_validation_curation_and_docs(
+        real_client: TestClient) -> None:
+    page = real_client.get("/browse/concepts").text
+    nav = page.split('aria-label="Main"', 1)[1].split("</nav>", 1)[0]
+    for path in ("/browse/cases", "/validate", "/contribute", "/review", "/sign-in", "/docs",
+                 "/query"):
+        assert f'href="{path}"' in nav, path
+    assert 'class="languages"' in page and 'hreflang="pl"' in page
+
+
+@pytest.mark.parametrize("path", ["/", "/browse/cases", "/docs", "/sign-in", "/review",
+                                  "/review/fixmystreet/1", "/contribute", "/cite",
+                                  "/case/fixmystreet", "/concept/delivery-phase",
+                                  "/source/pestoff-2015", "/query", "/validate"])
+def test_pages_load_nothing_from_another_origin(real_client: TestClient, path: str) -> None:
+    response = real_client.get(path)
+    assert response.status_code == 200, response.text
+    loaded = re.findall(r'<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)="([^"]+)"',
+                        response.text)
+    outside = [u for u in loaded if re.match(r"^(https?:)?//", u)]
+    assert outside == [], outside
+
+
+def test_the_api_reference_is_served_from_here(real_client: TestClient) -> None:
+    page = real_client.get("/docs").text
+    assert '<html lang="en">' in page
+    assert "/static/swagger-ui/swagger-ui-bundle.js" in page
+    assert "cdn" not in page.lower()
+    assert real_client.get("/static/swagger-ui/swagger-ui-bundle.js").status_code == 200
+    assert real_client.get("/redoc").status_code == 404

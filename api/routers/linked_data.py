@@ -16,6 +16,7 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 
+from api import resource_pages
 from api.deps import get_settings, get_store
 from api.rendering import render, url_prefix
 from api.workflow import curation_for
@@ -73,8 +74,11 @@ def _alternates(path: str) -> list[tuple[str, str, str]]:
 
 def _resource(request: Request, kind: str, rest: str, settings: Settings,
               store: KnowledgeStore) -> Response:
-    media = _choose(request, conneg.PAGE_TYPES)
     iri = iri_for_path(f"{kind}/{rest}", settings.base_iri)
+    cited = resource_pages.chosen_media(request, kind)
+    if cited is not None:  # BibTeX, RIS or CSL-JSON of a case, source or concept
+        return resource_pages.cite_response(request, kind, iri, cited, store)
+    media = _choose(request, conneg.PAGE_TYPES)
     if kind == "ontology" and is_version_iri(store, iri):
         # The version IRI names the ontology as published now: send the client there.
         target = f"{url_prefix(settings)}/ontology"
@@ -84,8 +88,12 @@ def _resource(request: Request, kind: str, rest: str, settings: Settings,
     if media != conneg.HTML:
         body = rdf_document(store, iri, media)
         return Response(body, media_type=media, headers=VARY)
-    view = resource_page(store, iri, settings.base_iri, settings.public_url)
     path = f"{url_prefix(settings)}/{kind}/{quote(rest)}"
+    page = resource_pages.html_page(request, kind, iri, path, settings, store,
+                                    _alternates(path))
+    if page is not None:
+        return page
+    view = resource_page(store, iri, settings.base_iri, settings.public_url)
     return render(request, settings, "resource.html", headers=VARY, view=view,
                   alternates=_alternates(path))
 

@@ -11,11 +11,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from api.deps import get_settings, get_store
-from api.rendering import STATIC_DIR, render, url_prefix
+from api.rendering import STATIC_DIR, render, request_language, url_prefix
+from api.routers.explore import EXPLORER, IndexDep, query_link
 from coprod_kg import catalogue
+from coprod_kg.charts import charts
 from coprod_kg.competency import CompetencyQuestion, list_questions
 from coprod_kg.config import PROJECT_ROOT, Settings
-from coprod_kg.errors import NotFound
+from coprod_kg.errors import BadInput, NotFound
+from coprod_kg.explorer import Filter
 from coprod_kg.figure import render_svg
 from coprod_kg.linked_data import local_href
 from coprod_kg.rdf_input import CONTEXT_FILE
@@ -37,14 +40,24 @@ def _href(settings: Settings) -> Callable[[str], str]:
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, settings: SettingsDep, store: StoreDep) -> HTMLResponse:
-    """What the knowledge graph is, how much it holds, and its cases by level by phase."""
+def home(request: Request, settings: SettingsDep, store: StoreDep,
+         index: IndexDep) -> HTMLResponse:
+    """What the knowledge graph is, how much it holds, and its cases in four charts."""
     prefix = url_prefix(settings)
     figure = render_svg(catalogue.level_phase_grid(store),
                         link=prefix + "/browse/cases?level={level}&phase={phase}")
+    everything = Filter()
+    base = prefix + EXPLORER
+    others = [c for c in charts(index, everything, index.all, request_language(request),
+                                lambda f: base + f.query_string())
+              if c.name != "level-phase"]
     return render(request, settings, "home.html", counts=catalogue.kind_counts(
         store, settings.base_iri), counted=catalogue.COUNTED,
-        triples=catalogue.triple_count(store), figure=figure)
+        triples=catalogue.triple_count(store), figure=figure, charts=others, base=base,
+        chart_sparql={c.name: query_link(prefix, c.sparql) for c in others},
+        level_phase_sparql=query_link(prefix, next(
+            c.sparql for c in charts(index, everything, index.all, "en", lambda f: "")
+            if c.name == "level-phase")))
 
 
 def examples(request: Request) -> list[CompetencyQuestion]:
@@ -57,15 +70,18 @@ def examples(request: Request) -> list[CompetencyQuestion]:
 
 
 @router.get("/query", response_class=HTMLResponse)
-def query_page(request: Request, settings: SettingsDep) -> HTMLResponse:
-    """The SPARQL editor (YASGUI, served from here), preloaded with the competency questions."""
+def query_page(request: Request, settings: SettingsDep, query: str = "") -> HTMLResponse:
+    """The SPARQL editor (YASGUI, served from here), preloaded with the competency questions,
+    or with ``?query=`` (the explorer's "this list as SPARQL" links here)."""
+    if len(query) > 20_000:
+        raise BadInput("the query is longer than 20,000 characters")
     found = examples(request)
     payload = [{"name": q.name, "question": q.question, "query": q.query} for q in found]
     # Safe inside <script>: no "</" can close the element early.
     examples_json = json.dumps(payload).replace("</", "<\\/")
     yasgui = all((STATIC_DIR / name).is_file() for name in YASGUI_FILES)
     return render(request, settings, "query.html", examples=found, examples_json=examples_json,
-                  endpoint=f"{url_prefix(settings)}/sparql", yasgui=yasgui)
+                  endpoint=f"{url_prefix(settings)}/sparql", yasgui=yasgui, query=query)
 
 
 @router.get("/browse/concepts", response_class=HTMLResponse)
@@ -73,19 +89,6 @@ def browse_concepts(request: Request, settings: SettingsDep, store: StoreDep) ->
     """Every concept scheme and its concepts."""
     return render(request, settings, "concepts.html", schemes=catalogue.schemes(store),
                   href=_href(settings))
-
-
-@router.get("/browse/cases", response_class=HTMLResponse)
-def browse_cases(request: Request, settings: SettingsDep, store: StoreDep,
-                 level: str | None = None, phase: str | None = None) -> HTMLResponse:
-    """Every case, or those coded with one level and/or phase (as linked from the figure)."""
-    href = _href(settings)
-    filters = [{"text": iri.rsplit("/", 1)[-1], "href": href(iri), "iri": iri}
-               for iri in (level, phase) if iri]
-    return render(request, settings, "browse.html", heading="Cases",
-                  intro="Documented co-production arrangements, each with its coded typology "
-                  "claims and their sources.", tables=[catalogue.cases(store, level, phase)],
-                  filters=filters, href=href)
 
 
 @router.get("/browse/organisations", response_class=HTMLResponse)

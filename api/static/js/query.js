@@ -27,10 +27,41 @@
   window.coprodYasgui = yasgui;
 
   var first = yasgui.getTab();
-  if (first && examples.length) {
+  if (first && root.dataset.query) {
+    // Opened from a "this list as SPARQL" link: that query, not the first example.
+    first.setQuery(root.dataset.query);
+    first.setName("from the explorer");
+  } else if (first && examples.length) {
     first.setQuery(examples[0].query);
     first.setName(examples[0].name);
   }
+
+  // YASGUI's markup misses a few accessible names and roles; add them, and again whenever it
+  // redraws (a new tab, a new result).
+  function accessible() {
+    root.querySelectorAll(".tabsList").forEach(function (list) {
+      // a "tablist" whose last child is a button, not a tab: read it as a plain list of links
+      list.removeAttribute("role");
+      list.querySelectorAll("[role=tab], [aria-selected]").forEach(function (tab) {
+        tab.removeAttribute("role");
+        tab.removeAttribute("aria-selected");
+      });
+    });
+    root.querySelectorAll(".tabsList input[type=text]").forEach(function (input) {
+      input.setAttribute("aria-label", "Tab name");
+    });
+    root.querySelectorAll("input.autocomplete").forEach(function (input) {
+      input.setAttribute("aria-label", "SPARQL endpoint");
+    });
+    root.querySelectorAll(".CodeMirror textarea").forEach(function (area) {
+      area.setAttribute("aria-label", "SPARQL query");
+    });
+    root.querySelectorAll(".CodeMirror-scroll").forEach(function (region) {
+      if (region.getAttribute("tabindex") !== "0") { region.setAttribute("tabindex", "0"); }
+    });
+  }
+  accessible();
+  new MutationObserver(accessible).observe(root, { childList: true, subtree: true });
 
   document.querySelectorAll("button.example").forEach(function (button) {
     button.addEventListener("click", function () {
