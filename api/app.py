@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,31 +9,30 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
-from api.errors import install_error_handlers
-from api.routers import curation, health, sparql, validate
-from api.workflow import close_curation, open_if_loaded
 from coprod_kg import __version__
 from coprod_kg.backend import open_store
 from coprod_kg.config import Settings, load_settings
 from coprod_kg.store import KnowledgeStore
 
-#: Routers other modules provide; each is included when its module exists.
-OPTIONAL_ROUTERS: tuple[str, ...] = ("api.routers.linked_data", "api.routers.pages",
-                                     "api.routers.explore", "api.routers.curation_pages",
-                                     "api.routers.docs")
+from .errors import install_error_handlers
+from .routers import (
+    curation,
+    curation_pages,
+    docs,
+    explore,
+    health,
+    linked_data,
+    pages,
+    sparql,
+    validate,
+)
+from .workflow import close_curation, open_if_loaded
 
-
-def _optional_routers() -> list[APIRouter]:
-    routers = []
-    for name in OPTIONAL_ROUTERS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        routers.append(module.router)
-    return routers
+#: Every router, in the order their routes are matched.
+ROUTERS: tuple[APIRouter, ...] = (
+    sparql.router, health.router, validate.router, curation.router, linked_data.router,
+    pages.router, explore.router, curation_pages.router, docs.router,
+)
 
 
 def create_app(settings: Settings, store: KnowledgeStore | None = None) -> FastAPI:
@@ -63,7 +61,7 @@ def create_app(settings: Settings, store: KnowledgeStore | None = None) -> FastA
         "SPARQL 1.1 endpoint, linked-data pages, validation of case records, and the curation "
         "workflow (submissions, review, versioned cases with history).",
         lifespan=lifespan,
-        docs_url=None,  # served by api.routers.docs from local files (no CDN)
+        docs_url=None,  # served by routers/docs.py from local files (no CDN)
         redoc_url=None,
     )
     app.state.settings = settings
@@ -73,11 +71,7 @@ def create_app(settings: Settings, store: KnowledgeStore | None = None) -> FastA
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_credentials=False,
                        allow_methods=["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS"],
                        allow_headers=["*"], expose_headers=["ETag", "Location"])
-    app.include_router(sparql.router)
-    app.include_router(health.router)
-    app.include_router(validate.router)
-    app.include_router(curation.router)
-    for router in _optional_routers():
+    for router in ROUTERS:
         app.include_router(router)
     return app
 

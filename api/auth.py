@@ -13,10 +13,11 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import get_settings
 from coprod_kg.accounts import Accounts, Role, User
 from coprod_kg.config import Settings
 from coprod_kg.errors import Forbidden, Unauthorized
+
+from .deps import get_settings
 
 #: Declares the scheme in the OpenAPI schema; errors are ours (auto_error=False).
 bearer = HTTPBearer(auto_error=False, description="A token made by `coprod-kg user add`.")

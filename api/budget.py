@@ -21,8 +21,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import accounts
-from api.deps import get_settings
 from coprod_kg.accounts import Role
 from coprod_kg.config import Settings
 from coprod_kg.fairness.budget import QueryBudget, Ticket, exempt
@@ -33,6 +31,9 @@ from coprod_kg.fairness.clients import (
     forwarded_for,
     parse_networks,
 )
+
+from .auth import accounts
+from .deps import get_settings
 
 
 class Fairness:

@@ -13,8 +13,6 @@ from collections.abc import Callable
 from fastapi import Request
 from fastapi.responses import Response
 
-from api.rendering import render, request_language, url_prefix
-from api.routers.explore import EXPLORER, case_index
 from coprod_kg import citation, conneg
 from coprod_kg.case_index import iter_bits
 from coprod_kg.case_study import case_study
@@ -26,6 +24,9 @@ from coprod_kg.linked_data import local_href
 from coprod_kg.resource_view import ResourceView, resource_page
 from coprod_kg.source_page import cited_by
 from coprod_kg.store import KnowledgeStore
+
+from .rendering import render, request_language, url_prefix
+from .routers.explore import EXPLORER, case_index
 
 #: Kinds whose IRIs can be cited, and the builder of each one's CSL-JSON item.
 CITABLE: dict[str, Callable[[KnowledgeStore, str], dict[str, object]]] = {

@@ -12,11 +12,27 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from coprod_kg import bundle
 from coprod_kg.errors import BadInput
 from coprod_kg.fairness.clients import FORWARDED_HEADERS, parse_networks
 
-#: The project checkout (the folder holding ``ontology/``, ``shapes/`` and ``data/``).
+#: The folder holding this package: the checkout when run from one (then it has
+#: ``pyproject.toml``), ``site-packages`` when installed. Nothing at run time reads from it;
+#: ontology, shapes, cases and examples come from :mod:`coprod_kg.bundle`.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+IN_CHECKOUT = (PROJECT_ROOT / "pyproject.toml").is_file()
+
+
+def _user_dir(variable: str, fallback: str) -> Path:
+    """An XDG base folder (``XDG_DATA_HOME``, ``XDG_CACHE_HOME``) for coprod-kg's own files."""
+    return Path(os.environ.get(variable) or Path.home() / fallback) / "coprod-kg"
+
+
+#: Where the store lives by default: ``var/`` of a checkout, else the user's data folder.
+VAR_DIR = PROJECT_ROOT / "var" if IN_CHECKOUT else _user_dir("XDG_DATA_HOME", ".local/share")
+#: Where generated files (the ontology's HTML and serialisations) go: ``build/`` of a checkout,
+#: else the user's cache folder.
+BUILD_DIR = PROJECT_ROOT / "build" if IN_CHECKOUT else _user_dir("XDG_CACHE_HOME", ".cache")
 
 
 @dataclass(frozen=True)
@@ -34,15 +50,17 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
-        "store", str(PROJECT_ROOT / "var" / "store"),
+        "store", str(VAR_DIR / "store"),
         "Directory of the embedded Oxigraph store.",
     ),
     Setting(
-        "ontology_dir", str(PROJECT_ROOT / "ontology"),
+        "ontology_dir", str(bundle.path("ontology").resolve()),
         "Directory of the ontology Turtle files.",
     ),
-    Setting("shapes_dir", str(PROJECT_ROOT / "shapes"), "Directory of the SHACL shapes."),
-    Setting("data_dir", str(PROJECT_ROOT / "data"), "Directory of the curated case records."),
+    Setting("shapes_dir", str(bundle.path("shapes").resolve()), "Directory of the SHACL shapes."),
+    Setting(
+        "data_dir", str(bundle.path("data").resolve()), "Directory of the curated case records.",
+    ),
     Setting("host", "127.0.0.1", "Interface the server listens on."),
     Setting("port", "8000", "Port the server listens on."),
     Setting(

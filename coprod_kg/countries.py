@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pycountry
 
+from coprod_kg import bundle
 from coprod_kg.atomic import write_bytes
-from coprod_kg.config import PROJECT_ROOT
 from coprod_kg.namespaces import COUNTRY, CP, CPS, ONTOLOGY_IRI
 
 MODULE_IRI = ONTOLOGY_IRI + "/module/countries"
 ISO_PAGE = "https://www.iso.org/iso-3166-country-codes.html"
 EU_COUNTRY_TABLE = "http://publications.europa.eu/resource/authority/country/"
-DEFAULT_OUTPUT = PROJECT_ROOT / "ontology" / "countries.ttl"
+DEFAULT_OUTPUT = bundle.path("ontology").resolve() / "countries.ttl"
 
 
 @dataclass(frozen=True, order=True)

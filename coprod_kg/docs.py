@@ -14,12 +14,12 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import OWL
 
 from coprod_kg.atomic import write_bytes
-from coprod_kg.config import PROJECT_ROOT
+from coprod_kg.config import BUILD_DIR
 from coprod_kg.docs_model import Page, build_page
 from coprod_kg.namespaces import BASE, PREFIXES
 from coprod_kg.sources import MODULE_BASE, load_ontology, new_graph
 
-DEFAULT_OUTDIR = PROJECT_ROOT / "build" / "ontology"
+DEFAULT_OUTDIR = BUILD_DIR / "ontology"
 
 #: File name -> rdflib serialiser name, for every machine-readable form we publish.
 SERIALISATIONS: dict[str, str] = {

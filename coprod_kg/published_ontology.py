@@ -11,9 +11,8 @@ import hashlib
 import threading
 from pathlib import Path
 
-from coprod_kg import docs
+from coprod_kg import bundle, docs
 from coprod_kg.atomic import write_bytes
-from coprod_kg.config import PROJECT_ROOT
 from coprod_kg.manifest import sha256_files
 from coprod_kg.sources import module_files
 
@@ -22,8 +21,8 @@ _lock = threading.Lock()
 
 
 def output_dir(ontology_dir: Path) -> Path:
-    """``build/ontology`` for the project's ontology; a folder of its own for any other one."""
-    if ontology_dir.resolve() == (PROJECT_ROOT / "ontology").resolve():
+    """``build/ontology`` for the bundled ontology; a folder of its own for any other one."""
+    if ontology_dir.resolve() == bundle.path("ontology").resolve():
         return docs.DEFAULT_OUTDIR
     key = hashlib.sha256(str(ontology_dir.resolve()).encode()).hexdigest()[:12]
     return docs.DEFAULT_OUTDIR.parent / f"ontology-{key}"

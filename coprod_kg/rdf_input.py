@@ -1,8 +1,8 @@
 """Parse a submitted RDF document safely into an rdflib graph.
 
 Safety rules: JSON-LD never fetches a remote ``@context`` (only inline contexts and our own
-context, resolved from ``docs/context.jsonld``); RDF/XML with a DOCTYPE or ENTITY declaration is
-refused before parsing, so no entity is ever expanded. Syntax errors become
+context, resolved from the bundled copy of ``docs/context.jsonld``); RDF/XML with a DOCTYPE or
+ENTITY declaration is refused before parsing, so no entity is ever expanded. Syntax errors become
 :class:`~coprod_kg.errors.ParseError` with the line and column.
 """
 
@@ -22,14 +22,14 @@ import pyoxigraph
 from rdflib import Graph
 from rdflib.exceptions import ParserError
 
-from coprod_kg.config import PROJECT_ROOT
+from coprod_kg import bundle
 from coprod_kg.errors import BadInput, ParseError, UnsupportedMediaType
 from coprod_kg.namespaces import BASE
 from coprod_kg.sources import new_graph
 
 #: The public IRI of the curators' JSON-LD context, served from this file.
 CONTEXT_IRI = BASE + "context.jsonld"
-CONTEXT_FILE = PROJECT_ROOT / "docs" / "context.jsonld"
+CONTEXT_FILE = bundle.path("context.jsonld")
 
 #: Media type -> rdflib parser name.
 MEDIA_TYPES: dict[str, str] = {
@@ -151,7 +151,7 @@ def quiet_json_ld() -> Iterator[None]:
 
 @lru_cache(maxsize=1)
 def _our_context() -> Any:
-    """The ``@context`` value of docs/context.jsonld, read once."""
+    """The ``@context`` value of the bundled ``context.jsonld``, read once."""
     document = json.loads(CONTEXT_FILE.read_text(encoding="utf-8"))
     return document["@context"]
 

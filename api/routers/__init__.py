@@ -1,1 +1,1 @@
-"""One router per resource; ``api.app.create_app`` includes them."""
+"""One router per resource; ``app.create_app`` includes them."""

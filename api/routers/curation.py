@@ -22,10 +22,15 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import AnyUser, Curator, OptionalUser
-from api.deps import get_settings
-from api.errors import json_errors
-from api.models import (
+from coprod_kg import conneg
+from coprod_kg.config import Settings
+from coprod_kg.curation import Curation, Diff, Status, SubmissionOutcome, VersionInfo, case_iri
+from coprod_kg.report import render_json
+
+from ..auth import AnyUser, Curator, OptionalUser
+from ..deps import get_settings
+from ..errors import json_errors
+from ..models import (
     CaseModel,
     RejectionModel,
     ReviewModel,
@@ -33,13 +38,9 @@ from api.models import (
     VersionModel,
     error_responses,
 )
-from api.rendering import render, url_prefix
-from api.upload import RDF_BODY_DOC, read_form_or_document
-from api.workflow import get_curation
-from coprod_kg import conneg
-from coprod_kg.config import Settings
-from coprod_kg.curation import Curation, Diff, Status, SubmissionOutcome, VersionInfo, case_iri
-from coprod_kg.report import render_json
+from ..rendering import render, url_prefix
+from ..upload import RDF_BODY_DOC, read_form_or_document
+from ..workflow import get_curation
 
 router = APIRouter(tags=["curation"], dependencies=[Depends(json_errors)])
 

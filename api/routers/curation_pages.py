@@ -14,14 +14,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.deps import get_settings, get_store
-from api.rendering import render, url_prefix
-from api.resource_pages import citation_response, cite_links
-from api.upload import RDF_TYPES
 from coprod_kg import citation, conneg
 from coprod_kg.case_index import state_key
 from coprod_kg.config import Settings
 from coprod_kg.store import KnowledgeStore
+
+from ..deps import get_settings, get_store
+from ..rendering import render, url_prefix
+from ..resource_pages import citation_response, cite_links
+from ..upload import RDF_TYPES
 
 router = APIRouter(tags=["pages"])
 

@@ -13,10 +13,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse
 
-from api.deps import get_settings
-from api.rendering import STATIC_DIR, url_prefix
 from coprod_kg.config import Settings
 from coprod_kg.errors import NotFound
+
+from ..deps import get_settings
+from ..rendering import STATIC_DIR, url_prefix
 
 router = APIRouter(include_in_schema=False)
 SWAGGER_FILES = ("swagger-ui/swagger-ui-bundle.js", "swagger-ui/swagger-ui.css")

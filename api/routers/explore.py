@@ -16,8 +16,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.deps import get_settings, get_store
-from api.rendering import render, request_language, url_prefix
 from coprod_kg import charts as chart_module
 from coprod_kg.case_index import MARK_END, MARK_START, CaseIndex, IndexCache
 from coprod_kg.config import Settings
@@ -25,6 +23,9 @@ from coprod_kg.errors import BadInput, NotFound
 from coprod_kg.explorer import Filter, export_rows, list_sparql, run, to_csv, to_json
 from coprod_kg.linked_data import local_href
 from coprod_kg.store import KnowledgeStore
+
+from ..deps import get_settings, get_store
+from ..rendering import render, request_language, url_prefix
 
 router = APIRouter(tags=["pages"])
 

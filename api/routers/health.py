@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import get_settings
 from coprod_kg.config import Settings
 from coprod_kg.store import KnowledgeStore
+
+from ..deps import get_settings
 
 router = APIRouter(tags=["operations"])
 

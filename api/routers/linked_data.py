@@ -16,10 +16,6 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 
-from api import resource_pages
-from api.deps import get_settings, get_store
-from api.rendering import render, url_prefix
-from api.workflow import curation_for
 from coprod_kg import conneg, docs
 from coprod_kg.config import Settings
 from coprod_kg.curation.visibility import gone_error
@@ -36,6 +32,11 @@ from coprod_kg.published_ontology import ensure_built
 from coprod_kg.resource_view import resource_page
 from coprod_kg.store import KnowledgeStore
 from coprod_kg.void import serialise, summarise
+
+from .. import resource_pages
+from ..deps import get_settings, get_store
+from ..rendering import render, url_prefix
+from ..workflow import curation_for
 
 router = APIRouter(tags=["linked data"])
 

@@ -10,13 +10,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from api.deps import get_settings, get_store
-from api.rendering import STATIC_DIR, render, request_language, url_prefix
-from api.routers.explore import EXPLORER, IndexDep, query_link
-from coprod_kg import catalogue
+from coprod_kg import bundle, catalogue
 from coprod_kg.charts import charts
 from coprod_kg.competency import CompetencyQuestion, list_questions
-from coprod_kg.config import PROJECT_ROOT, Settings
+from coprod_kg.config import Settings
 from coprod_kg.errors import BadInput, NotFound
 from coprod_kg.explorer import Filter
 from coprod_kg.figure import render_svg
@@ -24,12 +21,16 @@ from coprod_kg.linked_data import local_href
 from coprod_kg.rdf_input import CONTEXT_FILE
 from coprod_kg.store import KnowledgeStore
 
+from ..deps import get_settings, get_store
+from ..rendering import STATIC_DIR, render, request_language, url_prefix
+from .explore import EXPLORER, IndexDep, query_link
+
 router = APIRouter(tags=["pages"])
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[KnowledgeStore, Depends(get_store)]
 #: The competency questions offered as example queries.
-EXAMPLES_DIR = PROJECT_ROOT / "tests" / "competency"
+EXAMPLES_DIR = bundle.path("competency")
 YASGUI_FILES = ("yasgui/yasgui.min.js", "yasgui/yasgui.min.css")
 
 
@@ -61,7 +62,7 @@ def home(request: Request, settings: SettingsDep, store: StoreDep,
 
 
 def examples(request: Request) -> list[CompetencyQuestion]:
-    """The example questions, read once per app (they are files of the checkout)."""
+    """The example questions, read once per app (bundled with the package)."""
     cached: list[CompetencyQuestion] | None = getattr(request.app.state, "example_queries", None)
     if cached is None:
         cached = list_questions(EXAMPLES_DIR) if EXAMPLES_DIR.is_dir() else []

@@ -20,16 +20,17 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.budget import charged, query_ticket
-from api.deps import get_settings, get_store
-from api.streaming import SpooledAnswer
-from api.upload import read_body
 from coprod_kg.config import Settings
 from coprod_kg.conneg import parse_accept
 from coprod_kg.errors import BadInput, PayloadTooLarge, UnsupportedMediaType
 from coprod_kg.formats import GRAPH_FORMATS, QueryForm, ResultFormat, negotiate
 from coprod_kg.service_description import serialise, service_description
 from coprod_kg.store import KnowledgeStore, prepare
+
+from ..budget import charged, query_ticket
+from ..deps import get_settings, get_store
+from ..streaming import SpooledAnswer
+from ..upload import read_body
 
 router = APIRouter(tags=["sparql"])
 

@@ -15,19 +15,20 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import get_settings
-from api.errors import json_errors
-from api.models import ValidationReportModel, error_responses
-from api.rendering import render
-from api.report_view import ReportView, parse_error_view, report_view
-from api.upload import RDF_BODY_DOC, RDF_TYPES, Document, read_form_or_document
-from api.workflow import get_curation
 from coprod_kg import conneg
 from coprod_kg.config import Settings
 from coprod_kg.curation import Curation
 from coprod_kg.errors import CoprodError, ParseError
 from coprod_kg.report import render_graph, render_json
 from coprod_kg.validation import ValidationResult
+
+from ..deps import get_settings
+from ..errors import json_errors
+from ..models import ValidationReportModel, error_responses
+from ..rendering import render
+from ..report_view import ReportView, parse_error_view, report_view
+from ..upload import RDF_BODY_DOC, RDF_TYPES, Document, read_form_or_document
+from ..workflow import get_curation
 
 router = APIRouter(tags=["validation"], dependencies=[Depends(json_errors)])
 

@@ -13,12 +13,12 @@ from rdflib.namespace import NamespaceManager
 from rdflib.term import Node
 
 from coprod_kg.checks import RuleResult, check_graph, checks_dir_for, failed
-from coprod_kg.config import PROJECT_ROOT, Settings
+from coprod_kg.config import BUILD_DIR, Settings
 from coprod_kg.docs import build_artifacts
 from coprod_kg.reasoning import ReasonerReport, reason
 from coprod_kg.sources import load_ontology, new_graph
 
-DEFAULT_DOCS_DIR = PROJECT_ROOT / "build" / "ontology"
+DEFAULT_DOCS_DIR = BUILD_DIR / "ontology"
 _IRI = re.compile(r"https?://[^\s<>\"')]+")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 from pathlib import Path
 from typing import Any
@@ -28,11 +29,23 @@ def register(sub: Any) -> None:
     parser.set_defaults(func=run)
 
 
+def app_factory() -> str:
+    """The import path of the web app's factory: ``api`` beside this package in a checkout run
+    from its root, ``coprod_kg.web`` (the same folder, mapped there by the build) when installed.
+    """
+    beside = Path(__file__).resolve().parents[2] / "api" / "app.py"
+    found = importlib.util.find_spec("api") if beside.is_file() else None
+    origin = found.origin if found is not None else None
+    if origin is not None and Path(origin).resolve().parent == beside.parent:
+        return "api.app:create_app_from_env"
+    return "coprod_kg.web.app:create_app_from_env"
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run uvicorn until interrupted.
 
-    The app comes from the factory ``api.app:create_app_from_env`` (this package never imports
-    the web framework), so the command-line overrides travel as ``COPROD_*`` variables.
+    The app comes from the factory named by :func:`app_factory` (this package never imports
+    the web front end), so the command-line overrides travel as ``COPROD_*`` variables.
     """
     import uvicorn  # the server stack is only needed by this verb
 
@@ -55,6 +68,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         os.environ[option.env] = str(getattr(settings, option.name))
     # proxy_headers=False: uvicorn would otherwise take X-Forwarded-For from any loopback peer;
     # COPROD_TRUSTED_PROXIES is the one place that decides whom to believe (api/budget.py)
-    uvicorn.run("api.app:create_app_from_env", factory=True, host=settings.host,
+    uvicorn.run(app_factory(), factory=True, host=settings.host,
                 port=settings.port, workers=args.workers, proxy_headers=False)
     return 0
