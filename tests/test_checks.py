@@ -13,7 +13,7 @@ from coprod_kg.checks import RuleResult, check_ontology, load_rules, read_rule, 
 from coprod_kg.cli import main
 from coprod_kg.config import load_settings
 from coprod_kg.namespaces import BASE, PREFIXES
-from coprod_kg.sources import module_files, parse_turtle_file
+from coprod_kg.sources import load_ontology, module_files, parse_turtle_file, turtle_files
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The ontology under test: the ontology_dir setting (default: the checkout's ontology/).
@@ -123,3 +123,31 @@ def test_cli_reports_a_removed_label(tmp_path: Path, capsys: pytest.CaptureFixtu
     curie = term.n3(parse_turtle_file(copy / "coprod.ttl").namespace_manager)
     assert curie in section[1].split("\nPASS", 1)[0].split("\nFAIL", 1)[0]
     assert "summary:" in out
+
+
+#: Rules about bibliographic data and case records: they must also hold over ontology + data/.
+DATA_RULES = ("work-multiple-values", "doi-syntax", "stated-coding-without-quote",
+              "judgement-without-grounds", "task-division-outside-complementary",
+              "collective-without-actors", "level-both-individual-and-collective",
+              "provider-founded-after-start", "illustration-kind")
+
+
+def test_data_rules_exist() -> None:
+    assert {_rule_id(p) for p in RULE_PATHS} >= set(DATA_RULES)
+
+
+@pytest.fixture(scope="module")
+def data_results() -> dict[str, RuleResult]:
+    """The data rules over the ontology with every file of data/ (``coprod-kg check`` sees only
+    the ontology)."""
+    graph = load_ontology(ONTOLOGY_DIR)
+    for path in turtle_files(ROOT / "data"):
+        parse_turtle_file(path, into=graph)
+    rules = [read_rule(CHECKS_DIR / f"{name}-violation.rq") for name in DATA_RULES]
+    return {result.rule.name: result for result in run_rules(graph, rules)}
+
+
+@pytest.mark.parametrize("name", DATA_RULES)
+def test_data_passes_rule(name: str, data_results: dict[str, RuleResult]) -> None:
+    """The curated records and sources follow the rules too."""
+    assert data_results[name].passed, _listing(data_results[name])
