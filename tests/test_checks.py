@@ -139,7 +139,7 @@ def test_cli_reports_a_removed_label(tmp_path: Path, capsys: pytest.CaptureFixtu
 DATA_RULES = ("work-multiple-values", "doi-syntax", "stated-coding-without-quote",
               "judgement-without-grounds", "task-division-outside-complementary",
               "collective-without-actors", "level-both-individual-and-collective",
-              "provider-founded-after-start", "illustration-kind")
+              "provider-founded-after-start", "illustration-kind", "service-kind-without-grounds")
 
 
 def test_data_rules_exist_and_say_their_scope() -> None:
