@@ -151,7 +151,7 @@ def bench_size(target: int, args: argparse.Namespace, peers: list[str]) -> dict[
     graph_file = work / f"kg-{target}.nt"
     size: dict[str, Any] = {"target": target, "systems": {}, "load": {}, "notes": []}
     size["triples"] = generate.write(target, graph_file, args.seed)
-    n_cases = max(1, target // 45)
+    n_cases = max(1, target // generate.TRIPLES_PER_CASE)
     _log(f"{target}: {size['triples']} triples generated; loading coprod-kg")
     try:
         ours = load_coprod(graph_file, work, args.load_timeout)

@@ -234,8 +234,8 @@ def run(out_dir: Path, work: Path, clients: int, duration: float, seed: int,
         wait_ready(server, 600.0)
         base = server.endpoint.removesuffix("/sparql")
         log(f"mixed: {clients} clients for {duration:g} s against {base}")
-        outcome = run_load(base, token, load_queries(), max(1, SYNTHETIC_TRIPLES // 45),
-                           clients, duration, seed)
+        n_cases = max(1, SYNTHETIC_TRIPLES // generate.TRIPLES_PER_CASE)
+        outcome = run_load(base, token, load_queries(), n_cases, clients, duration, seed)
         log(f"mixed: checking {len(outcome.created)} accepted submissions")
         lost = lost_writes(base, token, outcome.created)
     finally:

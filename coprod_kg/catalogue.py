@@ -27,7 +27,8 @@ _LABEL = ("OPTIONAL {{ {s} skos:prefLabel|rdfs:label|dcterms:title|foaf:name|org
 
 #: Namespaces counted on the home page, with their plural names.
 COUNTED: dict[str, str] = {
-    "case": "cases", "organisation": "organisations", "source": "sources",
+    "case": "documented cases", "illustration": "illustrative examples",
+    "organisation": "organisations", "source": "sources",
     "person": "authors", "definition": "definitions", "concept": "concepts",
     "scheme": "concept schemes", "country": "countries",
 }
@@ -40,7 +41,14 @@ def kind_counts(store: KnowledgeStore, base_iri: str = BASE) -> dict[str, int]:
                          "&& !CONTAINS(STR(?s), \"#\")) "
                          f"BIND(STRBEFORE(CONCAT(STRAFTER(STR(?s), \"{base_iri}\"), \"/\"), \"/\")"
                          " AS ?kind) } GROUP BY ?kind")
-    return {row["kind"].value: int(row["n"].value) for row in rows if "kind" in row}
+    counts = {row["kind"].value: int(row["n"].value) for row in rows if "kind" in row}
+    # Illustrations share the case namespace but are counted apart from documented cases.
+    illustrations = count(store, _P + "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { "
+                          "?s a cp:IllustrativeExample }")
+    if illustrations:
+        counts["illustration"] = illustrations
+        counts["case"] = counts.get("case", 0) - illustrations
+    return counts
 
 
 def triple_count(store: KnowledgeStore) -> int:
@@ -49,7 +57,7 @@ def triple_count(store: KnowledgeStore) -> int:
 
 
 def level_phase_grid(store: KnowledgeStore) -> LevelPhaseGrid:
-    """Distinct cases per (level, phase) of their codings, and the two axes with labels."""
+    """Distinct documented cases per (level, phase) of their codings, and the two axes."""
     axis_rows = select(store, _P + "SELECT ?x ?scheme (SAMPLE(?l) AS ?label) WHERE { "
                        f"VALUES ?scheme {{ <{LEVEL_SCHEME}> <{PHASE_SCHEME}> }} "
                        "?x skos:inScheme ?scheme . " + _LABEL.format(s="?x", v="?l")
@@ -60,6 +68,7 @@ def level_phase_grid(store: KnowledgeStore) -> LevelPhaseGrid:
         found[row["scheme"].value][iri] = row["label"].value if "label" in row else iri
     cells = select(store, _P + "SELECT ?level ?phase (COUNT(DISTINCT ?case) AS ?n) WHERE { "
                    "?case a cp:CoProductionCase ; cp:hasCoding ?a, ?b . "
+                   "FILTER NOT EXISTS { ?case a cp:IllustrativeExample } "
                    "?a cp:level ?level . ?b cp:phase ?phase } GROUP BY ?level ?phase")
     counts = {(r["level"].value, r["phase"].value): int(r["n"].value) for r in cells}
     for level, phase in counts:  # a value coded but not (yet) in its scheme still shows

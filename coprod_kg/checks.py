@@ -2,8 +2,10 @@
 
 A rule is a SPARQL SELECT in its own file. Its leading ``#`` comment lines say what it checks
 (first line) and which ROBOT report check or OOPS! pitfall it implements (the ``Implements:``
-line). Each row it returns is one offending term, bound to ``?term``, with an optional ``?value``
-and ``?detail``. This module knows nothing about any particular rule.
+line); a ``Scope: data`` line marks a rule about bibliographic data and case records, which runs
+over the ontology together with the curated data (the others run over the ontology alone). Each
+row it returns is one offending term, bound to ``?term``, with an optional ``?value`` and
+``?detail``. This module knows nothing about any particular rule.
 """
 
 from __future__ import annotations
@@ -17,10 +19,13 @@ from rdflib import Graph
 from rdflib.term import Node
 
 from coprod_kg.errors import BadInput
-from coprod_kg.sources import load_ontology
+from coprod_kg.sources import load_ontology, new_graph, parse_turtle_file, turtle_files
 from coprod_kg.terms import solution_rows, to_rdflib
 
 RULE_SUFFIX = "-violation.rq"
+ONTOLOGY_SCOPE = "ontology"
+DATA_SCOPE = "data"
+SCOPES = (ONTOLOGY_SCOPE, DATA_SCOPE)
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,7 @@ class Rule:
     description: str
     implements: str
     query: str
+    scope: str = ONTOLOGY_SCOPE
 
 
 @dataclass(frozen=True)
@@ -81,11 +87,17 @@ def read_rule(path: Path) -> Rule:
         comments.append(stripped.lstrip("#").strip())
     implements = next((c.removeprefix("Implements:").strip() for c in comments
                        if c.startswith("Implements:")), "")
-    description = next((c for c in comments if c and not c.startswith("Implements:")), "")
+    scope_line = next((c.removeprefix("Scope:") for c in comments if c.startswith("Scope:")),
+                      ONTOLOGY_SCOPE)
+    scope = (scope_line.split() or [""])[0]  # the first word; the rest is a gloss
+    if scope not in SCOPES:
+        raise BadInput(f"{path}: unknown scope {scope!r}; use one of {', '.join(SCOPES)}")
+    description = next((c for c in comments
+                        if c and not c.startswith(("Implements:", "Scope:"))), "")
     if not description:
         raise BadInput(f"{path}: the first comment line must say what the rule checks")
     return Rule(name=path.name.removesuffix(RULE_SUFFIX), path=path, description=description,
-                implements=implements, query=text)
+                implements=implements, query=text, scope=scope)
 
 
 def load_rules(checks_dir: Path) -> list[Rule]:
@@ -144,6 +156,20 @@ def check_ontology(ontology_dir: Path, checks_dir: Path | None = None) -> list[R
     """Load the ontology of ``ontology_dir`` and run every rule over it."""
     graph = load_ontology(ontology_dir)
     return check_graph(graph, checks_dir or checks_dir_for(ontology_dir))
+
+
+def in_scope(rules: Iterable[Rule], scope: str) -> list[Rule]:
+    """The rules of one scope (``ontology`` or ``data``)."""
+    return [rule for rule in rules if rule.scope == scope]
+
+
+def with_data(ontology: Graph, data_dir: Path) -> Graph:
+    """A copy of the ontology graph with every Turtle file under ``data_dir`` added."""
+    graph = new_graph()
+    graph += ontology
+    for path in turtle_files(data_dir):
+        parse_turtle_file(path, into=graph)
+    return graph
 
 
 def failed(results: Sequence[RuleResult]) -> list[RuleResult]:

@@ -25,7 +25,7 @@ from coprod_kg.store import KnowledgeStore, QueryRequest
 #: First path segments of the IRIs the server dereferences (one per namespace of the scheme).
 DEREFERENCEABLE: tuple[str, ...] = (
     "ontology", "scheme", "concept", "country", "definition", "source", "person",
-    "case", "organisation", "agent", "external",
+    "case", "organisation", "agent", "external", "claim",
 )
 
 #: Store format names for each RDF media type a page offers.

@@ -25,6 +25,8 @@ PERSON: Final = Namespace(BASE + "person/")
 CASE: Final = Namespace(BASE + "case/")
 ORGANISATION: Final = Namespace(BASE + "organisation/")
 AGENT: Final = Namespace(BASE + "agent/")
+#: The arguments of sources as claims (subject, relation, object, source, locator, quote).
+CLAIM: Final = Namespace(BASE + "claim/")
 #: Stand-in IRIs for terms of other typologies that publish none (targets of SKOS mappings).
 EXT: Final = Namespace(BASE + "external/")
 #: Named graphs in the store.
@@ -55,6 +57,7 @@ PREFIXES: Final[dict[str, str]] = {
     "case": str(CASE),
     "organisation": str(ORGANISATION),
     "agent": str(AGENT),
+    "claim": str(CLAIM),
     "bibo": str(BIBO),
     "cito": str(CITO),
     "cpsv": str(CPSV),

@@ -11,8 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from rdflib import Graph, URIRef
 
+from bench.generate import generate
 from bench.loadgen import CLASSES, load_queries
+from coprod_kg.config import load_settings
+from coprod_kg.validation import ValidationContext, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,6 +28,23 @@ def test_query_mix_covers_every_class() -> None:
     queries = load_queries()
     assert queries
     assert {q.klass for q in queries} == set(CLASSES)
+
+
+def test_synthetic_cases_follow_the_case_shapes() -> None:
+    """Generated records obey the curation rules (quotes, who acts together), with no violation."""
+    agents = Graph().parse(ROOT / "data" / "agents.ttl")  # the curator the records name
+
+    def lookup(nodes: set[URIRef]) -> Graph:
+        out = Graph()
+        for node in nodes:
+            for triple in agents.triples((node, None, None)):
+                out.add(triple)
+        return out
+
+    data = "\n".join(generate(1500, seed=7)) + "\n"
+    context = ValidationContext.load(load_settings()).with_lookup(lookup)
+    result = validate(data, "application/n-triples", context=context)
+    assert result.violations == [], [(f.field, f.message) for f in result.violations[:5]]
 
 
 @pytest.mark.slow

@@ -9,11 +9,21 @@ import pytest
 from rdflib import URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
-from coprod_kg.checks import RuleResult, check_ontology, load_rules, read_rule, run_rules
+from coprod_kg.checks import (
+    DATA_SCOPE,
+    RuleResult,
+    check_ontology,
+    in_scope,
+    load_rules,
+    read_rule,
+    run_rules,
+    with_data,
+)
 from coprod_kg.cli import main
 from coprod_kg.config import load_settings
+from coprod_kg.errors import BadInput
 from coprod_kg.namespaces import BASE, PREFIXES
-from coprod_kg.sources import module_files, parse_turtle_file
+from coprod_kg.sources import load_ontology, module_files, parse_turtle_file
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The ontology under test: the ontology_dir setting (default: the checkout's ontology/).
@@ -123,3 +133,51 @@ def test_cli_reports_a_removed_label(tmp_path: Path, capsys: pytest.CaptureFixtu
     curie = term.n3(parse_turtle_file(copy / "coprod.ttl").namespace_manager)
     assert curie in section[1].split("\nPASS", 1)[0].split("\nFAIL", 1)[0]
     assert "summary:" in out
+
+
+#: Rules about bibliographic data and case records: they must also hold over ontology + data/.
+DATA_RULES = ("work-multiple-values", "doi-syntax", "stated-coding-without-quote",
+              "judgement-without-grounds", "task-division-outside-complementary",
+              "collective-without-actors", "level-both-individual-and-collective",
+              "provider-founded-after-start", "illustration-kind", "service-kind-without-grounds")
+
+
+def test_data_rules_exist_and_say_their_scope() -> None:
+    """The rules about data carry ``# Scope: data``, so ``coprod-kg check`` runs them over data/."""
+    scoped = {rule.name for rule in in_scope(load_rules(CHECKS_DIR), DATA_SCOPE)}
+    assert scoped == set(DATA_RULES)
+
+
+def test_an_unknown_scope_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "x-violation.rq"
+    path.write_text("# Says x.\n# Scope: everything\nSELECT ?term {}", encoding="utf-8")
+    with pytest.raises(BadInput, match="unknown scope"):
+        read_rule(path)
+
+
+@pytest.fixture(scope="module")
+def data_results() -> dict[str, RuleResult]:
+    """The data rules over the ontology with every file of data/, as ``coprod-kg check`` runs
+    them."""
+    graph = with_data(load_ontology(ONTOLOGY_DIR), ROOT / "data")
+    rules = [read_rule(CHECKS_DIR / f"{name}-violation.rq") for name in DATA_RULES]
+    return {result.rule.name: result for result in run_rules(graph, rules)}
+
+
+@pytest.mark.parametrize("name", DATA_RULES)
+def test_data_passes_rule(name: str, data_results: dict[str, RuleResult]) -> None:
+    """The curated records and sources follow the rules too."""
+    assert data_results[name].passed, _listing(data_results[name])
+
+
+def test_cli_runs_the_data_rules_over_data(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """``coprod-kg check`` fails when a record in the data folder breaks a data rule."""
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(FIXTURES / "stated-coding-without-quote.ttl", data / "broken.ttl")
+    code = main(["check", "--data", str(data), "--no-reasoner"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "FAIL  stated-coding-without-quote" in out
+    assert main(["check", "--data", str(ROOT / "data"), "--no-reasoner"]) == 0

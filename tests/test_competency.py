@@ -15,7 +15,7 @@ from coprod_kg.competency import (
     read_expected,
     run_query,
 )
-from coprod_kg.sources import load_ontology
+from coprod_kg.sources import load_ontology, parse_turtle_file, turtle_files
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION_DIR = ROOT / "tests" / "competency"
@@ -27,8 +27,10 @@ QUESTIONS = list_questions(QUESTION_DIR)
 
 @pytest.fixture(scope="module")
 def store() -> pyoxigraph.Store:
-    """The whole ontology (header and every imported module) in an in-memory store."""
+    """The whole ontology and every file of data/ (cases, sources, claims) in an in-memory store."""
     graph = load_ontology(ONTOLOGY_DIR)
+    for path in turtle_files(ROOT / "data"):
+        parse_turtle_file(path, into=graph)
     result = pyoxigraph.Store()
     result.load(graph.serialize(format="turtle").encode("utf-8"),
                 format=pyoxigraph.RdfFormat.TURTLE)

@@ -12,7 +12,7 @@ from rdflib.namespace import OWL, RDF
 
 from coprod_kg import conneg
 from coprod_kg.errors import NotAcceptable
-from coprod_kg.namespaces import BASE, CP, ONTOLOGY_IRI
+from coprod_kg.namespaces import BASE, CLAIM, CP, ONTOLOGY_IRI
 from coprod_kg.rows import select
 
 RDF_FORMATS = ("text/turtle", "application/ld+json", "application/n-triples",
@@ -185,3 +185,20 @@ def test_version_iri_leads_to_the_ontology(real_client: TestClient, real_store: 
                                follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == "/ontology?format=ttl"
+
+
+@pytest.mark.parametrize("media_type", ["text/turtle", "text/html"])
+def test_claim_iri_dereferences(real_client: TestClient, real_store: Path,
+                                media_type: str) -> None:
+    """A claim of data/claims.ttl answers at its own IRI, like cases and concepts."""
+    rows = select(store_of(real_store),
+                  f"SELECT ?claim WHERE {{ ?claim a <{CP.Claim}> "
+                  f"FILTER(STRSTARTS(STR(?claim), \"{CLAIM}\")) }} ORDER BY ?claim LIMIT 1")
+    assert rows, "the real data has no claim under the claim namespace"
+    claim = rows[0]["claim"].value
+    response = real_client.get(path_of(claim), headers={"Accept": media_type})
+    assert response.status_code == 200, response.text[:500]
+    assert response.headers["content-type"].startswith(media_type)
+    if media_type == "text/turtle":
+        triples = parse_triples(response.content, media_type)
+        assert (claim, TYPE, str(CP.Claim)) in triples

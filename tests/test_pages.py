@@ -31,10 +31,13 @@ def test_home_shows_counts_and_a_figure(real_client: TestClient, real_store: Pat
     page = response.text
     store = OxigraphStore(real_store)
     cases = count(store, "SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE "
-                         f"{{ ?c a <{CP.CoProductionCase}> }}")
+                         f"{{ ?c a <{CP.DocumentedCase}> }}")
+    illustrations = count(store, "SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE "
+                                 f"{{ ?c a <{CP.IllustrativeExample}> }}")
     triples = count(store, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
-    assert cases > 0
-    assert re.search(rf'class="number">{cases}</span>\s*cases', page)
+    assert cases > 0 and illustrations > 0
+    assert re.search(rf'class="number">{cases}</span>\s*documented cases', page)
+    assert re.search(rf'class="number">{illustrations}</span>\s*illustrative examples', page)
     assert re.search(rf'class="number">{triples}</span>\s*triples', page)
     svg = re.search(r"<svg.*?</svg>", page, re.S)
     assert svg, "no inline SVG on the home page"

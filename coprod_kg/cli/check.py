@@ -1,4 +1,4 @@
-"""``coprod-kg check``: run every ontology hygiene rule and HermiT; exit 1 when one fails."""
+"""``coprod-kg check``: hygiene rules, data rules and HermiT; exit 1 when one fails."""
 
 from __future__ import annotations
 
@@ -12,7 +12,17 @@ from rdflib import URIRef
 from rdflib.namespace import NamespaceManager
 from rdflib.term import Node
 
-from coprod_kg.checks import RuleResult, check_graph, checks_dir_for, failed
+from coprod_kg.checks import (
+    DATA_SCOPE,
+    ONTOLOGY_SCOPE,
+    RuleResult,
+    checks_dir_for,
+    failed,
+    in_scope,
+    load_rules,
+    run_rules,
+    with_data,
+)
 from coprod_kg.config import BUILD_DIR, Settings
 from coprod_kg.docs import build_artifacts
 from coprod_kg.reasoning import ReasonerReport, reason
@@ -25,13 +35,20 @@ _IRI = re.compile(r"https?://[^\s<>\"')]+")
 def register(sub: Any) -> None:
     """Add the ``check`` verb."""
     parser: argparse.ArgumentParser = sub.add_parser(
-        "check", help="check the ontology: hygiene rules and the OWL reasoner",
-        description="Run every ontology/checks/*-violation.rq rule (each must return no rows) "
-        "and the HermiT reasoner (the ontology must be consistent with no unsatisfiable "
-        "class). Exits 1 when anything fails.")
+        "check", help="check the ontology and the data: hygiene rules, data rules, the OWL "
+        "reasoner",
+        description="Run every ontology/checks/*-violation.rq rule (each must return no rows): "
+        "the hygiene rules over the ontology, the data rules (marked 'Scope: data') over the "
+        "ontology together with the curated data; then the HermiT reasoner (the ontology must "
+        "be consistent with no unsatisfiable class). Exits 1 when anything fails.")
     parser.add_argument("--ontology", metavar="DIR", type=Path, default=None,
                         help="folder holding coprod.ttl, its modules and checks/ "
                         "(default: the ontology_dir setting, COPROD_ONTOLOGY_DIR)")
+    parser.add_argument("--data", metavar="DIR", type=Path, default=None,
+                        help="folder of the curated records the data rules run over "
+                        "(default: the data_dir setting, COPROD_DATA_DIR)")
+    parser.add_argument("--no-data", action="store_true",
+                        help="run the data rules over the ontology alone")
     parser.add_argument("--no-reasoner", action="store_true",
                         help="skip the HermiT consistency and satisfiability check "
                         "(it needs Java)")
@@ -93,8 +110,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     ontology_dir: Path = args.ontology or settings.ontology_dir
     graph = load_ontology(ontology_dir)
     namespaces = new_graph().namespace_manager
-    results = check_graph(graph, checks_dir_for(ontology_dir))
+    rules = load_rules(checks_dir_for(ontology_dir))
+    results = run_rules(graph, in_scope(rules, ONTOLOGY_SCOPE))
     print_results(results, namespaces)
+    data_dir: Path | None = None if args.no_data else (args.data or settings.data_dir)
+    data_graph = graph if data_dir is None else with_data(graph, data_dir)
+    print(f"data rules over the ontology and {data_dir or 'no data'}:")
+    data_results = run_rules(data_graph, in_scope(rules, DATA_SCOPE))
+    print_results(data_results, namespaces)
+    results += data_results
     report: ReasonerReport | None = None
     if not args.no_reasoner:
         report = reason(graph)
