@@ -19,7 +19,8 @@ setup(
     packages=CORE + WEB,
     package_dir={"coprod_kg.web": "api"},
     package_data={
-        "coprod_kg": ["py.typed", "templates/*"],
+        "coprod_kg": ["py.typed"],
+        "coprod_kg.publishing": ["templates/*"],
         "coprod_kg.bundle": [
             "ontology/*.ttl", "ontology/*.md", "ontology/checks/*.rq", "shapes/*.ttl",
             "data/*.md", "data/**/*.ttl", "context.jsonld", "competency/*.rq",

@@ -10,9 +10,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
 from coprod_kg import __version__
-from coprod_kg.backend import open_store
 from coprod_kg.config import Settings, load_settings
-from coprod_kg.store import KnowledgeStore
+from coprod_kg.storage.backend import open_store
+from coprod_kg.storage.store import KnowledgeStore
 
 from .errors import install_error_handlers
 from .routers import (

@@ -13,8 +13,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from coprod_kg.accounts import Accounts, Role, User
 from coprod_kg.config import Settings
+from coprod_kg.curation.accounts import Accounts, Role, User
 from coprod_kg.errors import Forbidden, Unauthorized
 
 from .deps import get_settings

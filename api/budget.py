@@ -21,8 +21,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from coprod_kg.accounts import Role
 from coprod_kg.config import Settings
+from coprod_kg.curation.accounts import Role
 from coprod_kg.fairness.budget import QueryBudget, Ticket, exempt
 from coprod_kg.fairness.clients import (
     Network,

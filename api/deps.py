@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from coprod_kg.config import Settings
-from coprod_kg.store import KnowledgeStore, StoreNotReady
+from coprod_kg.storage.store import KnowledgeStore, StoreNotReady
 
 
 def get_settings(request: Request) -> Settings:

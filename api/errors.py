@@ -17,15 +17,9 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from coprod_kg.errors import (
-    CoprodError,
-    Gone,
-    OutsideCase,
-    ParseError,
-    TooManyRequests,
-    ValidationFailed,
-)
-from coprod_kg.report import render_json
+from coprod_kg.errors import CoprodError, Gone, OutsideCase, ParseError, TooManyRequests
+from coprod_kg.validation.report import render_json
+from coprod_kg.validation.shacl import ValidationFailed
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Pydantic models of the HTTP envelopes, for the OpenAPI schema.
 
 They describe what the JSON answers look like; they never carry record rules (those are the SHACL
-shapes: a record is checked by :func:`coprod_kg.validation.validate`, never by Pydantic).
+shapes: a record is checked by :func:`coprod_kg.validation.shacl.validate`, never by Pydantic).
 """
 
 from __future__ import annotations

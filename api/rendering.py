@@ -11,8 +11,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from coprod_kg.config import Settings
-from coprod_kg.i18n import LANGUAGES, choose_language, translate
-from coprod_kg.resource_view import curie
+
+from .views.i18n import LANGUAGES, choose_language, translate
+from .views.resource_view import curie
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"

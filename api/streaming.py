@@ -12,7 +12,7 @@ import anyio
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from coprod_kg.store import QueryResult
+from coprod_kg.storage.store import QueryResult
 
 CHUNK_BYTES = 64 * 1024
 

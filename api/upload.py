@@ -16,7 +16,7 @@ from starlette.datastructures import UploadFile
 from starlette.types import Message
 
 from coprod_kg.errors import BadInput, PayloadTooLarge, UnsupportedMediaType
-from coprod_kg.rdf_input import MEDIA_TYPES, SUFFIXES
+from coprod_kg.rdf.parsing import MEDIA_TYPES, SUFFIXES
 
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 #: Media types a caller may send (also the ``format`` choices of the web form).

@@ -10,9 +10,9 @@ import threading
 
 from fastapi import FastAPI, Request
 
-from coprod_kg.backend import open_manifests
 from coprod_kg.config import Settings
 from coprod_kg.curation import Curation
+from coprod_kg.storage.backend import open_manifests
 
 _LOCK = threading.Lock()
 

@@ -4,9 +4,9 @@
     python -m bench --explorer --explorer-cases 2000 --explorer-runs 50
 
 Synthetic cases (the shapes of :mod:`bench.generate`, plus a quoted passage on each coding) are
-loaded into an in-memory Oxigraph store behind the :class:`~coprod_kg.store.KnowledgeStore`
+loaded into an in-memory Oxigraph store behind the :class:`~coprod_kg.storage.store.KnowledgeStore`
 protocol; the explorer's index is built from it exactly as the server builds it. Each query is
-timed twice: in the core (:func:`coprod_kg.explorer.run`: rows, every facet's counts, highlights)
+timed twice: in the core (:func:`api.views.explorer.run`: rows, every facet's counts, highlights)
 and as the whole HTML page through the app (facets, table, four charts), in process. The target
 is a p50 of at most 50 ms for both at 10,000 cases.
 """
@@ -25,11 +25,11 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from api.views.case_index import build_index
+from api.views.explorer import Filter, run
 from bench.generate import LEVELS, PHASES, WORDS, case_triples, shared_triples
-from coprod_kg.case_index import build_index
-from coprod_kg.explorer import Filter, run
-from coprod_kg.namespaces import CASE, CP, CPC
-from coprod_kg.store import GraphRecord, QueryRequest, QueryResult
+from coprod_kg.rdf.namespaces import CASE, CP, CPC
+from coprod_kg.storage.store import GraphRecord, QueryRequest, QueryResult
 
 TARGET_MS = 50.0
 QUOTES = ("the parents kept the books", "residents walked the streets at night",
@@ -37,7 +37,7 @@ QUOTES = ("the parents kept the books", "residents walked the streets at night",
 
 
 class MemoryStore:
-    """A :class:`~coprod_kg.store.KnowledgeStore` over an in-memory Oxigraph store."""
+    """A :class:`~coprod_kg.storage.store.KnowledgeStore` over an in-memory Oxigraph store."""
 
     def __init__(self, lines: Iterator[str]) -> None:
         data = "\n".join(lines).encode("utf-8")
@@ -48,7 +48,7 @@ class MemoryStore:
 
     def query(self, request: QueryRequest) -> QueryResult:
         """Run a SELECT and serialise it as SPARQL JSON (what the server's store returns)."""
-        from coprod_kg.formats import QueryForm
+        from coprod_kg.rdf.formats import QueryForm
 
         solutions = self.store.query(request.query, use_default_graph_as_union=True)
         body = solutions.serialize(format=ox.QueryResultsFormat.JSON)  # type: ignore[union-attr]

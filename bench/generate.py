@@ -15,7 +15,7 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
-from coprod_kg.namespaces import AGENT, CASE, COUNTRY, CP, CPC, ORGANISATION, SRC
+from coprod_kg.rdf.namespaces import AGENT, CASE, COUNTRY, CP, CPC, ORGANISATION, SRC
 
 RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
 RDFS_LABEL = "<http://www.w3.org/2000/01/rdf-schema#label>"

@@ -19,9 +19,9 @@ from rdflib import Graph, URIRef
 from rdflib.term import Node
 
 from coprod_kg.config import load_settings
-from coprod_kg.namespaces import BASE
-from coprod_kg.sources import load_files, turtle_files
-from coprod_kg.validation import (
+from coprod_kg.rdf.namespaces import BASE
+from coprod_kg.rdf.sources import load_files, turtle_files
+from coprod_kg.validation.shacl import (
     ENGINES,
     ValidationContext,
     graph_lookup,

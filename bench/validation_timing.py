@@ -17,8 +17,8 @@ from rdflib import Graph, URIRef
 
 from bench.validation_scaling import RECORD
 from coprod_kg.config import load_settings
-from coprod_kg.terms import to_rdflib
-from coprod_kg.validation import Lookup, ValidationContext, validate
+from coprod_kg.rdf.terms import to_rdflib
+from coprod_kg.validation.shacl import Lookup, ValidationContext, validate
 
 _TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")

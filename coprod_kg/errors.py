@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from coprod_kg.validation import ValidationResult
-
 
 class CoprodError(Exception):
     """Base of every error this package raises on purpose."""
@@ -129,16 +124,6 @@ class StoreBusy(CoprodError):
     """The store is opened read-write by another process (a running server)."""
 
     status = 503
-
-
-class ValidationFailed(Unprocessable):
-    """A submission does not conform to the shapes; carries the full validation result."""
-
-    def __init__(self, result: ValidationResult, message: str | None = None) -> None:
-        self.result = result
-        count = len(result.violations)
-        super().__init__(message or f"the submission does not conform: {count} violation(s); "
-                         "nothing was stored")
 
 
 class QueryOutOfMemory(CoprodError):

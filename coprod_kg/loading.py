@@ -24,7 +24,6 @@ from pathlib import Path
 import pyoxigraph as ox
 from tqdm import tqdm
 
-from coprod_kg.backend import is_remote, open_manifests, remote_writer
 from coprod_kg.config import Settings
 from coprod_kg.curation.bundled import (
     case_files,
@@ -34,16 +33,17 @@ from coprod_kg.curation.bundled import (
 )
 from coprod_kg.curation.inference import invalidate_inferred, sync_inferred
 from coprod_kg.curation.model import Status
-from coprod_kg.curation.writer import CurationWriter, OxigraphCurationWriter
-from coprod_kg.entailment import materialise
 from coprod_kg.errors import BadInput, ParseError
-from coprod_kg.manifest import Manifest, sha256_files
-from coprod_kg.manifest_store import FileManifestStore
-from coprod_kg.namespaces import GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
-from coprod_kg.oxigraph_store import OxigraphWriter
-from coprod_kg.sources import load_ontology, module_files, turtle_files
-from coprod_kg.store import GraphRecord, GraphWriter
-from coprod_kg.terms import triple_to_oxigraph
+from coprod_kg.rdf.namespaces import GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
+from coprod_kg.rdf.sources import load_ontology, module_files, turtle_files
+from coprod_kg.rdf.terms import triple_to_oxigraph
+from coprod_kg.reasoning.entailment import materialise
+from coprod_kg.storage.backend import is_remote, open_manifests, remote_writer
+from coprod_kg.storage.embedded.curation_writer import CurationWriter, OxigraphCurationWriter
+from coprod_kg.storage.embedded.oxigraph_store import OxigraphWriter
+from coprod_kg.storage.manifest import Manifest, sha256_files
+from coprod_kg.storage.manifest_store import FileManifestStore
+from coprod_kg.storage.store import GraphRecord, GraphWriter
 
 log = logging.getLogger(__name__)
 

@@ -35,13 +35,13 @@ import httpx
 import pytest
 from remote_fixtures import _free_port, _wait_ready, oxigraph_binary
 
-from coprod_kg.backend import open_manifests, open_store, open_writer
 from coprod_kg.config import Settings, load_settings
-from coprod_kg.manifest import Manifest
-from coprod_kg.oxigraph_store import OxigraphWriter
-from coprod_kg.remote_http import RemoteEndpoints
-from coprod_kg.remote_writer import RemoteWriter
-from coprod_kg.store import KnowledgeStore
+from coprod_kg.storage.backend import open_manifests, open_store, open_writer
+from coprod_kg.storage.embedded.oxigraph_store import OxigraphWriter
+from coprod_kg.storage.manifest import Manifest
+from coprod_kg.storage.remote.http import RemoteEndpoints
+from coprod_kg.storage.remote.writer import RemoteWriter
+from coprod_kg.storage.store import KnowledgeStore
 
 #: The file in a bound store directory naming its server's Graph Store endpoint.
 MARKER = ".remote-test-server"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from backends import remote_overrides
 
-from coprod_kg.accounts import Role, User
-from coprod_kg.backend import open_store
 from coprod_kg.config import PROJECT_ROOT, Settings, load_settings
-from coprod_kg.store import prepare
+from coprod_kg.curation.accounts import Role, User
+from coprod_kg.storage.backend import open_store
+from coprod_kg.storage.store import prepare
 
 TEMPLATE = PROJECT_ROOT / "data" / "cases" / "fixmystreet.ttl"
 ALICE = User("alice", Role.CONTRIBUTOR, "2026-01-01")

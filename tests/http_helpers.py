@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from rdflib import Graph
 
 from api.app import create_app
-from coprod_kg.accounts import Accounts, Role
 from coprod_kg.config import Settings
+from coprod_kg.curation.accounts import Accounts, Role
 
 DATA = Path(__file__).parent / "data"
 VALID = DATA / "valid" / "parent-cooperative-preschool.ttl"

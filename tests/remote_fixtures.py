@@ -26,11 +26,11 @@ import pytest
 
 from coprod_kg.config import PROJECT_ROOT, load_settings
 from coprod_kg.loading import load_store
-from coprod_kg.manifest_store import RemoteManifestStore
-from coprod_kg.remote_http import RemoteEndpoints
-from coprod_kg.remote_load import push_embedded
-from coprod_kg.remote_writer import RemoteWriter
-from coprod_kg.store import GraphRecord
+from coprod_kg.storage.manifest_store import RemoteManifestStore
+from coprod_kg.storage.remote.http import RemoteEndpoints
+from coprod_kg.storage.remote.load import push_embedded
+from coprod_kg.storage.remote.writer import RemoteWriter
+from coprod_kg.storage.store import GraphRecord
 
 #: A graph loaded into the remote store but marked private in its manifest.
 SECRET_GRAPH = "https://w3id.org/coprod/graph/submission/remote-test-secret"

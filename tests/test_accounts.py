@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from coprod_kg.accounts import ACCOUNTS_FILE, Accounts, Role
 from coprod_kg.cli import main
+from coprod_kg.curation.accounts import ACCOUNTS_FILE, Accounts, Role
 from coprod_kg.errors import BadInput, NotFound
 
 

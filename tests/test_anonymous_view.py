@@ -25,9 +25,9 @@ from http_helpers import (
 from rdflib import Graph
 from starlette.routing import Route
 
+from api.views.linked_data import DEREFERENCEABLE
 from coprod_kg.config import Settings
-from coprod_kg.dump import DUMP_FORMATS
-from coprod_kg.linked_data import DEREFERENCEABLE
+from coprod_kg.publishing.dump import DUMP_FORMATS
 
 SLUG = "anon-view"
 CASE = f"https://w3id.org/coprod/case/{SLUG}"

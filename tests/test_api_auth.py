@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from http_helpers import TURTLE, Users, bearer, client_for, record, submit, writable_store
 
-from coprod_kg.accounts import Accounts, Role
 from coprod_kg.config import Settings
+from coprod_kg.curation.accounts import Accounts, Role
 
 
 @pytest.fixture(scope="module")

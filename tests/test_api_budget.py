@@ -16,12 +16,12 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.budget import Fairness
-from coprod_kg.accounts import Accounts
 from coprod_kg.config import Settings, load_settings
+from coprod_kg.curation.accounts import Accounts
 from coprod_kg.errors import BadInput, QueryTimeout
 from coprod_kg.fairness.budget import QueryBudget, waiting_for_worker
-from coprod_kg.formats import QueryForm
-from coprod_kg.store import GraphRecord, QueryRequest, QueryResult
+from coprod_kg.rdf.formats import QueryForm
+from coprod_kg.storage.store import GraphRecord, QueryRequest, QueryResult
 
 SELECT = "SELECT * WHERE { ?s ?p ?o } LIMIT 1"
 JSON = "application/sparql-results+json"

@@ -24,8 +24,8 @@ from http_helpers import (
     writable_store,
 )
 
-from coprod_kg.audit import AuditLog
 from coprod_kg.config import Settings
+from coprod_kg.curation.audit import AuditLog
 
 
 class World:

@@ -14,7 +14,7 @@ from rdflib import Graph
 from rdflib.namespace import SH
 
 from coprod_kg.config import Settings
-from coprod_kg.rdf_input import quiet_json_ld
+from coprod_kg.rdf.parsing import quiet_json_ld
 
 LIMIT = 20_000
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from coprod_kg.audit import AUDIT_FILE, AuditLog
+from coprod_kg.curation.audit import AUDIT_FILE, AuditLog
 
 
 def test_entries_are_kept_in_order(tmp_path: Path) -> None:

@@ -9,17 +9,17 @@ from pathlib import Path
 import pytest
 from backends import start_server
 
-from coprod_kg.backend import open_store, remote_endpoints
 from coprod_kg.cli import main
 from coprod_kg.config import PROJECT_ROOT, Settings, load_settings
 from coprod_kg.curation import Curation
 from coprod_kg.curation.model import case_iri
 from coprod_kg.errors import BadInput
 from coprod_kg.loading import load_store
-from coprod_kg.manifest_store import RemoteManifestStore
-from coprod_kg.remote_store import RemoteStore
-from coprod_kg.remote_writer import RemoteWriter
-from coprod_kg.store import prepare
+from coprod_kg.storage.backend import open_store, remote_endpoints
+from coprod_kg.storage.manifest_store import RemoteManifestStore
+from coprod_kg.storage.remote.store import RemoteStore
+from coprod_kg.storage.remote.writer import RemoteWriter
+from coprod_kg.storage.store import prepare
 from tests.curation_helpers import BOB, record
 
 

@@ -16,7 +16,7 @@ from rdflib import Graph, URIRef
 from bench.generate import generate
 from bench.loadgen import CLASSES, load_queries
 from coprod_kg.config import load_settings
-from coprod_kg.validation import ValidationContext, validate
+from coprod_kg.validation.shacl import ValidationContext, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 

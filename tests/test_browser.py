@@ -21,9 +21,9 @@ from conftest import LiveServer, SettingsFactory
 from http_helpers import Users, bearer, invalid_record, record, writable_store
 
 from coprod_kg.config import PROJECT_ROOT
-from coprod_kg.namespaces import BASE, CP, PREFIXES
-from coprod_kg.oxigraph_store import OxigraphStore
-from coprod_kg.rows import select
+from coprod_kg.rdf.namespaces import BASE, CP, PREFIXES
+from coprod_kg.storage.embedded.oxigraph_store import OxigraphStore
+from coprod_kg.storage.rows import select
 
 pytestmark = pytest.mark.browser
 

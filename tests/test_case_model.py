@@ -13,9 +13,9 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, SKOS
 
-from coprod_kg.namespaces import CASE, CP, CPC, CPS, ORGANISATION
-from coprod_kg.reasoning import InconsistentOntology, infer_memberships, java_available
-from coprod_kg.sources import load_files, parse_turtle_file
+from coprod_kg.rdf.namespaces import CASE, CP, CPC, CPS, ORGANISATION
+from coprod_kg.rdf.sources import load_files, parse_turtle_file
+from coprod_kg.reasoning.hermit import InconsistentOntology, infer_memberships, java_available
 
 ONTOLOGY_DIR = Path(__file__).resolve().parent.parent / "ontology"
 MODULES = ("actors", "governance", "sustainability", "risks-outcomes", "case-model")

@@ -9,7 +9,10 @@ import pytest
 from rdflib import URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
-from coprod_kg.checks import (
+from coprod_kg.cli import main
+from coprod_kg.config import load_settings
+from coprod_kg.errors import BadInput
+from coprod_kg.quality.checks import (
     DATA_SCOPE,
     RuleResult,
     check_ontology,
@@ -19,11 +22,8 @@ from coprod_kg.checks import (
     run_rules,
     with_data,
 )
-from coprod_kg.cli import main
-from coprod_kg.config import load_settings
-from coprod_kg.errors import BadInput
-from coprod_kg.namespaces import BASE, PREFIXES
-from coprod_kg.sources import load_ontology, module_files, parse_turtle_file
+from coprod_kg.rdf.namespaces import BASE, PREFIXES
+from coprod_kg.rdf.sources import load_ontology, module_files, parse_turtle_file
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The ontology under test: the ontology_dir setting (default: the checkout's ontology/).

@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from coprod_kg.config import PROJECT_ROOT
-from coprod_kg.namespaces import PREFIXES
-from coprod_kg.rows import select
+from coprod_kg.rdf.namespaces import PREFIXES
+from coprod_kg.storage.rows import select
 
 BIBTEX = "application/x-bibtex"
 RIS = "application/x-research-info-systems"

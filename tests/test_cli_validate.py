@@ -11,7 +11,7 @@ import pytest
 from rdflib import Graph
 
 from coprod_kg.cli import main
-from coprod_kg.rdf_input import quiet_json_ld
+from coprod_kg.rdf.parsing import quiet_json_ld
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent

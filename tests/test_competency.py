@@ -8,14 +8,14 @@ from pathlib import Path
 import pyoxigraph
 import pytest
 
-from coprod_kg.competency import (
+from coprod_kg.quality.competency import (
     CompetencyQuestion,
     Result,
     list_questions,
     read_expected,
     run_query,
 )
-from coprod_kg.sources import load_ontology, parse_turtle_file, turtle_files
+from coprod_kg.rdf.sources import load_ontology, parse_turtle_file, turtle_files
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION_DIR = ROOT / "tests" / "competency"

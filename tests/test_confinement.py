@@ -385,7 +385,7 @@ def test_every_bundled_and_example_record_passes(real_store: Path,
                                                  settings_for: Callable[..., Settings]) -> None:
     from coprod_kg.curation import Curation
     from coprod_kg.curation.prepare import prepare
-    from coprod_kg.rdf_input import media_type_for
+    from coprod_kg.rdf.parsing import media_type_for
 
     files = [*sorted((PROJECT_ROOT / "data" / "cases").glob("*.ttl")),
              *sorted((Path(__file__).parent / "data" / "valid").glob("*.ttl")),

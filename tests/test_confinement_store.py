@@ -28,7 +28,7 @@ from coprod_kg.config import Settings
 from coprod_kg.curation import CURATION_GRAPH, PROVENANCE_GRAPH, Curation, VersionInfo, updates
 from coprod_kg.curation.prepare import prepare
 from coprod_kg.errors import OutsideCase
-from coprod_kg.manifest_store import MANIFEST_GRAPH
+from coprod_kg.storage.manifest_store import MANIFEST_GRAPH
 from tests.curation_helpers import ALICE, BOB, writable_copy
 
 VALID = Path(__file__).parent / "data" / "valid" / "case-with-own-source.ttl"
@@ -154,7 +154,7 @@ def test_the_comparison_catches_a_record_that_bypasses_the_check(cur: Curation) 
 
 @pytest.fixture
 def cli_settings(real_store: Path, tmp_path: Path) -> Settings:
-    from coprod_kg.accounts import Accounts
+    from coprod_kg.curation.accounts import Accounts
 
     settings: Settings = writable_copy(real_store, tmp_path)
     accounts = Accounts(settings.store)

@@ -9,8 +9,8 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS
 
-from coprod_kg.countries import DEFAULT_OUTPUT, render, write
-from coprod_kg.namespaces import COUNTRY, CP, CPS
+from coprod_kg.publishing.countries import DEFAULT_OUTPUT, render, write
+from coprod_kg.rdf.namespaces import COUNTRY, CP, CPS
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def test_committed_file_equals_a_fresh_generation(tmp_path: Path) -> None:
     fresh = write(tmp_path / "countries.ttl")
     assert fresh.read_text(encoding="utf-8") == DEFAULT_OUTPUT.read_text(encoding="utf-8"), (
         "ontology/countries.ttl differs from the generator output: "
-        "run `python -m coprod_kg.countries` instead of editing it by hand")
+        "run `python -m coprod_kg.publishing.countries` instead of editing it by hand")
     assert list(tmp_path.iterdir()) == [fresh], "the atomic write left a temporary file behind"
 
 

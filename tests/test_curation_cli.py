@@ -8,13 +8,13 @@ import pytest
 from rdflib import Graph
 from rdflib.compare import isomorphic
 
-from coprod_kg.accounts import Accounts
 from coprod_kg.cli import main
 from coprod_kg.config import Settings
 from coprod_kg.curation import Curation, Status
-from coprod_kg.curation.writer import OxigraphReader
-from coprod_kg.manifest import read_manifest
-from coprod_kg.terms import to_rdflib
+from coprod_kg.curation.accounts import Accounts
+from coprod_kg.rdf.terms import to_rdflib
+from coprod_kg.storage.embedded.curation_writer import OxigraphReader
+from coprod_kg.storage.manifest import read_manifest
 from tests.curation_helpers import ALICE, BOB, record, writable_copy
 
 CASE = "https://w3id.org/coprod/case/street-reports"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from backends import manifest_of
 
-from coprod_kg.audit import AuditLog
 from coprod_kg.config import Settings
 from coprod_kg.curation import CURATION_GRAPH, PROVENANCE_GRAPH, Curation, Status
+from coprod_kg.curation.audit import AuditLog
 from coprod_kg.errors import (
     BadInput,
     Conflict,
@@ -20,8 +20,8 @@ from coprod_kg.errors import (
     PreconditionFailed,
     PreconditionRequired,
     Unprocessable,
-    ValidationFailed,
 )
+from coprod_kg.validation.shacl import ValidationFailed
 from tests.curation_helpers import ALICE, BOB, CAROL, ask, record, writable_copy
 
 NEW = "https://w3id.org/coprod/case/street-reports"
@@ -202,9 +202,9 @@ def test_a_second_writer_process_gets_a_clear_message(cur: Curation,
     import subprocess
     import sys
     cur.submit(record("street-reports"), "text/turtle", ALICE)  # opens the writer
-    code = ("import sys; from pathlib import Path; from coprod_kg.curation.writer import "
-            "OxigraphCurationWriter as W\ntry:\n W(Path(sys.argv[1]))\nexcept Exception as e:"
-            "\n print(type(e).__name__, e)")
+    code = ("import sys; from pathlib import Path; "
+            "from coprod_kg.storage.embedded.curation_writer import OxigraphCurationWriter as W"
+            "\ntry:\n W(Path(sys.argv[1]))\nexcept Exception as e:\n print(type(e).__name__, e)")
     out = subprocess.run([sys.executable, "-c", code, str(settings.store)], capture_output=True,
                          text=True, check=True).stdout
     assert out.startswith("StoreBusy") and "running server" in out
@@ -225,7 +225,7 @@ def test_bundled_cases_are_published_versions(cur: Curation, settings: Settings)
 
 
 def test_protocol_and_from_may_only_name_public_graphs() -> None:
-    from coprod_kg.store import QueryRequest, resolve_dataset
+    from coprod_kg.storage.store import QueryRequest, resolve_dataset
     public = ["urn:g:public"]
     asked = resolve_dataset(QueryRequest("SELECT * {}", default_graphs=("urn:g:unknown",)),
                             public, [])

@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from coprod_kg.audit import AuditLog
 from coprod_kg.config import Settings
 from coprod_kg.curation import Curation, Status
+from coprod_kg.curation.audit import AuditLog
 from coprod_kg.curation.journal import INTENTS_DIR, MARKERS_QUERY
 from coprod_kg.curation.model import CASE_GRAPH_BASE
 from coprod_kg.curation.records import versions
 from coprod_kg.curation.updates import graph_digest
-from coprod_kg.curation.writer import OxigraphReader
-from coprod_kg.manifest import read_manifest
+from coprod_kg.storage.embedded.curation_writer import OxigraphReader
+from coprod_kg.storage.manifest import read_manifest
 from tests.curation_helpers import ALICE, ask, record, writable_copy
 
 CHILD = Path(__file__).parent / "curation_crash_child.py"

@@ -9,8 +9,14 @@ import pytest
 from rdflib import Graph
 
 from coprod_kg.config import load_settings
-from coprod_kg.docs import HTML_NAME, SERIALISATIONS, build_artifacts, publishable_graph, term_iris
-from coprod_kg.sources import load_ontology
+from coprod_kg.publishing.docs import (
+    HTML_NAME,
+    SERIALISATIONS,
+    build_artifacts,
+    publishable_graph,
+    term_iris,
+)
+from coprod_kg.rdf.sources import load_ontology
 
 ONTOLOGY_DIR = load_settings().ontology_dir
 

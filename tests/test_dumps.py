@@ -15,9 +15,9 @@ from ld_helpers import parse_quads, parse_triples
 from api.app import create_app
 from coprod_kg.cli import main
 from coprod_kg.config import Settings
-from coprod_kg.namespaces import VOID
-from coprod_kg.rows import count
-from coprod_kg.store import GraphRecord
+from coprod_kg.rdf.namespaces import VOID
+from coprod_kg.storage.rows import count
+from coprod_kg.storage.store import GraphRecord
 
 PRIVATE = "https://w3id.org/coprod/graph/pending/secret-submission"
 SECRET = "https://w3id.org/coprod/case/secret-case"

@@ -9,10 +9,10 @@ from rdflib import Graph, Namespace, URIRef
 from rdflib.namespace import RDF, RDFS, SKOS
 
 from coprod_kg.config import load_settings
-from coprod_kg.defined_classes import compile_defined_classes
-from coprod_kg.entailment import compute_entailments
-from coprod_kg.reasoning import infer_memberships, java_available
-from coprod_kg.sources import load_files, load_ontology, turtle_files
+from coprod_kg.rdf.sources import load_files, load_ontology, turtle_files
+from coprod_kg.reasoning.defined_classes import compile_defined_classes
+from coprod_kg.reasoning.entailment import compute_entailments
+from coprod_kg.reasoning.hermit import infer_memberships, java_available
 
 SETTINGS = load_settings()
 CP = Namespace("https://w3id.org/coprod/ontology/")

@@ -16,11 +16,11 @@ from backends import store_of
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from coprod_kg.case_index import IndexCache, state_key
+from api.views.case_index import IndexCache, state_key
 from coprod_kg.config import PROJECT_ROOT
-from coprod_kg.namespaces import CP, CPC, PREFIXES
-from coprod_kg.rows import select
-from coprod_kg.store import GraphRecord, KnowledgeStore, QueryRequest, QueryResult
+from coprod_kg.rdf.namespaces import CP, CPC, PREFIXES
+from coprod_kg.storage.rows import select
+from coprod_kg.storage.store import GraphRecord, KnowledgeStore, QueryRequest, QueryResult
 
 LEVEL = str(CPC["collective-level"])
 PHASE = str(CPC["delivery-phase"])

@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from ld_helpers import parse_triples
 from rdflib.namespace import OWL, RDF
 
-from coprod_kg import conneg
 from coprod_kg.errors import NotAcceptable
-from coprod_kg.namespaces import BASE, CLAIM, CP, ONTOLOGY_IRI
-from coprod_kg.rows import select
+from coprod_kg.rdf import conneg
+from coprod_kg.rdf.namespaces import BASE, CLAIM, CP, ONTOLOGY_IRI
+from coprod_kg.storage.rows import select
 
 RDF_FORMATS = ("text/turtle", "application/ld+json", "application/n-triples",
                "application/rdf+xml")

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from coprod_kg.competency import list_questions
-from coprod_kg.figure import Axis, LevelPhaseGrid, render_svg
-from coprod_kg.namespaces import BASE, CP
-from coprod_kg.oxigraph_store import OxigraphStore
-from coprod_kg.rows import count, select
+from api.views.figure import Axis, LevelPhaseGrid, render_svg
+from coprod_kg.quality.competency import list_questions
+from coprod_kg.rdf.namespaces import BASE, CP
+from coprod_kg.storage.embedded.oxigraph_store import OxigraphStore
+from coprod_kg.storage.rows import count, select
 
 SVG = "{http://www.w3.org/2000/svg}"
 COMPETENCY = Path(__file__).parent / "competency"

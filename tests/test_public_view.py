@@ -8,8 +8,7 @@ import pyoxigraph as ox
 import pytest
 
 from coprod_kg.errors import CoprodError
-from coprod_kg.manifest import Manifest
-from coprod_kg.public_view import (
+from coprod_kg.storage.embedded.public_view import (
     SnapshotMissing,
     open_snapshot,
     read_state,
@@ -17,7 +16,8 @@ from coprod_kg.public_view import (
     snapshot_path,
     sync_view,
 )
-from coprod_kg.store import GraphRecord
+from coprod_kg.storage.manifest import Manifest
+from coprod_kg.storage.store import GraphRecord
 
 EX = "http://example.org/"
 

@@ -11,15 +11,15 @@ from rdflib import Graph
 from rdflib.namespace import PROV, RDF
 
 from coprod_kg.config import load_settings
-from coprod_kg.namespaces import CASE, CP
-from coprod_kg.reasoning import (
+from coprod_kg.rdf.namespaces import CASE, CP
+from coprod_kg.rdf.sources import load_ontology, parse_turtle_file
+from coprod_kg.reasoning.hermit import (
     InconsistentOntology,
     infer_memberships,
     java_available,
     reason,
     reason_over_ontology,
 )
-from coprod_kg.sources import load_ontology, parse_turtle_file
 
 ONTOLOGY_DIR = load_settings().ontology_dir
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "reasoning"

@@ -26,17 +26,17 @@ from remote_fixtures import (
 )
 
 from coprod_kg.curation.bundled import is_curated
-from coprod_kg.entailment import materialise
 from coprod_kg.errors import BadInput, CoprodError, QueryTimeout
-from coprod_kg.formats import format_by_name
-from coprod_kg.manifest import Manifest
-from coprod_kg.manifest_store import MANIFEST_GRAPH, RemoteManifestStore
-from coprod_kg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH
-from coprod_kg.oxigraph_store import OxigraphStore
-from coprod_kg.remote_http import BackendUnavailable, RemoteEndpoints
-from coprod_kg.remote_store import RemoteStore
-from coprod_kg.remote_writer import RemoteWriter
-from coprod_kg.store import QueryRequest, ResultTooLarge, StoreNotReady, describe, prepare
+from coprod_kg.rdf.formats import format_by_name
+from coprod_kg.rdf.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH
+from coprod_kg.reasoning.entailment import materialise
+from coprod_kg.storage.embedded.oxigraph_store import OxigraphStore
+from coprod_kg.storage.manifest import Manifest
+from coprod_kg.storage.manifest_store import MANIFEST_GRAPH, RemoteManifestStore
+from coprod_kg.storage.remote.http import BackendUnavailable, RemoteEndpoints
+from coprod_kg.storage.remote.store import RemoteStore
+from coprod_kg.storage.remote.writer import RemoteWriter
+from coprod_kg.storage.store import QueryRequest, ResultTooLarge, StoreNotReady, describe, prepare
 
 __all__ = ["oxigraph_server", "remote_real"]  # fixtures, imported for pytest
 

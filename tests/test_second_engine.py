@@ -11,9 +11,9 @@ from rdflib import Graph
 
 from coprod_kg.config import load_settings
 from coprod_kg.errors import BadInput
-from coprod_kg.findings import extract
-from coprod_kg.rdf_input import parse_rdf
-from coprod_kg.validation import ValidationContext, context_graph, graph_lookup, validate
+from coprod_kg.rdf.parsing import parse_rdf
+from coprod_kg.validation.findings import extract
+from coprod_kg.validation.shacl import ValidationContext, context_graph, graph_lookup, validate
 
 turbo = pytest.importorskip("pyshacl_turbo")
 

@@ -11,7 +11,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import SH
 
 from coprod_kg.config import load_settings
-from coprod_kg.sources import load_shapes
+from coprod_kg.rdf.sources import load_shapes
 
 DATA = Path(__file__).parent / "data"
 SHACL_SHACL = Path(pyshacl.__file__).parent / "assets" / "shacl-shacl.ttl"

@@ -17,7 +17,7 @@ from rdflib.namespace import RDF
 
 from api.app import create_app
 from coprod_kg.config import Settings
-from coprod_kg.namespaces import SD
+from coprod_kg.rdf.namespaces import SD
 
 SettingsFactory = Callable[..., Settings]
 

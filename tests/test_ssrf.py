@@ -23,9 +23,9 @@ from conftest import MINI, LiveServer  # type: ignore[import-not-found]
 
 from api.app import create_app
 from coprod_kg.config import Settings
-from coprod_kg.query_safety import SERVICE_REFUSED
-from coprod_kg.query_worker import PooledStore
-from coprod_kg.sandbox import install_barriers, network_is_closed
+from coprod_kg.sparql.safety import SERVICE_REFUSED
+from coprod_kg.sparql.sandbox import install_barriers, network_is_closed
+from coprod_kg.storage.embedded.query_worker import PooledStore
 
 #: Spellings of SERVICE, LOAD and updates; ``{T}`` is the listener's URL, ``{B}`` its base.
 CORPUS: tuple[str, ...] = (

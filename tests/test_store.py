@@ -10,11 +10,11 @@ from backends import manifest_of, store_of
 from rdflib import Graph
 
 from coprod_kg.errors import BadInput, NotAcceptable
-from coprod_kg.formats import QueryForm, negotiate
-from coprod_kg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH
-from coprod_kg.oxigraph_store import OxigraphStore
-from coprod_kg.query_safety import inspect_query
-from coprod_kg.store import QueryRequest, ResultTooLarge, describe, prepare, resolve_dataset
+from coprod_kg.rdf.formats import QueryForm, negotiate
+from coprod_kg.rdf.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH
+from coprod_kg.sparql.safety import inspect_query
+from coprod_kg.storage.embedded.oxigraph_store import OxigraphStore
+from coprod_kg.storage.store import QueryRequest, ResultTooLarge, describe, prepare, resolve_dataset
 
 CASE = "https://w3id.org/coprod/case/example-case"
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from coprod_kg.accounts import Accounts, Role
-from coprod_kg.audit import AuditLog
 from coprod_kg.config import Settings
+from coprod_kg.curation.accounts import Accounts, Role
+from coprod_kg.curation.audit import AuditLog
 from coprod_kg.curation.journal import Journal
-from coprod_kg.curation.writer import OxigraphCurationWriter
 from coprod_kg.loading import load_store
+from coprod_kg.storage.embedded.curation_writer import OxigraphCurationWriter
 
 
 @pytest.fixture

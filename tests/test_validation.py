@@ -1,4 +1,5 @@
-"""``coprod_kg.validation.validate``: fixtures, input formats, safety, lines, reports, context."""
+"""``coprod_kg.validation.shacl.validate``: fixtures, input formats, safety, lines, reports,
+context."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ from rdflib.namespace import RDF, SH
 
 from coprod_kg.config import load_settings
 from coprod_kg.errors import BadInput, ParseError
-from coprod_kg.namespaces import CP
-from coprod_kg.rdf_input import quiet_json_ld
-from coprod_kg.report import render
-from coprod_kg.validation import ValidationContext, graph_lookup, no_lookup, validate
+from coprod_kg.rdf.namespaces import CP
+from coprod_kg.rdf.parsing import quiet_json_ld
+from coprod_kg.validation.report import render
+from coprod_kg.validation.shacl import ValidationContext, graph_lookup, no_lookup, validate
 
 ROOT = Path(__file__).parent.parent
 DATA = Path(__file__).parent / "data"
@@ -240,7 +241,7 @@ def test_bundled_data_conforms(context: ValidationContext) -> None:
     graph = Graph()
     for path in files:
         graph.parse(path)
-    from coprod_kg.validation import validate_graph
+    from coprod_kg.validation.shacl import validate_graph
 
     result = validate_graph(graph, context=context.with_lookup(no_lookup))
     assert result.conforms, render(result, "text")
@@ -248,7 +249,7 @@ def test_bundled_data_conforms(context: ValidationContext) -> None:
 
 def test_n3_variables_are_a_parse_error_with_a_position() -> None:
     """rdflib's Turtle parser crashes on ``?x``; the engine's parser refuses it with a position."""
-    from coprod_kg.rdf_input import parse_rdf
+    from coprod_kg.rdf.parsing import parse_rdf
 
     with pytest.raises(ParseError) as caught:
         parse_rdf(b"<http://example.org/a> <http://example.org/b> ?c .", "text/turtle")
@@ -259,7 +260,7 @@ def test_concurrent_validations_all_conform(context: ValidationContext) -> None:
     """The server validates in threads; rdflib's SPARQL parser must not be shared unguarded."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from coprod_kg import prepared_graph
+    from coprod_kg.rdf import prepared_graph
 
     prepared_graph._prepared.cache_clear()  # the first parses are the ones that collide
     record = BASE_RECORD.read_bytes()

@@ -22,10 +22,10 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from coprod_kg import conneg
 from coprod_kg.config import Settings
 from coprod_kg.curation import Curation, Diff, Status, SubmissionOutcome, VersionInfo, case_iri
-from coprod_kg.report import render_json
+from coprod_kg.rdf import conneg
+from coprod_kg.validation.report import render_json
 
 from ..auth import AnyUser, Curator, OptionalUser
 from ..deps import get_settings

@@ -14,15 +14,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
-from coprod_kg import citation, conneg
-from coprod_kg.case_index import state_key
 from coprod_kg.config import Settings
-from coprod_kg.store import KnowledgeStore
+from coprod_kg.rdf import conneg
+from coprod_kg.storage.store import KnowledgeStore
 
 from ..deps import get_settings, get_store
 from ..rendering import render, url_prefix
 from ..resource_pages import citation_response, cite_links
 from ..upload import RDF_TYPES
+from ..views import citation
+from ..views.case_index import state_key
 
 router = APIRouter(tags=["pages"])
 

@@ -16,16 +16,16 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from coprod_kg import charts as chart_module
-from coprod_kg.case_index import MARK_END, MARK_START, CaseIndex, IndexCache
 from coprod_kg.config import Settings
 from coprod_kg.errors import BadInput, NotFound
-from coprod_kg.explorer import Filter, export_rows, list_sparql, run, to_csv, to_json
-from coprod_kg.linked_data import local_href
-from coprod_kg.store import KnowledgeStore
+from coprod_kg.storage.store import KnowledgeStore
 
 from ..deps import get_settings, get_store
 from ..rendering import render, request_language, url_prefix
+from ..views import charts as chart_module
+from ..views.case_index import MARK_END, MARK_START, CaseIndex, IndexCache
+from ..views.explorer import Filter, export_rows, list_sparql, run, to_csv, to_json
+from ..views.linked_data import local_href
 
 router = APIRouter(tags=["pages"])
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from coprod_kg.config import Settings
-from coprod_kg.store import KnowledgeStore
+from coprod_kg.storage.store import KnowledgeStore
 
 from ..deps import get_settings
 

@@ -16,26 +16,27 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 
-from coprod_kg import conneg, docs
 from coprod_kg.config import Settings
 from coprod_kg.curation.visibility import gone_error
-from coprod_kg.dump import DUMP_FORMATS, etag, iter_dump
 from coprod_kg.errors import NotFound
-from coprod_kg.linked_data import (
+from coprod_kg.publishing import docs
+from coprod_kg.publishing.dump import DUMP_FORMATS, etag, iter_dump
+from coprod_kg.publishing.published_ontology import ensure_built
+from coprod_kg.publishing.void import serialise, summarise
+from coprod_kg.rdf import conneg
+from coprod_kg.storage.store import KnowledgeStore
+
+from .. import resource_pages
+from ..deps import get_settings, get_store
+from ..rendering import render, url_prefix
+from ..views.linked_data import (
     DEREFERENCEABLE,
     iri_for_path,
     is_version_iri,
     local_href,
     rdf_document,
 )
-from coprod_kg.published_ontology import ensure_built
-from coprod_kg.resource_view import resource_page
-from coprod_kg.store import KnowledgeStore
-from coprod_kg.void import serialise, summarise
-
-from .. import resource_pages
-from ..deps import get_settings, get_store
-from ..rendering import render, url_prefix
+from ..views.resource_view import resource_page
 from ..workflow import curation_for
 
 router = APIRouter(tags=["linked data"])
@@ -48,7 +49,7 @@ FORMAT_NAMES: dict[str, str] = {
     conneg.TURTLE: "ttl", conneg.JSON_LD: "jsonld", conneg.N_TRIPLES: "nt",
     conneg.RDF_XML: "rdf",
 }
-#: The published ontology files (built by coprod_kg.docs), per media type.
+#: The published ontology files (built by coprod_kg.publishing.docs), per media type.
 ONTOLOGY_FILES: dict[str, str] = {
     conneg.HTML: docs.HTML_NAME, conneg.TURTLE: "coprod.ttl", conneg.JSON_LD: "coprod.jsonld",
     conneg.N_TRIPLES: "coprod.nt", conneg.RDF_XML: "coprod.owl",

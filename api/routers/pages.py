@@ -10,19 +10,20 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from coprod_kg import bundle, catalogue
-from coprod_kg.charts import charts
-from coprod_kg.competency import CompetencyQuestion, list_questions
+from coprod_kg import bundle
 from coprod_kg.config import Settings
 from coprod_kg.errors import BadInput, NotFound
-from coprod_kg.explorer import Filter
-from coprod_kg.figure import render_svg
-from coprod_kg.linked_data import local_href
-from coprod_kg.rdf_input import CONTEXT_FILE
-from coprod_kg.store import KnowledgeStore
+from coprod_kg.quality.competency import CompetencyQuestion, list_questions
+from coprod_kg.rdf.parsing import CONTEXT_FILE
+from coprod_kg.storage.store import KnowledgeStore
 
 from ..deps import get_settings, get_store
 from ..rendering import STATIC_DIR, render, request_language, url_prefix
+from ..views import catalogue
+from ..views.charts import charts
+from ..views.explorer import Filter
+from ..views.figure import render_svg
+from ..views.linked_data import local_href
 from .explore import EXPLORER, IndexDep, query_link
 
 router = APIRouter(tags=["pages"])

@@ -21,11 +21,11 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from coprod_kg.config import Settings
-from coprod_kg.conneg import parse_accept
 from coprod_kg.errors import BadInput, PayloadTooLarge, UnsupportedMediaType
-from coprod_kg.formats import GRAPH_FORMATS, QueryForm, ResultFormat, negotiate
-from coprod_kg.service_description import serialise, service_description
-from coprod_kg.store import KnowledgeStore, prepare
+from coprod_kg.rdf.conneg import parse_accept
+from coprod_kg.rdf.formats import GRAPH_FORMATS, QueryForm, ResultFormat, negotiate
+from coprod_kg.sparql.service_description import serialise, service_description
+from coprod_kg.storage.store import KnowledgeStore, prepare
 
 from ..budget import charged, query_ticket
 from ..deps import get_settings, get_store

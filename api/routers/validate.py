@@ -15,19 +15,19 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from coprod_kg import conneg
 from coprod_kg.config import Settings
 from coprod_kg.curation import Curation
 from coprod_kg.errors import CoprodError, ParseError
-from coprod_kg.report import render_graph, render_json
-from coprod_kg.validation import ValidationResult
+from coprod_kg.rdf import conneg
+from coprod_kg.validation.report import render_graph, render_json
+from coprod_kg.validation.shacl import ValidationResult
 
 from ..deps import get_settings
 from ..errors import json_errors
 from ..models import ValidationReportModel, error_responses
 from ..rendering import render
-from ..report_view import ReportView, parse_error_view, report_view
 from ..upload import RDF_BODY_DOC, RDF_TYPES, Document, read_form_or_document
+from ..views.report_view import ReportView, parse_error_view, report_view
 from ..workflow import get_curation
 
 router = APIRouter(tags=["validation"], dependencies=[Depends(json_errors)])

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 
-from coprod_kg.accounts import Accounts, Role, User
 from coprod_kg.config import Settings
 from coprod_kg.curation import Curation
+from coprod_kg.curation.accounts import Accounts, Role, User
 from coprod_kg.errors import Unauthorized
 
 TOKEN_ENV = "COPROD_TOKEN"

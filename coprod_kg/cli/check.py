@@ -12,7 +12,9 @@ from rdflib import URIRef
 from rdflib.namespace import NamespaceManager
 from rdflib.term import Node
 
-from coprod_kg.checks import (
+from coprod_kg.config import BUILD_DIR, Settings
+from coprod_kg.publishing.docs import build_artifacts
+from coprod_kg.quality.checks import (
     DATA_SCOPE,
     ONTOLOGY_SCOPE,
     RuleResult,
@@ -23,10 +25,8 @@ from coprod_kg.checks import (
     run_rules,
     with_data,
 )
-from coprod_kg.config import BUILD_DIR, Settings
-from coprod_kg.docs import build_artifacts
-from coprod_kg.reasoning import ReasonerReport, reason
-from coprod_kg.sources import load_ontology, new_graph
+from coprod_kg.rdf.sources import load_ontology, new_graph
+from coprod_kg.reasoning.hermit import ReasonerReport, reason
 
 DEFAULT_DOCS_DIR = BUILD_DIR / "ontology"
 _IRI = re.compile(r"https?://[^\s<>\"')]+")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from coprod_kg.config import Settings
-from coprod_kg.dump import DUMP_FORMATS, dump_format, iter_dump, write_dump
+from coprod_kg.publishing.dump import DUMP_FORMATS, dump_format, iter_dump, write_dump
 
 
 def register(sub: Any) -> None:

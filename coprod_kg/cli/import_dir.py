@@ -11,7 +11,7 @@ from coprod_kg.cli._curation import acting_user, add_identity_options, open_serv
 from coprod_kg.config import Settings
 from coprod_kg.curation.bulk import Document
 from coprod_kg.errors import BadInput
-from coprod_kg.rdf_input import SUFFIXES, media_type_for
+from coprod_kg.rdf.parsing import SUFFIXES, media_type_for
 
 
 def register(sub: Any) -> None:

@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from coprod_kg.backend import open_store
 from coprod_kg.config import Settings
-from coprod_kg.formats import FORMATS_BY_NAME
-from coprod_kg.store import prepare
+from coprod_kg.rdf.formats import FORMATS_BY_NAME
+from coprod_kg.storage.backend import open_store
+from coprod_kg.storage.store import prepare
 
 
 def register(sub: Any) -> None:

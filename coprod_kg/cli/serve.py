@@ -8,10 +8,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from coprod_kg.backend import is_remote, open_manifests
 from coprod_kg.config import SETTINGS, Settings
 from coprod_kg.errors import BadInput
-from coprod_kg.store import StoreNotReady
+from coprod_kg.storage.backend import is_remote, open_manifests
+from coprod_kg.storage.store import StoreNotReady
 
 
 def register(sub: Any) -> None:

@@ -9,9 +9,10 @@ from typing import Any
 
 from coprod_kg.cli._curation import acting_user, add_identity_options, open_service, settings_of
 from coprod_kg.config import Settings
-from coprod_kg.errors import BadInput, OutsideCase, ValidationFailed
-from coprod_kg.rdf_input import media_type_for
-from coprod_kg.report import render_text
+from coprod_kg.errors import BadInput, OutsideCase
+from coprod_kg.rdf.parsing import media_type_for
+from coprod_kg.validation.report import render_text
+from coprod_kg.validation.shacl import ValidationFailed
 
 
 def register(sub: Any) -> None:

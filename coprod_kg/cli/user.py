@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from coprod_kg.accounts import Accounts, Role
 from coprod_kg.config import Settings
+from coprod_kg.curation.accounts import Accounts, Role
 
 
 def register(sub: Any) -> None:

@@ -15,11 +15,11 @@ from typing import Any
 
 from coprod_kg.config import Settings
 from coprod_kg.errors import BadInput, CoprodError
-from coprod_kg.rdf_input import SUFFIXES, media_type_for, parse_rdf
-from coprod_kg.report import FORMATS, render
-from coprod_kg.source_lines import SourceText
-from coprod_kg.sources import new_graph, turtle_files
-from coprod_kg.validation import ENGINES, load_context_for, validate_graph
+from coprod_kg.rdf.parsing import SUFFIXES, media_type_for, parse_rdf
+from coprod_kg.rdf.source_lines import SourceText
+from coprod_kg.rdf.sources import new_graph, turtle_files
+from coprod_kg.validation.report import FORMATS, render
+from coprod_kg.validation.shacl import ENGINES, load_context_for, validate_graph
 
 
 def register(sub: Any) -> None:

@@ -20,15 +20,15 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from coprod_kg.accounts import ACCOUNTS_FILE
 from coprod_kg.atomic import atomic_write
-from coprod_kg.audit import AUDIT_FILE
+from coprod_kg.curation.accounts import ACCOUNTS_FILE
+from coprod_kg.curation.audit import AUDIT_FILE
 from coprod_kg.curation.visibility import derive_manifest
-from coprod_kg.curation.writer import OxigraphReader
 from coprod_kg.errors import BadInput
-from coprod_kg.manifest import MANIFEST_NAME, read_manifest
-from coprod_kg.manifest_store import FileManifestStore
-from coprod_kg.public_view import sync_view
+from coprod_kg.storage.embedded.curation_writer import OxigraphReader
+from coprod_kg.storage.embedded.public_view import sync_view
+from coprod_kg.storage.manifest import MANIFEST_NAME, read_manifest
+from coprod_kg.storage.manifest_store import FileManifestStore
 
 GRAPHS_MEMBER = "graphs.nq.gz"
 MEMBERS = (GRAPHS_MEMBER, ACCOUNTS_FILE, AUDIT_FILE, MANIFEST_NAME)

@@ -16,22 +16,26 @@ from contextlib import contextmanager
 
 from rdflib import Graph, URIRef
 
-from coprod_kg.accounts import Role, User
-from coprod_kg.audit import AuditLog
 from coprod_kg.config import Settings
 from coprod_kg.curation import journal, records
+from coprod_kg.curation.accounts import Role, User
+from coprod_kg.curation.audit import AuditLog
 from coprod_kg.curation.identity import foreign_subjects
 from coprod_kg.curation.inference import published_graphs, sync_inferred
 from coprod_kg.curation.lookup import described_elsewhere, types_and_labels
 from coprod_kg.curation.model import Status, VersionInfo, case_iri, now
 from coprod_kg.curation.prepare import Prepared
 from coprod_kg.curation.visibility import derive_manifest, refusal, visible
-from coprod_kg.curation.writer import CurationReader, CurationWriter, OxigraphReader
 from coprod_kg.errors import Conflict, Forbidden, Gone, NotFound, Unprocessable
-from coprod_kg.manifest import sha256_files
-from coprod_kg.manifest_store import FileManifestStore, ManifestStore
-from coprod_kg.sources import turtle_files
-from coprod_kg.validation import ValidationContext
+from coprod_kg.rdf.sources import turtle_files
+from coprod_kg.storage.embedded.curation_writer import (
+    CurationReader,
+    CurationWriter,
+    OxigraphReader,
+)
+from coprod_kg.storage.manifest import sha256_files
+from coprod_kg.storage.manifest_store import FileManifestStore, ManifestStore
+from coprod_kg.validation.shacl import ValidationContext
 
 #: Tests only: called with the name of each step of a write and of its recovery (to kill the
 #: process there and check what start-up makes of it).
@@ -70,7 +74,7 @@ class CurationBase:
     def manifests(self) -> ManifestStore:
         """Where the manifest lives (file or remote graph), per ``settings.backend``."""
         if self._manifests is None:
-            from coprod_kg.backend import open_manifests
+            from coprod_kg.storage.backend import open_manifests
 
             self._manifests = open_manifests(self.settings)
         self._bind_master()
@@ -80,7 +84,7 @@ class CurationBase:
         """The store's writer, opened at the first call, which first recovers from a crash."""
         with self.lock:
             if self._writer is None:
-                from coprod_kg.backend import open_curation_writer
+                from coprod_kg.storage.backend import open_curation_writer
 
                 writer = open_curation_writer(self.settings)
                 self._writer = writer
@@ -112,7 +116,7 @@ class CurationBase:
         if self.manifests().read() is None:
             yield None
             return
-        from coprod_kg.backend import open_reader
+        from coprod_kg.storage.backend import open_reader
 
         reader = open_reader(self.settings)
         try:

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from coprod_kg.accounts import Role, User
 from coprod_kg.curation import records, updates
+from coprod_kg.curation.accounts import Role, User
 from coprod_kg.curation.model import EDITORS, ImportReport, Status, VersionInfo, now
 from coprod_kg.curation.prepare import Prepared, prepare
-from coprod_kg.errors import CoprodError, Forbidden, ValidationFailed
+from coprod_kg.errors import CoprodError, Forbidden
+from coprod_kg.validation.shacl import ValidationFailed
 
 if TYPE_CHECKING:
     from coprod_kg.curation.service import Curation

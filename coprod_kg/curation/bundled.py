@@ -21,10 +21,10 @@ from coprod_kg.curation.model import (
 from coprod_kg.curation.records import versions
 from coprod_kg.curation.service import Curation
 from coprod_kg.curation.visibility import count_triples, curated_records
-from coprod_kg.curation.writer import CurationReader, CurationWriter
 from coprod_kg.errors import BadInput
-from coprod_kg.sources import turtle_files
-from coprod_kg.store import GraphRecord
+from coprod_kg.rdf.sources import turtle_files
+from coprod_kg.storage.embedded.curation_writer import CurationReader, CurationWriter
+from coprod_kg.storage.store import GraphRecord
 
 CASES_DIR = "cases"
 

@@ -1,7 +1,7 @@
 """What a case record may say: its own case, the resources it mints, and nothing else.
 
 A submission is one case record. Its triples, and what the load-time rules
-(:mod:`coprod_kg.entailment`) would derive from them with the ontology, are checked before
+(:mod:`coprod_kg.reasoning.entailment`) would derive from them with the ontology, are checked before
 anything is stored (submit, PUT, import) and again when a curator accepts it. Each refused
 triple is named, with the reason, in one :class:`~coprod_kg.errors.OutsideCase` (422).
 
@@ -53,10 +53,8 @@ from coprod_kg.curation.identity import SLUG
 from coprod_kg.curation.iris import iri_offence
 from coprod_kg.curation.lookup import described_elsewhere
 from coprod_kg.curation.model import CASE_BASE, CASE_GRAPH_BASE, case_slug
-from coprod_kg.curation.writer import CurationReader
-from coprod_kg.entailment import Schema, entail
 from coprod_kg.errors import OutsideCase
-from coprod_kg.namespaces import (
+from coprod_kg.rdf.namespaces import (
     AGENT,
     BASE,
     BIBO,
@@ -72,7 +70,9 @@ from coprod_kg.namespaces import (
     PERSON,
     SRC,
 )
-from coprod_kg.terms import to_rdflib
+from coprod_kg.rdf.terms import to_rdflib
+from coprod_kg.reasoning.entailment import Schema, entail
+from coprod_kg.storage.embedded.curation_writer import CurationReader
 
 SH = "http://www.w3.org/ns/shacl#"
 _TYPE = str(RDF.type)

@@ -14,8 +14,8 @@ from rdflib.compare import graph_diff, to_isomorphic
 
 from coprod_kg.curation.model import Diff
 from coprod_kg.curation.updates import ntriples_lines
-from coprod_kg.namespaces import PREFIXES
-from coprod_kg.terms import to_rdflib, triple_to_oxigraph
+from coprod_kg.rdf.namespaces import PREFIXES
+from coprod_kg.rdf.terms import to_rdflib, triple_to_oxigraph
 
 
 def _graph(triples: Sequence[ox.Triple]) -> Graph:

@@ -23,7 +23,7 @@ from rdflib.namespace import RDF
 from coprod_kg.curation.iris import iri_offence
 from coprod_kg.curation.model import CASE_BASE
 from coprod_kg.errors import OutsideCase, Unprocessable
-from coprod_kg.namespaces import CP
+from coprod_kg.rdf.namespaces import CP
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 

@@ -1,7 +1,8 @@
 """Entailments of curated case versions: one graph per published version, public with it.
 
 A version's entailments depend only on the ontology and the version's own triples (the rules of
-:mod:`coprod_kg.entailment` join data with the schema, and a record's defined-class memberships
+:mod:`coprod_kg.reasoning.entailment` join data with the schema, and a record's defined-class
+memberships
 with its own codings), so each published version gets its graph ``{version graph}/inferred``
 when it is published, and loses it when it is superseded or withdrawn. Entailments are derived
 data: they are written after the version's atomic update, and :func:`sync_inferred` repairs a
@@ -14,9 +15,9 @@ from collections.abc import Iterable
 
 from coprod_kg.curation.model import CURATION_GRAPH, Status, VersionInfo
 from coprod_kg.curation.records import versions
-from coprod_kg.curation.writer import CurationWriter
-from coprod_kg.entailment import Schema, materialise, read_schema
-from coprod_kg.namespaces import CP, ONTOLOGY_GRAPH
+from coprod_kg.rdf.namespaces import CP, ONTOLOGY_GRAPH
+from coprod_kg.reasoning.entailment import Schema, materialise, read_schema
+from coprod_kg.storage.embedded.curation_writer import CurationWriter
 
 
 def _record(writer: CurationWriter, version: str, count: int | None) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import string
 
-from coprod_kg.namespaces import BASE
+from coprod_kg.rdf.namespaces import BASE
 
 _IRI = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):(?://([^/?#]*))?([^?#]*)(\?[^#]*)?(#.*)?",
                   re.DOTALL)

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from coprod_kg.atomic import fsync_dir, private_dir
 from coprod_kg.curation.model import CURATION_GRAPH
-from coprod_kg.namespaces import CP
+from coprod_kg.rdf.namespaces import CP
 
 INTENTS_DIR = "intents"
 _WRITE_ID = f"<{CP}writeId>"

@@ -8,9 +8,9 @@ import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
 from coprod_kg.curation.model import CASE_GRAPH_BASE, INFERRED_SUFFIX, case_slug
-from coprod_kg.curation.writer import CurationReader
-from coprod_kg.namespaces import INFERRED_GRAPH
-from coprod_kg.terms import to_rdflib
+from coprod_kg.rdf.namespaces import INFERRED_GRAPH
+from coprod_kg.rdf.terms import to_rdflib
+from coprod_kg.storage.embedded.curation_writer import CurationReader
 
 _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 _LABEL = "http://www.w3.org/2000/01/rdf-schema#label"

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from coprod_kg.namespaces import AGENT, CASE, GRAPH
-from coprod_kg.validation import ValidationResult
+from coprod_kg.rdf.namespaces import AGENT, CASE, GRAPH
+from coprod_kg.validation.shacl import ValidationResult
 
 CURATION_GRAPH = str(GRAPH) + "curation"
 PROVENANCE_GRAPH = str(GRAPH) + "provenance"

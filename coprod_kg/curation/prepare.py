@@ -12,11 +12,15 @@ from rdflib import Graph
 from coprod_kg.curation.confinement import check_record
 from coprod_kg.curation.identity import case_of
 from coprod_kg.curation.updates import graph_digest
-from coprod_kg.errors import ValidationFailed
-from coprod_kg.rdf_input import parse_rdf
-from coprod_kg.source_lines import SourceText
-from coprod_kg.terms import triple_to_oxigraph
-from coprod_kg.validation import ValidationContext, ValidationResult, validate_graph
+from coprod_kg.rdf.parsing import parse_rdf
+from coprod_kg.rdf.source_lines import SourceText
+from coprod_kg.rdf.terms import triple_to_oxigraph
+from coprod_kg.validation.shacl import (
+    ValidationContext,
+    ValidationFailed,
+    ValidationResult,
+    validate_graph,
+)
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pyoxigraph as ox
 
 from coprod_kg.curation.model import CURATION_GRAPH, Status, VersionInfo, case_iri
-from coprod_kg.curation.writer import CurationReader
-from coprod_kg.namespaces import AGENT, CP, CPC
-from coprod_kg.terms import Row
+from coprod_kg.rdf.namespaces import AGENT, CP, CPC
+from coprod_kg.rdf.terms import Row
+from coprod_kg.storage.embedded.curation_writer import CurationReader
 
 _QUERY = f"""
 PREFIX cp: <{CP}>

@@ -1,7 +1,8 @@
 """The curation service: submit, review, revise and withdraw case records, with history.
 
 Every state change is ONE SPARQL Update (built by :mod:`coprod_kg.curation.updates`) executed
-by a :class:`~coprod_kg.curation.writer.CurationWriter`; then the store is flushed, the
+by a :class:`~coprod_kg.storage.embedded.curation_writer.CurationWriter`; then the store is
+flushed, the
 manifest's public flags are re-derived from the curation graph, the audit log is written, and
 only then does the method return (the acknowledgement).
 """
@@ -13,9 +14,9 @@ from dataclasses import replace
 
 import pyoxigraph as ox
 
-from coprod_kg.accounts import User
 from coprod_kg.config import Settings
 from coprod_kg.curation import confinement, records, updates
+from coprod_kg.curation.accounts import User
 from coprod_kg.curation.base import CurationBase
 from coprod_kg.curation.bulk import Document, import_documents
 from coprod_kg.curation.diffing import diff_versions
@@ -39,9 +40,9 @@ from coprod_kg.errors import (
     PreconditionRequired,
     Unprocessable,
 )
-from coprod_kg.rdf_input import parse_rdf
-from coprod_kg.source_lines import SourceText
-from coprod_kg.validation import ValidationContext, ValidationResult, validate_graph
+from coprod_kg.rdf.parsing import parse_rdf
+from coprod_kg.rdf.source_lines import SourceText
+from coprod_kg.validation.shacl import ValidationContext, ValidationResult, validate_graph
 
 
 def _same_etag(given: str, current: str) -> bool:

@@ -28,7 +28,7 @@ from coprod_kg.curation.model import (
     agent_iri,
     version_graph,
 )
-from coprod_kg.namespaces import CP, CPC
+from coprod_kg.rdf.namespaces import CP, CPC
 
 PROV = "http://www.w3.org/ns/prov#"
 XSD = "http://www.w3.org/2001/XMLSchema#"

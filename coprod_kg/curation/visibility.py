@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from coprod_kg.accounts import Role, User
+from coprod_kg.curation.accounts import Role, User
 from coprod_kg.curation.model import (
     CASE_GRAPH_BASE,
     CURATION_GRAPH,
@@ -37,12 +37,12 @@ from coprod_kg.curation.model import (
     VersionInfo,
 )
 from coprod_kg.curation.records import versions
-from coprod_kg.curation.writer import CurationReader
 from coprod_kg.errors import Gone, NotFound, StoreBusy
-from coprod_kg.manifest import Manifest
-from coprod_kg.manifest_store import ManifestStore
-from coprod_kg.namespaces import CP
-from coprod_kg.store import GraphRecord
+from coprod_kg.rdf.namespaces import CP
+from coprod_kg.storage.embedded.curation_writer import CurationReader
+from coprod_kg.storage.manifest import Manifest
+from coprod_kg.storage.manifest_store import ManifestStore
+from coprod_kg.storage.store import GraphRecord
 
 
 def _curated(name: str) -> bool:
@@ -91,7 +91,8 @@ def derive_manifest(manifests: ManifestStore, reader: CurationReader,
     """Rewrite the manifest's curated records from ``reader``; new generation if changed.
 
     ``manifests`` is the manifest file of the embedded store or the remote server's manifest
-    graph (:mod:`coprod_kg.manifest_store`). The write is conditional on the manifest read: if
+    graph (:mod:`coprod_kg.storage.manifest_store`). The write is conditional on the manifest read:
+    if
     another writer process replaced it meanwhile (remote back end), everything is read and
     derived again, so a stale derivation never overwrites a newer one.
     """

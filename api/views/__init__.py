@@ -1,0 +1,1 @@
+"""View models of the web pages: plain data from the store, no HTTP here."""

@@ -1,0 +1,1 @@
+"""Publishing: dumps, the VoID description, the ontology's documentation."""

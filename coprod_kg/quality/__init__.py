@@ -1,0 +1,1 @@
+"""Quality of the ontology and the graph: hygiene rules and competency questions."""

@@ -1,0 +1,1 @@
+"""RDF: IRIs and prefixes, terms, formats and content negotiation, parsing input."""

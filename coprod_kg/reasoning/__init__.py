@@ -1,0 +1,1 @@
+"""Reasoning: HermiT checks, and the entailments materialised at load time."""

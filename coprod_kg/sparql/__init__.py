@@ -1,0 +1,1 @@
+"""SPARQL: what a query may do, and the barriers a query runs behind."""

@@ -1,0 +1,179 @@
+"""Inspect a SPARQL query before running it, from its parse by the SPARQL grammar.
+
+pyoxigraph runs ``SERVICE`` (federation) against any address and cannot turn it off, so a query
+that contains it must be refused *before* it reaches the engine. A word list is fooled by the
+grammar's corners (``SERVICE:x`` with an empty prefix, ``\\u0053ERVICE``, ``}SERVICE<...>``,
+escapes in prefixed names), so the decision is taken on rdflib's parse of the query: a text
+that does not parse as a SPARQL 1.1 *query* is refused (fail closed), and so is any parse tree
+holding a ``ServiceGraphPattern``. The same parse gives the query form and the ``FROM``/``FROM
+NAMED`` IRIs. The query workers (:mod:`coprod_kg.storage.embedded.query_worker`) call
+:func:`analyse_query`, each
+in its own single-threaded process; in-process callers use :func:`inspect_query`, which holds
+the rdflib lock. The workers' operating-system barrier (:mod:`coprod_kg.sparql.sandbox`) stops a
+network call even if this check were ever wrong.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+from pyparsing import ParseResults
+
+from coprod_kg.errors import BadInput
+from coprod_kg.rdf.formats import QueryForm
+from coprod_kg.rdf.rdflib_lock import SPARQL_PARSER_LOCK
+
+SERVICE_REFUSED = "federated queries (SERVICE) are disabled on this endpoint"
+UPDATE_REFUSED = ("SPARQL Update is not accepted: this endpoint is read-only and fetches "
+                  "nothing (LOAD, INSERT, DELETE...)")
+_FORMS = {"SelectQuery": QueryForm.SELECT, "AskQuery": QueryForm.ASK,
+          "ConstructQuery": QueryForm.CONSTRUCT, "DescribeQuery": QueryForm.DESCRIBE}
+
+
+class QueryTooComplex(BadInput):
+    """The query nests too deeply, or is too complex to check in the time allowed."""
+
+
+@dataclass(frozen=True)
+class QueryInfo:
+    """What the parse says about a query: its form and the IRIs of its own dataset clause.
+
+    ``dataset`` is ``None`` without ``FROM``/``FROM NAMED``, else every IRI they name.
+    """
+
+    form: QueryForm
+    dataset: frozenset[str] | None = None
+
+    @property
+    def has_dataset_clause(self) -> bool:
+        return self.dataset is not None
+
+
+def _nodes(tree: object) -> Iterator[object]:
+    """Every node of a parse tree, depth first, without recursion (deep trees are legal)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, dict):  # rdflib's CompValue is an OrderedDict
+            stack.extend(node.values())
+        elif isinstance(node, list | tuple | ParseResults):
+            stack.extend(node)
+
+
+def _name(node: object) -> str | None:
+    name = getattr(node, "name", None)
+    return name if isinstance(name, str) and isinstance(node, dict) else None
+
+
+def _parse_error(exc: Any) -> BadInput:
+    """The parser's own message, with its position as ``line:column``."""
+    msg = str(getattr(exc, "msg", exc))
+    msg = msg[:1].lower() + msg[1:]
+    where = f"{exc.lineno}:{exc.col}: " if hasattr(exc, "lineno") else ""
+    return BadInput(f"malformed query: {where}{msg}")
+
+
+def _is_update(query: str) -> bool:
+    """Whether ``query`` parses as SPARQL Update (only to word the refusal)."""
+    from pyparsing import ParseException
+    from rdflib.plugins.sparql.parser import parseUpdate
+
+    try:
+        parseUpdate(query)
+    except (ParseException, RecursionError):
+        return False
+    return True
+
+
+def _translate_dataset(parsed: Any, base_iri: str | None) -> frozenset[str]:
+    """The ``FROM``/``FROM NAMED`` IRIs, prefixes and base resolved (rdflib's translation)."""
+    from rdflib.plugins.sparql.algebra import translateQuery
+
+    try:
+        algebra = translateQuery(parsed, base=base_iri).algebra
+    except RecursionError:
+        raise
+    # rdflib raises a bare Exception for an unknown prefix ("Unknown namespace prefix"); any
+    # failure here means the query cannot be checked, and a query that cannot be checked is
+    # refused, whatever the reason.
+    except Exception as exc:
+        raise BadInput(f"malformed query: {exc}") from exc
+    iris: set[str] = set()
+    for clause in algebra.get("datasetClause") or []:
+        for key in ("default", "named"):
+            if key in clause:  # CompValue.get returns odd defaults for missing keys
+                iris.add(str(clause[key]))
+    return frozenset(iris)
+
+
+def analyse_query(query: str, base_iri: str | None = None) -> QueryInfo:
+    """Parse ``query`` with the SPARQL 1.1 grammar and check it against the endpoint's policy.
+
+    Raises :class:`BadInput` for text that is not a query (updates and LOAD included, with the
+    parser's message) or that contains SERVICE, :class:`QueryTooComplex` when it nests past
+    the parser's recursion limit. Not thread-safe (rdflib's grammar): one caller at a time.
+
+    >>> analyse_query("PREFIX s: <http://x/> ASK { ?s s:SERVICE ?o }").form
+    <QueryForm.ASK: 'ASK'>
+    """
+    from pyparsing import ParseBaseException
+    from rdflib.plugins.sparql.parser import parseQuery
+
+    try:
+        parsed = parseQuery(query)
+        form_node = parsed[1]
+        name = _name(form_node)
+        if name not in _FORMS:
+            raise BadInput("not a SPARQL query: expected SELECT, ASK, CONSTRUCT or DESCRIBE")
+        if any(_name(node) == "ServiceGraphPattern" for node in _nodes(parsed)):
+            raise BadInput(SERVICE_REFUSED)
+        dataset = None
+        if dict.get(form_node, "datasetClause"):  # CompValue.get returns the key if absent
+            dataset = _translate_dataset(parsed, base_iri)
+    except RecursionError:
+        raise QueryTooComplex("the query is nested too deeply to be checked") from None
+    except ParseBaseException as exc:
+        if _is_update(query):
+            raise BadInput(UPDATE_REFUSED) from None
+        raise _parse_error(exc) from None
+    return QueryInfo(_FORMS[name], dataset)
+
+
+def inspect_query(query: str, base_iri: str | None = None) -> QueryInfo:
+    """:func:`analyse_query` for in-process callers (the CLI): holds rdflib's parser lock.
+
+    >>> inspect_query("SELECT * { ?s ?p ?o }").form
+    <QueryForm.SELECT: 'SELECT'>
+    """
+    with SPARQL_PARSER_LOCK:
+        return analyse_query(query, base_iri)
+
+
+class _Deadline(BaseException):
+    """Raised by the alarm inside a parse that runs too long (not an Exception: nothing in
+    the parser may swallow it)."""
+
+
+@contextmanager
+def parse_deadline(seconds: float) -> Iterator[None]:
+    """Stop a parse after ``seconds`` with :class:`QueryTooComplex` (worker processes only:
+    it uses ``SIGALRM``, which only the main thread of a process receives)."""
+    def ring(signum: int, frame: FrameType | None) -> None:
+        raise _Deadline
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except _Deadline:
+        raise QueryTooComplex(f"the query is too complex: checking it took more than "
+                              f"{seconds:g} s") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

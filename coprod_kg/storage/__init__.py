@@ -1,0 +1,1 @@
+"""Storage: the store protocols, the load manifest, the embedded and remote back ends."""

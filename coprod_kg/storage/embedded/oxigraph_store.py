@@ -1,0 +1,221 @@
+"""The embedded pyoxigraph implementation of the store protocols.
+
+Queries are answered in the engine's own serialisation (``QuerySolutions.serialize``,
+``pyoxigraph.serialize`` for graphs); nothing is re-parsed. Readers open the store read-only, so
+several processes can query while ``coprod-kg load`` writes a new version.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from itertools import islice
+from pathlib import Path
+from typing import BinaryIO, cast
+
+import pyoxigraph as ox
+
+from coprod_kg.atomic import private_dir
+from coprod_kg.errors import BadInput, CoprodError
+from coprod_kg.rdf.formats import QueryForm
+from coprod_kg.rdf.namespaces import PREFIXES
+from coprod_kg.sparql.spool import open_spool_file
+from coprod_kg.storage.embedded.public_view import open_snapshot, snapshot_key
+from coprod_kg.storage.manifest import Manifest, read_manifest
+from coprod_kg.storage.store import (
+    Dataset,
+    GraphRecord,
+    QueryRequest,
+    QueryResult,
+    ResultTooLarge,
+    StoreNotReady,
+    answer_format,
+    plan_query,
+)
+
+#: Largest serialised answer, unless the caller sets one (``COPROD_MAX_RESPONSE_BYTES``).
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+
+_RESULTS_FORMATS = {
+    "json": ox.QueryResultsFormat.JSON,
+    "xml": ox.QueryResultsFormat.XML,
+    "csv": ox.QueryResultsFormat.CSV,
+    "tsv": ox.QueryResultsFormat.TSV,
+}
+_GRAPH_FORMATS = {
+    "turtle": ox.RdfFormat.TURTLE,
+    "ntriples": ox.RdfFormat.N_TRIPLES,
+    "jsonld": ox.RdfFormat.JSON_LD,
+    "rdfxml": ox.RdfFormat.RDF_XML,
+}
+
+
+def open_read_only(store_dir: Path, key: str | None = None) -> ox.Store:
+    """The public snapshot of the store (with ``key``, default: the current one).
+
+    Readers never open the main store, which a writer may be changing (undefined behaviour in
+    pyoxigraph); :class:`StoreNotReady` if the store was never loaded.
+    """
+    manifest = read_manifest(store_dir)
+    if manifest is None:
+        raise StoreNotReady(f"the store {store_dir} is not loaded; run `coprod-kg load`")
+    return open_snapshot(store_dir, key or snapshot_key(manifest))
+
+
+def _run(store: ox.Store, request: QueryRequest, dataset: Dataset) -> object:
+    kwargs: dict[str, object] = {}
+    if dataset.union:
+        kwargs["use_default_graph_as_union"] = True
+    if dataset.default is not None:
+        kwargs["default_graph"] = [ox.NamedNode(g) for g in dataset.default]
+    if dataset.named is not None:
+        kwargs["named_graphs"] = [ox.NamedNode(g) for g in dataset.named]
+    try:
+        return store.query(request.query, base_iri=request.base_iri, **kwargs)  # type: ignore[arg-type]
+    except SyntaxError as exc:
+        raise BadInput(f"malformed query: {exc}") from exc
+    except ValueError as exc:  # e.g. an invalid graph IRI in default-graph-uri
+        raise BadInput(str(exc)) from exc
+
+
+class _CappedWriter:
+    """Passes the engine's serialisation to ``sink``, refusing to grow past ``limit`` bytes."""
+
+    def __init__(self, sink: BinaryIO, limit: int) -> None:
+        self.sink = sink
+        self.limit = limit
+        self.size = 0
+
+    def write(self, chunk: bytes | bytearray | memoryview) -> int:
+        length = len(memoryview(chunk))
+        if self.size + length > self.limit:
+            raise ResultTooLarge(f"the answer is larger than {self.limit} bytes; add a LIMIT "
+                                 "or select fewer variables")
+        self.sink.write(chunk)
+        self.size += length
+        return length
+
+    def flush(self) -> None:
+        self.sink.flush()
+
+
+def execute(store: ox.Store, request: QueryRequest, dataset: Dataset, max_results: int,
+            max_bytes: int = DEFAULT_MAX_BYTES, form: QueryForm | None = None,
+            spool: Path | None = None) -> QueryResult:
+    """Run ``request`` on ``store`` once and serialise the whole answer with the engine.
+
+    ``form`` is the query's form from its parse (:func:`~coprod_kg.storage.store.plan_query`);
+    without
+    it the form is taken from the engine's answer. With ``spool`` the answer is written to
+    that new file (mode 0600) instead of memory. Raises :class:`ResultTooLarge` past
+    ``max_results`` triples (CONSTRUCT, DESCRIBE) or past ``max_bytes`` of serialised answer
+    (every form), and :class:`BadInput` for a malformed query. The answer is complete before
+    any status is sent, so it never turns into an error half-way.
+    """
+    results = _run(store, request, dataset)
+    if isinstance(results, ox.QueryBoolean | ox.QuerySolutions):
+        actual = QueryForm.ASK if isinstance(results, ox.QueryBoolean) else QueryForm.SELECT
+    else:
+        actual = form if form is not None and form.returns_graph else QueryForm.CONSTRUCT
+    fmt = answer_format(request, actual)
+    sink: BinaryIO = io.BytesIO() if spool is None else open_spool_file(spool)
+    try:
+        capped = _CappedWriter(sink, max_bytes)
+        writer = cast(BinaryIO, capped)  # the engine only calls write() and flush()
+        if isinstance(results, ox.QueryBoolean | ox.QuerySolutions):
+            results.serialize(writer, _RESULTS_FORMATS[fmt.name])
+        else:
+            assert isinstance(results, ox.QueryTriples)
+            triples = list(islice(results, max_results + 1))
+            if len(triples) > max_results:
+                raise ResultTooLarge(f"the query returns more than {max_results} triples; "
+                                     "add a LIMIT")
+            ox.serialize(triples, writer, _GRAPH_FORMATS[fmt.name], prefixes=PREFIXES)
+        if spool is None:
+            assert isinstance(sink, io.BytesIO)
+            return QueryResult(sink.getvalue(), fmt.media_type, actual)
+        sink.close()
+        return QueryResult(b"", fmt.media_type, actual, spool, capped.size)
+    except (OSError, RuntimeError) as exc:
+        if spool is not None:
+            spool.unlink(missing_ok=True)
+        raise CoprodError(f"query evaluation failed: {exc}") from exc
+    except CoprodError:
+        if spool is not None:
+            spool.unlink(missing_ok=True)
+        raise
+    finally:
+        sink.close()
+
+
+class OxigraphStore:
+    """In-process read-only :class:`~coprod_kg.storage.store.KnowledgeStore` (the CLI uses it).
+
+    It has no timeout: the server goes through
+    :class:`coprod_kg.storage.embedded.query_worker.WorkerPool`.
+    """
+
+    def __init__(self, store_dir: Path, max_results: int = 100_000,
+                 max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.store_dir = store_dir
+        self.max_results = max_results
+        self.max_bytes = max_bytes
+        self._store: ox.Store | None = None
+        self._key = ""
+
+    def _manifest(self) -> Manifest:
+        manifest = read_manifest(self.store_dir)
+        if manifest is None:
+            raise StoreNotReady(f"the store {self.store_dir} is not loaded; run `coprod-kg load`")
+        return manifest
+
+    def query(self, request: QueryRequest) -> QueryResult:
+        manifest = self._manifest()
+        key = snapshot_key(manifest)
+        if self._store is None or self._key != key:
+            self._store = open_read_only(self.store_dir, key)
+            self._key = key
+        plan = plan_query(request, manifest.public_graphs(), public_only_store=True)
+        return execute(self._store, request, plan.dataset, self.max_results, self.max_bytes,
+                       plan.form)
+
+    def graphs(self) -> list[GraphRecord]:
+        manifest = self._manifest()
+        return [manifest.graphs[name] for name in manifest.public_graphs()]
+
+    def ready(self) -> bool:
+        return read_manifest(self.store_dir) is not None
+
+    def close(self) -> None:
+        self._store = None
+
+
+class OxigraphWriter:
+    """Read-write :class:`~coprod_kg.storage.store.GraphWriter` over the store directory (the
+    loader)."""
+
+    def __init__(self, store_dir: Path) -> None:
+        private_dir(store_dir)  # 0700, and every file the engine makes 0600
+        self.store = ox.Store(str(store_dir))
+
+    def replace_graph(self, name: str, triples: Iterable[ox.Triple]) -> int:
+        graph = ox.NamedNode(name)
+        quads = [ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples]
+        if self.store.contains_named_graph(graph):
+            self.store.remove_graph(graph)
+        self.store.extend(quads)
+        return len(quads)
+
+    def remove_graph(self, name: str) -> None:
+        graph = ox.NamedNode(name)
+        if self.store.contains_named_graph(graph):
+            self.store.remove_graph(graph)
+
+    def graph_triples(self, name: str) -> list[ox.Triple]:
+        graph = ox.NamedNode(name)
+        return [q.triple for q in self.store.quads_for_pattern(None, None, None, graph)]
+
+    def close(self) -> None:
+        """Flush to disk; the object must not be used afterwards."""
+        self.store.flush()
+        self.store.optimize()

@@ -1,0 +1,77 @@
+"""The load manifest: a small JSON file in the store directory recording what was loaded.
+
+For each named graph it keeps the source and its SHA-256, so a new load skips unchanged sources;
+its ``generation`` changes on every load that changed something, which tells the query workers
+to reopen their read-only view of the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from coprod_kg.atomic import write_bytes
+from coprod_kg.storage.store import GraphRecord
+
+MANIFEST_NAME = "coprod-manifest.json"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Manifest:
+    """What the store holds: one record per named graph, plus the inference inputs' digest."""
+
+    graphs: dict[str, GraphRecord] = field(default_factory=dict)
+    inference_inputs: str = ""
+    generation: str = ""
+
+    def public_graphs(self) -> list[str]:
+        """Names of the public graphs, sorted: the union of these is the default graph."""
+        return sorted(name for name, record in self.graphs.items() if record.public)
+
+    def private_graphs(self) -> list[str]:
+        """Names of graphs that must never be queried (e.g. pending submissions), sorted."""
+        return sorted(name for name, record in self.graphs.items() if not record.public)
+
+
+def manifest_path(store_dir: Path) -> Path:
+    """Where the manifest of ``store_dir`` lives."""
+    return store_dir / MANIFEST_NAME
+
+
+def read_manifest(store_dir: Path) -> Manifest | None:
+    """The manifest of ``store_dir``, or ``None`` if the store was never loaded."""
+    path = manifest_path(store_dir)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    if raw.get("version") != FORMAT_VERSION:
+        return None
+    graphs = {name: GraphRecord(**record) for name, record in raw.get("graphs", {}).items()}
+    return Manifest(graphs, raw.get("inference_inputs", ""), raw.get("generation", ""))
+
+
+def write_manifest(store_dir: Path, manifest: Manifest) -> None:
+    """Write the manifest atomically (temporary file, then ``os.replace``)."""
+    store_dir.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "version": FORMAT_VERSION,
+        "generation": manifest.generation,
+        "inference_inputs": manifest.inference_inputs,
+        "graphs": {name: asdict(record) for name, record in sorted(manifest.graphs.items())},
+    }
+    text = json.dumps(payload, indent=2, sort_keys=True) + "\n"
+    write_bytes(manifest_path(store_dir), text.encode("utf-8"), mode=0o600)
+
+
+def sha256_files(paths: list[Path]) -> str:
+    """One SHA-256 over the names and contents of ``paths`` (in the given order)."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode("utf-8") + b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()

@@ -1,0 +1,230 @@
+"""The remote :class:`~coprod_kg.storage.store.KnowledgeStore`: queries go to any SPARQL 1.1 server.
+
+Each query is one SPARQL Protocol request (POST, form-encoded) asking, by ``Accept``, for the
+format the client negotiated with us; the server's bytes are passed on untouched. The dataset is
+the allow-list of :func:`~coprod_kg.storage.store.dataset_for`, sent as ``default-graph-uri`` and
+``named-graph-uri``, so private graphs (pending submissions, the manifest) cannot be read. The
+public graph list is the manifest kept in the server itself
+(:mod:`coprod_kg.storage.manifest_store`),
+so any number of stateless API processes can sit in front of one server.
+
+``max_results`` cannot be checked without re-parsing the answer, so the remote store caps the
+answer's size in bytes instead (``max_bytes``), reading it as a stream.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+import httpx
+import pyoxigraph as ox
+
+from coprod_kg.errors import BadInput, CoprodError
+from coprod_kg.rdf.formats import ResultFormat
+from coprod_kg.rdf.namespaces import GRAPH
+from coprod_kg.rdf.terms import Row
+from coprod_kg.sparql.spool import open_spool_file
+from coprod_kg.storage.manifest import Manifest
+from coprod_kg.storage.manifest_store import ManifestStore, RemoteManifestStore
+from coprod_kg.storage.remote.http import (
+    RemoteEndpoints,
+    make_client,
+    query_form,
+    raise_for_status,
+    transport_error,
+)
+from coprod_kg.storage.remote.writer import RemoteWriter
+from coprod_kg.storage.store import (
+    GraphRecord,
+    QueryRequest,
+    QueryResult,
+    ResultTooLarge,
+    StoreNotReady,
+    plan_query,
+)
+
+if TYPE_CHECKING:
+    from coprod_kg.storage.remote.lanes import RemoteLanes
+
+#: The private graph of the curation records (``coprod_kg.curation.model.CURATION_GRAPH``).
+CURATION_GRAPH = str(GRAPH["curation"])
+
+#: Largest error body read from the server (the message only needs its start).
+_ERROR_BYTES = 64 * 1024
+
+
+def _with_base(query: str, base_iri: str | None) -> str:
+    """Put ``BASE`` first in the prologue (the protocol has no base parameter); a ``BASE`` in
+    the query itself still comes later and wins."""
+    if base_iri is None:
+        return query
+    if any(c in base_iri for c in '<>"{}|^`\\ \n'):
+        raise BadInput(f"not an IRI: {base_iri!r}")
+    return f"BASE <{base_iri}> {query}"  # one line: the server's line numbers still fit
+
+
+class RemoteStore:
+    """Read access to the knowledge graph held by a remote SPARQL server."""
+
+    def __init__(self, endpoints: RemoteEndpoints, timeout: float = 30.0,
+                 max_bytes: int = 256 * 1024 * 1024, manifest_ttl: float = 0.0,
+                 manifests: ManifestStore | None = None,
+                 client: httpx.Client | None = None, lanes: RemoteLanes | None = None) -> None:
+        """``manifest_ttl``: seconds a read manifest is reused (0: read it for every query).
+        ``lanes``: the server's sandboxed query checks and per-lane limits (without them,
+        queries are checked in-process: the CLI and tests)."""
+        self.endpoints = endpoints
+        self.lanes = lanes
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self.manifest_ttl = manifest_ttl
+        self._owned = client is None
+        self.client = client if client is not None else make_client(timeout)
+        self.manifests = manifests or RemoteManifestStore(
+            RemoteWriter(endpoints, timeout, self.client))
+        self._cached: tuple[float, Manifest] | None = None
+        self._lock = threading.Lock()
+
+    def manifest(self) -> Manifest | None:
+        """The manifest from the server (reused for ``manifest_ttl`` seconds), with the public
+        flags of curated graphs taken from the curation graph itself (:func:`curated_flags`)."""
+        now = time.monotonic()
+        with self._lock:
+            if self._cached is not None and now - self._cached[0] < self.manifest_ttl:
+                return self._cached[1]
+        manifest = self.manifests.read()
+        if manifest is not None:
+            manifest = curated_flags(manifest, RemoteWriter(self.endpoints, self.timeout,
+                                                            self.client))
+        with self._lock:
+            self._cached = None if manifest is None else (now, manifest)
+        return manifest
+
+    def _loaded(self) -> Manifest:
+        manifest = self.manifest()
+        if manifest is None:
+            raise StoreNotReady(f"the SPARQL server at {self.endpoints.query} holds no "
+                                "coprod-kg manifest; run `coprod-kg load`")
+        return manifest
+
+    def query(self, request: QueryRequest) -> QueryResult:
+        manifest = self._loaded()
+        lanes = self.lanes
+        if lanes is None:
+            plan = plan_query(request, manifest.public_graphs())  # in-process: the CLI
+        else:
+            plan = lanes.check(request, manifest.public_graphs())  # in a sandboxed worker
+        data = query_form(_with_base(request.query, request.base_iri), plan.dataset.default,
+                          plan.dataset.named)
+        path = lanes.spool.new_path() if lanes is not None and request.spool else None
+        try:
+            with lanes.slot(request.lane) if lanes is not None else nullcontext():
+                body, media_type, size = self._fetch(data, plan.format, path)
+        except CoprodError:
+            if path is not None:
+                path.unlink(missing_ok=True)
+            raise
+        return QueryResult(body, media_type, plan.form, path, size)
+
+    def _fetch(self, data: dict[str, str | list[str]], fmt: ResultFormat,
+               path: Path | None = None) -> tuple[bytes, str, int]:
+        """POST the query and read the answer, at most ``max_bytes`` of it, into memory or
+        into the new file ``path``; (body, media type, size)."""
+        sink: BinaryIO = io.BytesIO() if path is None else open_spool_file(path)
+        try:
+            with self.client.stream("POST", self.endpoints.query, data=data,
+                                    headers={"Accept": fmt.media_type}) as response:
+                if not response.is_success:
+                    raise_for_status(response.status_code, _read_some(response), "query")
+                size = 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise ResultTooLarge(f"the answer is larger than {self.max_bytes} "
+                                             "bytes; add a LIMIT")
+                    sink.write(chunk)
+                returned = response.headers.get("content-type", "").split(";")[0].strip()
+        except httpx.TransportError as exc:
+            raise transport_error(exc, "query", self.timeout) from exc
+        finally:
+            if path is not None:  # a BytesIO stays open for its value
+                sink.close()
+        # Our own media type when the server answered in the one we asked for.
+        media_type = fmt.media_type if returned.lower() in fmt.media_types else returned
+        body = sink.getvalue() if isinstance(sink, io.BytesIO) else b""
+        return body, media_type or fmt.media_type, size
+
+    def graphs(self) -> list[GraphRecord]:
+        manifest = self.manifest()
+        return [] if manifest is None else [manifest.graphs[n] for n in manifest.public_graphs()]
+
+    def ready(self) -> bool:
+        try:
+            return self.manifest() is not None
+        except CoprodError:
+            return False
+
+    def close(self) -> None:
+        if self._owned:
+            self.client.close()
+
+
+class _CurationGraphReader:
+    """Reads of the curation graph only: its queries name the graph, so the dataset is that
+    graph alone (no request listing every graph of the server first)."""
+
+    def __init__(self, writer: RemoteWriter) -> None:
+        self.writer = writer
+
+    def select(self, query: str, default_graphs: Sequence[str] | None = None) -> list[Row]:
+        return self.writer.select(query, [CURATION_GRAPH])
+
+    def construct(self, query: str, default_graphs: Sequence[str] | None = None
+                  ) -> list[ox.Triple]:
+        return self.writer.construct(query, [CURATION_GRAPH])
+
+    def graph_triples(self, name: str) -> list[ox.Triple]:
+        return self.writer.graph_triples(name)
+
+
+def curated_flags(manifest: Manifest, writer: RemoteWriter) -> Manifest:
+    """``manifest`` with each case version's graphs public exactly when the curation graph says
+    the version is published.
+
+    A curation change is ONE update request that changes the version graphs and their curation
+    records together, so reading the flags from the records makes a publication, supersession
+    or withdrawal visible atomically with it, whatever happens before the manifest graph is
+    rewritten (:func:`coprod_kg.curation.visibility.derive_manifest`, right after).
+    """
+    from coprod_kg.curation.model import Status
+    from coprod_kg.curation.records import versions
+
+    graphs = dict(manifest.graphs)
+    for info in versions(_CurationGraphReader(writer)):
+        public = info.status is Status.PUBLISHED
+        for name, triples in ((info.graph, info.triples),
+                              (info.inferred_graph, info.inferred_triples)):
+            record = graphs.get(name)
+            if record is not None:
+                graphs[name] = replace(record, public=public)
+            elif public and triples is not None:
+                graphs[name] = GraphRecord(name, f"case {info.slug} v{info.number}",
+                                           info.content_hash, triples, public=True)
+    return replace(manifest, graphs=graphs)
+
+
+def _read_some(response: httpx.Response) -> bytes:
+    """The first :data:`_ERROR_BYTES` of a streamed body."""
+    out = b""
+    for chunk in response.iter_bytes():
+        out += chunk
+        if len(out) >= _ERROR_BYTES:
+            break
+    return out[:_ERROR_BYTES]

@@ -1,0 +1,231 @@
+"""The one store interface the CLI and the API use, whatever engine sits behind it.
+
+:class:`KnowledgeStore` answers queries (in the engine's own serialisation, never re-parsed) and
+lists the public graphs; :class:`GraphWriter` replaces and removes named graphs at load time.
+They are backed by an embedded pyoxigraph store (:mod:`coprod_kg.storage.embedded.oxigraph_store`,
+and
+:mod:`coprod_kg.storage.embedded.query_worker` for the server's sandboxed, time- and memory-limited
+worker
+processes) or by a remote SPARQL server (:mod:`coprod_kg.storage.remote.store`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+import pyoxigraph
+
+from coprod_kg.errors import BadInput, CoprodError, Unprocessable
+from coprod_kg.rdf.formats import QueryForm, ResultFormat, format_by_name, formats_for, negotiate
+from coprod_kg.sparql.safety import QueryInfo, inspect_query
+
+
+class ResultTooLarge(Unprocessable):
+    """A query's answer has more rows or triples than ``settings.max_results``."""
+
+
+class StoreNotReady(CoprodError):
+    """The store directory has not been loaded yet (run ``coprod-kg load``)."""
+
+    status = 503
+
+
+#: Who asks: the site's own reads (pages, linked data, dumps, VoID) or anonymous ``/sparql``.
+#: Each lane has its own capacity, so the site never waits behind public queries.
+Lane = Literal["site", "public"]
+
+
+@dataclass(frozen=True)
+class QueryRequest:
+    """One query to run: its text, how to pick its format, and the protocol's dataset, if any.
+
+    ``default_graphs``/``named_graphs`` are the SPARQL Protocol's ``default-graph-uri`` and
+    ``named-graph-uri`` (``None`` when absent); without them, and without ``FROM`` in the query,
+    the default graph is the union of the public graphs. The format is negotiated from
+    ``accept``/``format_param`` once the query's form is known (in the query worker); without
+    them ``format`` is used when it fits the form, else the form's default. ``spool`` asks for
+    the answer in a private file (:attr:`QueryResult.path`) instead of in memory.
+    """
+
+    query: str
+    format: str = "json"
+    default_graphs: tuple[str, ...] | None = None
+    named_graphs: tuple[str, ...] | None = None
+    base_iri: str | None = None
+    accept: str | None = None
+    format_param: str | None = None
+    lane: Lane = "site"
+    spool: bool = False
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """A fully serialised answer: the bytes (or, for a spooled request, the file holding
+    them, ``size`` bytes long, which the receiver deletes after use) and their media type."""
+
+    body: bytes
+    media_type: str
+    form: QueryForm
+    path: Path | None = None
+    size: int = 0
+
+    def discard(self) -> None:
+        """Delete the spool file, if any."""
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class GraphRecord:
+    """One named graph of the store, as recorded by the loader."""
+
+    name: str
+    source: str
+    sha256: str
+    triples: int
+    public: bool = True
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The graphs a query runs over; ``None`` leaves the query's own ``FROM`` in charge.
+
+    ``union`` says the default graph is the union of every graph of the store read, which the
+    engine evaluates far faster than a list; only valid on a store holding public graphs only
+    (the public snapshot of :mod:`coprod_kg.storage.embedded.public_view`).
+    """
+
+    default: tuple[str, ...] | None
+    named: tuple[str, ...] | None
+    union: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the checks decided before a query runs: its form, answer format and dataset."""
+
+    form: QueryForm
+    format: ResultFormat
+    dataset: Dataset
+
+
+def prepare(query: str, accept: str | None = None, format_param: str | None = None,
+            default_graphs: Iterable[str] | None = None,
+            named_graphs: Iterable[str] | None = None, base_iri: str | None = None,
+            lane: Lane = "site", spool: bool = False) -> QueryRequest:
+    """Package a query and the client's format wishes; the checks run with the query.
+
+    Parsing, the policy checks (:class:`BadInput` for SERVICE, LOAD, updates) and content
+    negotiation (``NotAcceptable``) happen when a store runs the request, in its query worker
+    for the server. ``base_iri`` resolves relative IRIs in the query (the endpoint's own
+    address over HTTP).
+
+    >>> prepare("SELECT * {}", accept="text/csv").accept
+    'text/csv'
+    """
+    return QueryRequest(query, "json",
+                        tuple(default_graphs) if default_graphs else None,
+                        tuple(named_graphs) if named_graphs else None, base_iri,
+                        accept, format_param, lane, spool)
+
+
+def answer_format(request: QueryRequest, form: QueryForm) -> ResultFormat:
+    """The format of the answer to ``request``, a query of ``form`` (406 if none fits)."""
+    if request.accept is not None or request.format_param is not None:
+        return negotiate(form, request.accept, request.format_param)
+    wanted = format_by_name(request.format)
+    return wanted if wanted in formats_for(form) else formats_for(form)[0]
+
+
+def plan_query(request: QueryRequest, public: Sequence[str], public_only_store: bool = False,
+               analyse: Callable[[str, str | None], QueryInfo] = inspect_query) -> Plan:
+    """Parse and check ``request`` once; its form, answer format and allowed dataset.
+
+    ``analyse`` is :func:`~coprod_kg.sparql.safety.inspect_query` in-process (it takes rdflib's
+    lock) and :func:`~coprod_kg.sparql.safety.analyse_query` in the single-threaded workers.
+    """
+    info = analyse(request.query, request.base_iri)
+    fmt = answer_format(request, info.form)
+    return Plan(info.form, fmt, dataset_for(request, info, public, public_only_store))
+
+
+def dataset_for(request: QueryRequest, info: QueryInfo, public: Sequence[str],
+                public_only_store: bool = False) -> Dataset:
+    """Decide the dataset of ``request`` so that only public graphs can ever be read.
+
+    An allow-list: protocol graphs (``default-graph-uri``/``named-graph-uri``) override the
+    query's ``FROM`` and are kept only if public (any other IRI, a pending submission or an
+    unknown graph, is dropped, so it reads as empty). A query's own ``FROM``/``FROM NAMED``
+    naming anything but a public graph is refused. Without a dataset, the default graph is the
+    public graphs' union: the store's own union when the store read holds nothing else
+    (``public_only_store``), else the explicit list.
+    """
+    allowed = set(public)
+    if request.default_graphs is not None or request.named_graphs is not None:
+        default = tuple(g for g in request.default_graphs or () if g in allowed)
+        named = tuple(g for g in request.named_graphs or () if g in allowed)
+        return Dataset(default, named)
+    if info.dataset is not None:
+        outside = info.dataset - allowed
+        if outside:
+            raise BadInput(f"FROM names a graph that is not public: {sorted(outside)[0]}")
+        return Dataset(None, None)
+    if public_only_store:
+        return Dataset(None, None, union=True)
+    return Dataset(tuple(public), tuple(public))
+
+
+def resolve_dataset(request: QueryRequest, public: list[str], private: list[str],
+                    public_only_store: bool = False) -> Dataset:
+    """:func:`dataset_for` after parsing the query in-process (``private`` is not used)."""
+    return dataset_for(request, inspect_query(request.query, request.base_iri), public,
+                       public_only_store)
+
+
+class KnowledgeStore(Protocol):
+    """Read access to the knowledge graph: the API and the CLI depend on this only."""
+
+    def query(self, request: QueryRequest) -> QueryResult:
+        """Run a prepared query and return its serialised answer."""
+        ...
+
+    def graphs(self) -> list[GraphRecord]:
+        """Every public named graph, sorted by name."""
+        ...
+
+    def ready(self) -> bool:
+        """True when the store exists and has been loaded."""
+        ...
+
+    def close(self) -> None:
+        """Release processes and files."""
+        ...
+
+
+class GraphWriter(Protocol):
+    """Write access used by the loader: whole named graphs at a time."""
+
+    def replace_graph(self, name: str, triples: Iterable[pyoxigraph.Triple]) -> int:
+        """Replace graph ``name`` by ``triples`` in one transaction; returns the triple count."""
+        ...
+
+    def remove_graph(self, name: str) -> None:
+        """Drop graph ``name`` if present."""
+        ...
+
+    def graph_triples(self, name: str) -> list[pyoxigraph.Triple]:
+        """The triples of graph ``name``."""
+        ...
+
+
+def describe(store: KnowledgeStore, iri: str, format_name: str = "turtle") -> QueryResult:
+    """Describe one resource (the engine's DESCRIBE over the public graphs) in ``format_name``."""
+    if any(c in iri for c in '<>"{}|^`\\ \n'):
+        raise BadInput(f"not an IRI: {iri!r}")
+    fmt = format_by_name(format_name)
+    if not fmt.graph:
+        raise BadInput(f"{format_name} is not a graph format")
+    return store.query(QueryRequest(f"DESCRIBE <{iri}>", fmt.name))

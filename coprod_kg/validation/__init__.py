@@ -1,0 +1,1 @@
+"""Validation of case records against the SHACL shapes, and its reports."""
