@@ -25,6 +25,7 @@ from http_helpers import (
 from rdflib import Graph
 from starlette.routing import Route
 
+from api.views.charts import NAMES as chart_names
 from api.views.linked_data import DEREFERENCEABLE
 from coprod_kg.config import Settings
 from coprod_kg.publishing.dump import DUMP_FORMATS
@@ -38,6 +39,7 @@ PARAMETERS: dict[str, list[str]] = {
     "filename": [f.filename for f in DUMP_FORMATS.values()],
     "rest": [SLUG, f"{SLUG}-org", "fixmystreet"],
     "path": ["yasgui/yasgui.min.js"],
+    "name": list(chart_names),
 }
 #: Queries over the case, its graphs and the whole dataset.
 QUERIES = [

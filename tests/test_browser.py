@@ -195,7 +195,7 @@ def test_case_page_shows_its_coded_claims_with_source_page_and_quote(
     claims = page.locator("table.claims")
     assert "Tenants trimmed the quincunx hedges together every spring." in claims.inner_text()
     assert "p. 1080" in claims.locator("td.source").first.inner_text()
-    assert "Crossing the great divide" in claims.locator("td.source").first.inner_text()
+    assert "Crossing the Great Divide" in claims.locator("td.source").first.inner_text()
 
 
 def test_concept_page_lists_its_cases(page: Any, server: LiveServer, web_store: Path) -> None:
@@ -259,7 +259,7 @@ def sign_in(page: Any, url: str, token: str) -> None:
     page.goto(url + "/sign-in")
     page.fill("#token", token)
     page.locator("#sign-in-form button[type=submit]").click()
-    page.locator("#who", has_text="Signed in").wait_for()
+    page.locator("#who", has_text="Signed in as").wait_for()  # not "Not signed in."
 
 
 def test_a_curator_reviews_and_accepts_in_the_browser(

@@ -75,7 +75,7 @@ def test_each_format_by_content_negotiation(client: TestClient, path: str, media
     record = parse(media, response.text)
     assert record["title"]
     if path == SOURCE:
-        assert record["title"].startswith("Crossing the great divide")
+        assert record["title"].startswith("Crossing the Great Divide")
         assert record["year"] == "1996" and "Ostrom" in record["authors"]
         assert record["doi"] == "10.1016/0305-750X(96)00023-X"
     if path == CASE:
@@ -129,7 +129,7 @@ def test_case_page_shows_claims_with_source_page_and_quote(client: TestClient) -
     claims = table.group(0)
     assert "Tenants trimmed the quincunx hedges together every spring." in claims
     assert "p. 1080" in claims
-    assert "Ostrom, E. (1996). Crossing the great divide" in claims
+    assert "Ostrom, E. (1996). Crossing the Great Divide" in claims
     assert "collective co-production" in claims and "delivery phase" in claims
     for heading in ("Cite this case", "History", "All triples", "Sources", "Related cases"):
         assert heading in page
