@@ -4,7 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install serve load test lint typecheck pytest pytest-remote system-deps docs bench clean
+.PHONY: install serve load test lint imports typecheck doctest pytest pytest-remote system-deps docs \
+	bench clean
 
 # What the server needs; the tests and benchmarks add the dev and bench extras.
 $(STAMP): pyproject.toml
@@ -41,7 +42,7 @@ load: install
 	$(BIN)/coprod-kg load
 
 ## Install what the tests need (Java for HermiT, Chromium for the browser tests) and run them all.
-test: install system-deps lint typecheck pytest pytest-remote
+test: install system-deps lint imports typecheck doctest pytest pytest-remote
 
 system-deps:
 	bash scripts/system-deps.sh
@@ -51,6 +52,14 @@ lint: install $(DEV_STAMP)
 
 typecheck: install $(DEV_STAMP)
 	$(BIN)/mypy
+
+## The layers and the absence of import circles (contracts in .importlinter).
+imports: install $(DEV_STAMP)
+	$(BIN)/lint-imports
+
+## The examples in docstrings, run as tests.
+doctest: install $(DEV_STAMP)
+	$(BIN)/python -m pytest -q --doctest-modules coprod_kg api
 
 pytest: install $(DEV_STAMP) $(AXE)
 	$(BIN)/python -m pytest

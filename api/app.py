@@ -11,9 +11,9 @@ from starlette.concurrency import run_in_threadpool
 
 from coprod_kg import __version__
 from coprod_kg.config import Settings, load_settings
-from coprod_kg.storage.backend import open_store
 from coprod_kg.storage.store import KnowledgeStore
 
+from .deps import backend_for
 from .errors import install_error_handlers
 from .routers import (
     curation,
@@ -41,9 +41,11 @@ def create_app(settings: Settings, store: KnowledgeStore | None = None) -> FastA
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The server's composition root: one back end, handed to curation, dumps and queries.
+        backend = backend_for(app)
         owned = None
         if getattr(app.state, "store", None) is None:
-            owned = open_store(settings)  # embedded worker pool, or the remote server
+            owned = backend.store()  # embedded worker pool, or the remote server
             app.state.store = owned
         try:
             await run_in_threadpool(open_if_loaded, app, settings)
@@ -53,6 +55,8 @@ def create_app(settings: Settings, store: KnowledgeStore | None = None) -> FastA
             if owned is not None:
                 owned.close()
                 app.state.store = None
+            app.state.backend = None
+            backend.close()
 
     app = FastAPI(
         title="coprod-kg",

@@ -12,7 +12,8 @@ from fastapi import FastAPI, Request
 
 from coprod_kg.config import Settings
 from coprod_kg.curation import Curation
-from coprod_kg.storage.backend import open_manifests
+
+from .deps import backend_for
 
 _LOCK = threading.Lock()
 
@@ -24,7 +25,7 @@ def curation_for(app: FastAPI, settings: Settings) -> Curation:
         with _LOCK:
             service = getattr(app.state, "curation", None)
             if service is None:
-                service = Curation.open(settings)
+                service = Curation.open(settings, backend_for(app))
                 app.state.curation = service
     return service
 
@@ -32,12 +33,7 @@ def curation_for(app: FastAPI, settings: Settings) -> Curation:
 def open_if_loaded(app: FastAPI, settings: Settings) -> None:
     """At start-up: when the store is loaded, open the service and its writer, which recovers
     from a crash (:meth:`~coprod_kg.curation.Curation.recover`) before the first query."""
-    manifests = open_manifests(settings)  # the file, or the remote server's manifest graph
-    try:
-        loaded = manifests.read() is not None
-    finally:
-        manifests.close()
-    if loaded:
+    if backend_for(app).loaded():
         curation_for(app, settings).recover()
 
 

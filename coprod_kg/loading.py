@@ -33,16 +33,14 @@ from coprod_kg.curation.bundled import (
 )
 from coprod_kg.curation.inference import invalidate_inferred, sync_inferred
 from coprod_kg.curation.model import Status
+from coprod_kg.curation.visibility import curated_flags
 from coprod_kg.errors import BadInput, ParseError
 from coprod_kg.rdf.namespaces import GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 from coprod_kg.rdf.sources import load_ontology, module_files, turtle_files
 from coprod_kg.rdf.terms import triple_to_oxigraph
 from coprod_kg.reasoning.entailment import materialise
-from coprod_kg.storage.backend import is_remote, open_manifests, remote_writer
-from coprod_kg.storage.embedded.curation_writer import CurationWriter, OxigraphCurationWriter
-from coprod_kg.storage.embedded.oxigraph_store import OxigraphWriter
-from coprod_kg.storage.manifest import Manifest, sha256_files
-from coprod_kg.storage.manifest_store import FileManifestStore
+from coprod_kg.storage.backend import Backend
+from coprod_kg.storage.manifest import Manifest, StagedManifests, sha256_files
 from coprod_kg.storage.store import GraphRecord, GraphWriter
 
 log = logging.getLogger(__name__)
@@ -137,7 +135,7 @@ def _read(source: Source) -> list[ox.Triple]:
     return _parse_file(source.paths[0])
 
 
-def _infer(writer: CurationWriter, graphs: Iterable[str]) -> int:
+def _infer(writer: GraphWriter, graphs: Iterable[str]) -> int:
     """Recompute ``graph/inferred`` for the ontology and the file graphs, inside the engine.
 
     Curated case versions carry their own entailments (:mod:`coprod_kg.curation.inference`).
@@ -146,15 +144,18 @@ def _infer(writer: CurationWriter, graphs: Iterable[str]) -> int:
     return materialise(writer, str(ONTOLOGY_GRAPH), sources, str(INFERRED_GRAPH))
 
 
-def _import_cases(settings: Settings, writer: CurationWriter, new: Manifest,
+def _import_cases(settings: Settings, backend: Backend, old: Manifest, new: Manifest,
                   report: LoadReport, progress: bool) -> None:
     """Publish the bundled cases through curation; add the curated graphs to ``new``.
 
-    When the ontology changed, every published version's entailments are recomputed.
+    Curation derives its manifest into a staged copy: the load writes the published state
+    once, at its end. When the ontology changed, every published version's entailments are
+    recomputed.
     """
+    writer = backend.writer()
     if str(ONTOLOGY_GRAPH) in report.loaded:
         invalidate_inferred(writer)
-    imported = import_bundled(settings, writer, progress)
+    imported = import_bundled(settings, backend, StagedManifests(old), progress)
     sync_inferred(writer)
     for info in imported.imported:
         if info.status is Status.WITHDRAWN:
@@ -165,21 +166,17 @@ def _import_cases(settings: Settings, writer: CurationWriter, new: Manifest,
     new.graphs.update(curated_graph_records(writer))
 
 
-def _open_writers(settings: Settings) -> tuple[GraphWriter, CurationWriter]:
-    """The graph writer and the curation writer over the same store (one object if remote)."""
-    if is_remote(settings):
-        remote = remote_writer(settings)
-        return remote, remote
-    embedded = OxigraphWriter(settings.store)
-    return embedded, OxigraphCurationWriter.over(embedded.store)
-
-
 def load_store(settings: Settings, extra_files: Sequence[Path] = (),
-               graph_name: str | None = None, progress: bool = False) -> LoadReport:
+               graph_name: str | None = None, progress: bool = False,
+               backend: Backend | None = None) -> LoadReport:
     """Bring the store of ``settings`` (embedded directory or remote server) up to date with
-    the sources; see the module doc."""
+    the sources; see the module doc. ``backend``: the open back end (the command line's);
+    without it the load opens one of its own and releases it at the end."""
+    if backend is None:
+        with Backend(settings, manifest_view=curated_flags) as owned:
+            return load_store(settings, extra_files, graph_name, progress, owned)
     sources = plan_sources(settings, extra_files, graph_name)
-    manifests = open_manifests(settings)
+    manifests = backend.manifests()
     old = manifests.read() or Manifest()
     new = Manifest()
     report = LoadReport()
@@ -193,44 +190,36 @@ def load_store(settings: Settings, extra_files: Sequence[Path] = (),
             report.skipped.append(source.graph)
         else:
             parsed.append((source, digest, _read(source)))
-    writer, curation = _open_writers(settings)
-    try:
-        for source, digest, triples in tqdm(parsed, desc="storing", unit="graph",
-                                            disable=not progress):
-            count = writer.replace_graph(source.graph, triples)
-            new.graphs[source.graph] = GraphRecord(source.graph, source.label, digest, count)
-            report.loaded.append(source.graph)
-        _import_cases(settings, curation, new, report, progress)
-        for name, record in old.graphs.items():
-            if name in new.graphs or name == str(INFERRED_GRAPH) or is_curated(name):
-                continue
-            if name.startswith(DATA_GRAPH_BASE):  # its file is gone
-                writer.remove_graph(name)
-                report.removed.append(name)
-            else:  # an extra file loaded earlier stays until removed on purpose
-                new.graphs[name] = record
-        inputs = hashlib.sha256("\n".join(
-            f"{n} {r.sha256}" for n, r in sorted(new.graphs.items())
-            if r.public and not is_curated(n)
-        ).encode()).hexdigest()
-        if inputs != old.inference_inputs or str(INFERRED_GRAPH) not in old.graphs:
-            count = _infer(curation, new.public_graphs())
-            new.graphs[str(INFERRED_GRAPH)] = GraphRecord(str(INFERRED_GRAPH), "entailments",
-                                                          inputs, count)
-            report.inferred = count
-        else:
-            new.graphs[str(INFERRED_GRAPH)] = old.graphs[str(INFERRED_GRAPH)]
-        new.inference_inputs = inputs
-        if isinstance(writer, OxigraphWriter):
-            writer.close()  # flush and compact
-            if isinstance(manifests, FileManifestStore):
-                manifests.master = writer.store  # the public view is synced from it
-        else:
-            curation.close()
-        new.generation = (uuid.uuid4().hex if report.changed or not old.generation
-                          else old.generation)
-        manifests.write(new)  # last: the store reads as loaded only once every graph is there
-    finally:
-        manifests.close()
-        del writer, curation  # pyoxigraph releases the store (and its lock) when it goes
+    writer = backend.writer()
+    for source, digest, triples in tqdm(parsed, desc="storing", unit="graph",
+                                        disable=not progress):
+        count = writer.replace_graph(source.graph, triples)
+        new.graphs[source.graph] = GraphRecord(source.graph, source.label, digest, count)
+        report.loaded.append(source.graph)
+    _import_cases(settings, backend, old, new, report, progress)
+    for name, record in old.graphs.items():
+        if name in new.graphs or name == str(INFERRED_GRAPH) or is_curated(name):
+            continue
+        if name.startswith(DATA_GRAPH_BASE):  # its file is gone
+            writer.remove_graph(name)
+            report.removed.append(name)
+        else:  # an extra file loaded earlier stays until removed on purpose
+            new.graphs[name] = record
+    inputs = hashlib.sha256("\n".join(
+        f"{n} {r.sha256}" for n, r in sorted(new.graphs.items())
+        if r.public and not is_curated(n)
+    ).encode()).hexdigest()
+    if inputs != old.inference_inputs or str(INFERRED_GRAPH) not in old.graphs:
+        count = _infer(writer, new.public_graphs())
+        new.graphs[str(INFERRED_GRAPH)] = GraphRecord(str(INFERRED_GRAPH), "entailments",
+                                                      inputs, count)
+        report.inferred = count
+    else:
+        new.graphs[str(INFERRED_GRAPH)] = old.graphs[str(INFERRED_GRAPH)]
+    new.inference_inputs = inputs
+    writer.flush()
+    backend.optimize()  # compact the embedded store's files
+    new.generation = (uuid.uuid4().hex if report.changed or not old.generation
+                      else old.generation)
+    manifests.write(new)  # once, last: the store reads as loaded only once every graph is in
     return report

@@ -31,7 +31,8 @@ MOVES: dict[str, str] = {
     "oxigraph_store": "storage.embedded.oxigraph_store",
     "public_view": "storage.embedded.public_view",
     "query_worker": "storage.embedded.query_worker",
-    "curation.writer": "storage.embedded.curation_writer",
+    "curation.writer": "storage.embedded.writer",
+    "storage.embedded.curation_writer": "storage.embedded.writer",
     "remote_http": "storage.remote.http", "remote_lanes": "storage.remote.lanes",
     "remote_load": "storage.remote.load", "remote_store": "storage.remote.store",
     "remote_writer": "storage.remote.writer",
@@ -59,7 +60,30 @@ MOVES: dict[str, str] = {
     "i18n": "api.views.i18n",
 }
 #: Modules of api/ that move within api/.
-API_MOVES: dict[str, str] = {"report_view": "views.report_view"}
+API_MOVES: dict[str, str] = {"report_view": "views.report_view",
+                             "resource_pages": "routers.resource_pages"}
+
+#: Renamed classes and protocols (old name -> new name), as whole words.
+RENAMES: dict[str, str] = {
+    "OxigraphCurationWriter": "OxigraphWriter", "CurationReader": "GraphReader",
+    "CurationWriter": "GraphWriter", "RuleEngine": "GraphWriter",
+}
+#: Where each moved name is defined now; an import of it from another coprod_kg module is moved.
+NAME_HOMES: dict[str, str] = {
+    "GraphReader": "coprod_kg.storage.store", "GraphWriter": "coprod_kg.storage.store",
+    "OxigraphWriter": "coprod_kg.storage.embedded.writer",
+    "OxigraphReader": "coprod_kg.storage.embedded.writer",
+    "BUSY_MESSAGE": "coprod_kg.storage.embedded.writer",
+    "ManifestStore": "coprod_kg.storage.manifest",
+    "manifest_to_json": "coprod_kg.storage.manifest",
+    "manifest_from_json": "coprod_kg.storage.manifest",
+    "FileManifestStore": "coprod_kg.storage.embedded.manifests",
+    "RemoteManifestStore": "coprod_kg.storage.remote.manifests",
+    "MANIFEST_GRAPH": "coprod_kg.storage.remote.manifests",
+    "manifest_update": "coprod_kg.storage.remote.manifests",
+    "conditional_manifest_update": "coprod_kg.storage.remote.manifests",
+    "ValidationFailed": "coprod_kg.validation.shacl",
+}
 
 PACKAGES = {
     "rdf": "RDF: IRIs and prefixes, terms, formats and content negotiation, parsing input.",
@@ -153,11 +177,41 @@ def rewrite(text: str, importer: str, is_package: bool) -> str:
     text = re.sub(rf"\bcoprod_kg/({'|'.join(re.escape(o.replace('.', '/')) for o in olds)})\.py",
                   lambda m: new_name(m.group(1).replace("/", ".")).replace(".", "/") + ".py",
                   text)
+    for old_name, new in RENAMES.items():
+        text = re.sub(rf"\b{old_name}\b", new, text)
+
+    def relocate(match: re.Match[str]) -> str:
+        indent, module, names = match.group(1), match.group(2), match.group(3)
+        items = [n.strip() for n in names.strip("()").split(",") if n.strip()]
+        staying, moving = [], {}
+        for item in items:
+            home = NAME_HOMES.get(item.split(" as ")[0].strip())
+            if home is not None and home != module and importer != home:
+                moving.setdefault(home, []).append(item)
+            else:
+                staying.append(item)
+        if not moving:
+            return match.group(0)
+        lines = [f"{indent}from {module} import {', '.join(staying)}"] if staying else []
+        lines += [f"{indent}from {home} import {', '.join(sorted(set(found)))}"
+                  for home, found in moving.items()]
+        return "\n".join(lines)
+
+    text = re.sub(r"^(\s*)from (coprod_kg[\w.]*) import (\([^)]*\)|[^\n]*)$", relocate, text,
+                  flags=re.M)
     if importer.startswith("api"):
-        for old, new in API_MOVES.items():
-            text = re.sub(rf"^(\s*)from (\.+){old} import",
-                          lambda m, new=new: f"{m.group(1)}from {m.group(2)}{new} import",
-                          text, flags=re.M)
+        base = importer.split(".") if is_package else importer.split(".")[:-1]
+
+        def api_relative(match: re.Match[str]) -> str:
+            dots, name = match.group(2), match.group(3)
+            absolute = ".".join([*base[: len(base) - len(dots) + 1], name])
+            old = absolute.removeprefix("api.")
+            if old not in API_MOVES:
+                return match.group(0)
+            moved = _relative(importer, "api." + API_MOVES[old], is_package)
+            return f"{match.group(1)}from {moved} import"
+
+        text = re.sub(r"^(\s*)from (\.+)([\w.]+) import", api_relative, text, flags=re.M)
     text = re.sub(rf"\bapi\.({'|'.join(API_MOVES)})\b", lambda m: "api." + API_MOVES[m.group(1)],
                   text)
     return text

@@ -36,8 +36,8 @@ import pytest
 from remote_fixtures import _free_port, _wait_ready, oxigraph_binary
 
 from coprod_kg.config import Settings, load_settings
-from coprod_kg.storage.backend import open_manifests, open_store, open_writer
-from coprod_kg.storage.embedded.oxigraph_store import OxigraphWriter
+from coprod_kg.runtime import open_backend
+from coprod_kg.storage.embedded.writer import OxigraphWriter
 from coprod_kg.storage.manifest import Manifest
 from coprod_kg.storage.remote.http import RemoteEndpoints
 from coprod_kg.storage.remote.writer import RemoteWriter
@@ -167,30 +167,26 @@ def settings_of(store: Path, **overrides: Any) -> Settings:
 
 def manifest_of(store: Path) -> Manifest | None:
     """The manifest of ``store`` (its file, or its server's manifest graph)."""
-    manifests = open_manifests(settings_of(store))
-    try:
-        return manifests.read()
-    finally:
-        manifests.close()
+    with open_backend(settings_of(store)) as backend:
+        return backend.manifests().read()
 
 
 def store_of(store: Path, **overrides: Any) -> KnowledgeStore:
     """An in-process read store over ``store`` (close it after use)."""
-    return open_store(settings_of(store, **overrides), pooled=False)
+    return open_backend(settings_of(store, **overrides)).store(pooled=False)
 
 
 def writer_of(store: Path) -> OxigraphWriter | RemoteWriter:
     """The loader's graph writer over ``store`` (close it after use)."""
-    return open_writer(settings_of(store))
+    writer = open_backend(settings_of(store)).writer()
+    assert isinstance(writer, OxigraphWriter | RemoteWriter)
+    return writer
 
 
 def write_manifest_of(store: Path, manifest: Manifest) -> None:
     """Replace the manifest of ``store``."""
-    manifests = open_manifests(settings_of(store))
-    try:
-        manifests.write(manifest)
-    finally:
-        manifests.close()
+    with open_backend(settings_of(store)) as backend:
+        backend.manifests().write(manifest)
 
 
 def backend_env(store: Path) -> dict[str, str]:

@@ -10,7 +10,7 @@ from backends import remote_overrides
 
 from coprod_kg.config import PROJECT_ROOT, Settings, load_settings
 from coprod_kg.curation.accounts import Role, User
-from coprod_kg.storage.backend import open_store
+from coprod_kg.runtime import open_backend
 from coprod_kg.storage.store import prepare
 
 TEMPLATE = PROJECT_ROOT / "data" / "cases" / "fixmystreet.ttl"
@@ -39,7 +39,7 @@ def writable_copy(real_store: Path, tmp_path: Path) -> Settings:
 def ask(settings: Settings, pattern: str) -> bool:
     """ASK over the public dataset, as /sparql would answer."""
     for attempt in range(5):  # a writer may compact files away while the view opens
-        store = open_store(settings, pooled=False)
+        store = open_backend(settings).store(pooled=False)
         try:
             body = store.query(prepare(f"ASK {{ {pattern} }}")).body
             break

@@ -23,10 +23,10 @@ from pathlib import Path
 import httpx
 import pyoxigraph as ox
 import pytest
+from coprod_kg.storage.remote.manifests import RemoteManifestStore
 
 from coprod_kg.config import PROJECT_ROOT, load_settings
 from coprod_kg.loading import load_store
-from coprod_kg.storage.manifest_store import RemoteManifestStore
 from coprod_kg.storage.remote.http import RemoteEndpoints
 from coprod_kg.storage.remote.load import push_embedded
 from coprod_kg.storage.remote.writer import RemoteWriter

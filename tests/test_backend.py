@@ -13,10 +13,12 @@ from coprod_kg.cli import main
 from coprod_kg.config import PROJECT_ROOT, Settings, load_settings
 from coprod_kg.curation import Curation
 from coprod_kg.curation.model import case_iri
+from coprod_kg.curation.visibility import curated_flags
 from coprod_kg.errors import BadInput
 from coprod_kg.loading import load_store
-from coprod_kg.storage.backend import open_store, remote_endpoints
-from coprod_kg.storage.manifest_store import RemoteManifestStore
+from coprod_kg.runtime import open_backend
+from coprod_kg.storage.backend import remote_endpoints
+from coprod_kg.storage.remote.manifests import RemoteManifestStore
 from coprod_kg.storage.remote.store import RemoteStore
 from coprod_kg.storage.remote.writer import RemoteWriter
 from coprod_kg.storage.store import prepare
@@ -51,7 +53,7 @@ def test_embedded_serve_refuses_several_workers(capsys: pytest.CaptureFixture[st
 
 
 def _ask(settings: Settings, iri: str) -> bool:
-    store = open_store(settings, pooled=False)
+    store = open_backend(settings).store(pooled=False)
     try:
         body = store.query(prepare(f"ASK {{ <{iri}> ?p ?o }}")).body
     finally:
@@ -80,7 +82,7 @@ def test_remote_visibility_follows_the_curation_graph_not_the_manifest(
             writer.close()
         assert manifest is not None and info.graph not in manifest.graphs
         assert _ask(settings, case)  # public with its update, before any manifest write
-        remote = RemoteStore(endpoints)
+        remote = RemoteStore(endpoints, manifest_view=curated_flags)
         try:
             assert info.graph in [g.name for g in remote.graphs()]
         finally:

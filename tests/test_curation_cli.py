@@ -13,7 +13,7 @@ from coprod_kg.config import Settings
 from coprod_kg.curation import Curation, Status
 from coprod_kg.curation.accounts import Accounts
 from coprod_kg.rdf.terms import to_rdflib
-from coprod_kg.storage.embedded.curation_writer import OxigraphReader
+from coprod_kg.storage.embedded.writer import OxigraphReader
 from coprod_kg.storage.manifest import read_manifest
 from tests.curation_helpers import ALICE, BOB, record, writable_copy
 

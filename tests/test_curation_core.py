@@ -203,7 +203,7 @@ def test_a_second_writer_process_gets_a_clear_message(cur: Curation,
     import sys
     cur.submit(record("street-reports"), "text/turtle", ALICE)  # opens the writer
     code = ("import sys; from pathlib import Path; "
-            "from coprod_kg.storage.embedded.curation_writer import OxigraphCurationWriter as W"
+            "from coprod_kg.storage.embedded.writer import OxigraphWriter as W"
             "\ntry:\n W(Path(sys.argv[1]))\nexcept Exception as e:\n print(type(e).__name__, e)")
     out = subprocess.run([sys.executable, "-c", code, str(settings.store)], capture_output=True,
                          text=True, check=True).stdout

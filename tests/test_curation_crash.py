@@ -21,7 +21,7 @@ from coprod_kg.curation.journal import INTENTS_DIR, MARKERS_QUERY
 from coprod_kg.curation.model import CASE_GRAPH_BASE
 from coprod_kg.curation.records import versions
 from coprod_kg.curation.updates import graph_digest
-from coprod_kg.storage.embedded.curation_writer import OxigraphReader
+from coprod_kg.storage.embedded.writer import OxigraphReader
 from coprod_kg.storage.manifest import read_manifest
 from tests.curation_helpers import ALICE, ask, record, writable_copy
 

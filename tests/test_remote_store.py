@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import pyoxigraph as ox
 import pytest
+from coprod_kg.storage.remote.manifests import MANIFEST_GRAPH, RemoteManifestStore
 from rdflib import Graph
 from rdflib.compare import isomorphic
 from remote_fixtures import (
@@ -32,7 +33,6 @@ from coprod_kg.rdf.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH
 from coprod_kg.reasoning.entailment import materialise
 from coprod_kg.storage.embedded.oxigraph_store import OxigraphStore
 from coprod_kg.storage.manifest import Manifest
-from coprod_kg.storage.manifest_store import MANIFEST_GRAPH, RemoteManifestStore
 from coprod_kg.storage.remote.http import BackendUnavailable, RemoteEndpoints
 from coprod_kg.storage.remote.store import RemoteStore
 from coprod_kg.storage.remote.writer import RemoteWriter

@@ -15,7 +15,7 @@ from coprod_kg.curation.accounts import Accounts, Role
 from coprod_kg.curation.audit import AuditLog
 from coprod_kg.curation.journal import Journal
 from coprod_kg.loading import load_store
-from coprod_kg.storage.embedded.curation_writer import OxigraphCurationWriter
+from coprod_kg.storage.embedded.writer import OxigraphWriter
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_an_existing_open_store_is_tightened(tmp_path: Path, open_umask: None) -
     Accounts(store)
     assert stat.S_IMODE((store / "accounts.sqlite3").stat().st_mode) == 0o600
     os.chmod(store, 0o755)
-    writer = OxigraphCurationWriter(store)
+    writer = OxigraphWriter(store)
     writer.close()
     del writer
     assert stat.S_IMODE(store.stat().st_mode) == 0o700

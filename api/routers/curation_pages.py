@@ -20,10 +20,10 @@ from coprod_kg.storage.store import KnowledgeStore
 
 from ..deps import get_settings, get_store
 from ..rendering import render, url_prefix
-from ..resource_pages import citation_response, cite_links
 from ..upload import RDF_TYPES
 from ..views import citation
 from ..views.case_index import state_key
+from .resource_pages import citation_response, cite_links
 
 router = APIRouter(tags=["pages"])
 

@@ -24,10 +24,10 @@ from coprod_kg.publishing.dump import DUMP_FORMATS, etag, iter_dump
 from coprod_kg.publishing.published_ontology import ensure_built
 from coprod_kg.publishing.void import serialise, summarise
 from coprod_kg.rdf import conneg
+from coprod_kg.storage.backend import Backend
 from coprod_kg.storage.store import KnowledgeStore
 
-from .. import resource_pages
-from ..deps import get_settings, get_store
+from ..deps import get_backend, get_settings, get_store
 from ..rendering import render, url_prefix
 from ..views.linked_data import (
     DEREFERENCEABLE,
@@ -38,11 +38,13 @@ from ..views.linked_data import (
 )
 from ..views.resource_view import resource_page
 from ..workflow import curation_for
+from . import resource_pages
 
 router = APIRouter(tags=["linked data"])
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[KnowledgeStore, Depends(get_store)]
+BackendDep = Annotated[Backend, Depends(get_backend)]
 VARY = {"Vary": "Accept"}
 #: Short names shown in "also as" links, for each RDF media type.
 FORMAT_NAMES: dict[str, str] = {
@@ -150,19 +152,19 @@ def ontology_slash(request: Request, settings: SettingsDep) -> Response:
 
 
 @router.get("/dumps/{filename}", response_class=Response)
-def dump(filename: str, request: Request, settings: SettingsDep) -> Response:
+def dump(filename: str, request: Request, backend: BackendDep) -> Response:
     """The public graphs as one file (N-Quads, Turtle or N-Triples), streamed; 304 if unchanged."""
     fmt = next((f for f in DUMP_FORMATS.values() if f.filename == filename), None)
     if fmt is None:
         raise NotFound(f"no dump {filename}; there are: "
                        + ", ".join(f.filename for f in DUMP_FORMATS.values()))
-    tag = etag(settings, fmt)
+    tag = etag(backend, fmt)
     headers = {"ETag": tag, "Cache-Control": "no-cache"}
     wanted = {t.strip() for t in request.headers.get("if-none-match", "").split(",")}
     if tag in wanted or f"W/{tag}" in wanted or "*" in wanted:
         return Response(status_code=304, headers=headers)
     headers["Content-Disposition"] = f'inline; filename="{fmt.filename}"'
-    return StreamingResponse(iter_dump(settings, fmt), media_type=fmt.media_type,
+    return StreamingResponse(iter_dump(backend, fmt), media_type=fmt.media_type,
                              headers=headers)
 
 

@@ -51,5 +51,6 @@ def is_curator(user: User) -> bool:
 
 
 def open_service(settings: Settings) -> Curation:
-    """The curation service (fails with a clear message if a server holds the store)."""
+    """The curation service over a back end of its own, released by its ``close()`` (fails
+    with a clear message if a server holds the store)."""
     return Curation.open(settings, repair=False)

@@ -9,6 +9,7 @@ from typing import Any
 
 from coprod_kg.config import Settings
 from coprod_kg.publishing.dump import DUMP_FORMATS, dump_format, iter_dump, write_dump
+from coprod_kg.runtime import open_backend
 
 
 def register(sub: Any) -> None:
@@ -31,11 +32,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     """Write the dump to ``--output`` or standard output; returns 0."""
     settings = settings.with_overrides(store=args.store)
     fmt = dump_format(args.format)
-    if args.output is None:
-        for chunk in iter_dump(settings, fmt):
-            sys.stdout.buffer.write(chunk)
-        sys.stdout.buffer.flush()
-        return 0
-    size = write_dump(settings, fmt, args.output)
+    with open_backend(settings) as backend:
+        if args.output is None:
+            for chunk in iter_dump(backend, fmt):
+                sys.stdout.buffer.write(chunk)
+            sys.stdout.buffer.flush()
+            return 0
+        size = write_dump(backend, fmt, args.output)
     print(f"wrote {args.output} ({fmt.name}, {size} bytes)", file=sys.stderr)
     return 0

@@ -9,6 +9,7 @@ from typing import Any
 
 from coprod_kg.config import Settings
 from coprod_kg.loading import load_store
+from coprod_kg.runtime import open_backend
 
 
 def register(sub: Any) -> None:
@@ -30,7 +31,9 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Load, print a one-line summary per kind of change, return 0."""
     settings = settings.with_overrides(store=args.store)
-    report = load_store(settings, args.files, args.graph, progress=sys.stderr.isatty())
+    with open_backend(settings) as backend:
+        report = load_store(settings, args.files, args.graph, progress=sys.stderr.isatty(),
+                            backend=backend)
     print(f"store {settings.store}: {len(report.loaded)} graph(s) loaded, "
           f"{len(report.skipped)} unchanged, {len(report.removed)} removed, "
           + ("entailments unchanged" if report.inferred is None

@@ -9,7 +9,7 @@ from typing import Any
 
 from coprod_kg.config import Settings
 from coprod_kg.rdf.formats import FORMATS_BY_NAME
-from coprod_kg.storage.backend import open_store
+from coprod_kg.runtime import open_backend
 from coprod_kg.storage.store import prepare
 
 
@@ -41,11 +41,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     """Print the answer to stdout; errors go through the dispatcher (exit 2)."""
     settings = settings.with_overrides(store=args.store)
     request = prepare(_read_query(args.query), format_param=args.format)
-    store = open_store(settings, pooled=False)
-    try:
-        result = store.query(request)
-    finally:
-        store.close()
+    with open_backend(settings) as backend:
+        store = backend.store(pooled=False)
+        try:
+            result = store.query(request)
+        finally:
+            store.close()
     sys.stdout.buffer.write(result.body)
     if not result.body.endswith(b"\n"):
         sys.stdout.buffer.write(b"\n")

@@ -10,7 +10,8 @@ from typing import Any
 
 from coprod_kg.config import SETTINGS, Settings
 from coprod_kg.errors import BadInput
-from coprod_kg.storage.backend import is_remote, open_manifests
+from coprod_kg.runtime import open_backend
+from coprod_kg.storage.backend import is_remote
 from coprod_kg.storage.store import StoreNotReady
 
 
@@ -56,11 +57,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise BadInput("--workers above 1 needs COPROD_BACKEND=remote: every worker would open "
                        "the embedded store read-write for curation, and only one process can "
                        "(see docs/deployment.md for one writer process behind a proxy)")
-    manifests = open_manifests(settings)
-    try:
-        loaded = manifests.read() is not None
-    finally:
-        manifests.close()
+    with open_backend(settings) as backend:  # released before the server opens its own
+        loaded = backend.loaded()
     if not loaded:
         where = settings.sparql_url if is_remote(settings) else settings.store
         raise StoreNotReady(f"the store {where} is not loaded; run `coprod-kg load`")

@@ -2,7 +2,7 @@
 
 Public interface (CLI, API and tests use only these names)::
 
-    cur = Curation.open(settings)
+    cur = Curation.open(settings, backend)   # backend: coprod_kg.runtime.open_backend(settings)
     outcome = cur.submit(data, "text/turtle", user)            # -> SubmissionOutcome (pending)
     cur.pending(); cur.diff(case, n); cur.accept(case, n, curator); cur.reject(..., reason)
     cur.put(case, data, media_type, user, if_match); cur.withdraw(case, user, if_match)

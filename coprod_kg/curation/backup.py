@@ -25,10 +25,10 @@ from coprod_kg.curation.accounts import ACCOUNTS_FILE
 from coprod_kg.curation.audit import AUDIT_FILE
 from coprod_kg.curation.visibility import derive_manifest
 from coprod_kg.errors import BadInput
-from coprod_kg.storage.embedded.curation_writer import OxigraphReader
+from coprod_kg.storage.embedded.manifests import FileManifestStore
 from coprod_kg.storage.embedded.public_view import sync_view
+from coprod_kg.storage.embedded.writer import OxigraphReader, open_writer
 from coprod_kg.storage.manifest import MANIFEST_NAME, read_manifest
-from coprod_kg.storage.manifest_store import FileManifestStore
 
 GRAPHS_MEMBER = "graphs.nq.gz"
 MEMBERS = (GRAPHS_MEMBER, ACCOUNTS_FILE, AUDIT_FILE, MANIFEST_NAME)
@@ -105,16 +105,16 @@ def restore(archive: Path, store_dir: Path, force: bool = False) -> Path | None:
     staging = Path(tempfile.mkdtemp(dir=store_dir.parent, prefix=f".{store_dir.name}-restore-"))
     restored = False
     try:
-        store = ox.Store(str(staging))
-        store.bulk_load(gzip.decompress(members[GRAPHS_MEMBER]), format=ox.RdfFormat.N_QUADS)
-        store.flush()
-        for name in (ACCOUNTS_FILE, AUDIT_FILE, MANIFEST_NAME):
-            if name in members:
-                (staging / name).write_bytes(members[name])
-        manifest = derive_manifest(FileManifestStore(staging, master=store),
-                                   OxigraphReader(store))
-        sync_view(store, staging, manifest)  # the readers' snapshot of the restored state
-        del store
+        with open_writer(staging) as writer:
+            writer.store.bulk_load(gzip.decompress(members[GRAPHS_MEMBER]),
+                                   format=ox.RdfFormat.N_QUADS)
+            writer.flush()
+            for name in (ACCOUNTS_FILE, AUDIT_FILE, MANIFEST_NAME):
+                if name in members:
+                    (staging / name).write_bytes(members[name])
+            manifest = derive_manifest(FileManifestStore(staging, master=lambda: writer.store),
+                                       writer)
+            sync_view(writer.store, staging, manifest)  # the readers' snapshot of this state
         restored = True
     finally:
         if not restored:

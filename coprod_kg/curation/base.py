@@ -1,4 +1,4 @@
-"""Plumbing of the curation service: the lazy writer, reads, commits, shared checks.
+"""Plumbing of the curation service: the back end's writer, reads, commits, shared checks.
 
 :class:`~coprod_kg.curation.service.Curation` builds on this; see its module for the workflow.
 
@@ -9,15 +9,15 @@ a command), it finishes or abandons what a crash interrupted before doing anythi
 
 from __future__ import annotations
 
-import gc
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
+import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
 from coprod_kg.config import Settings
-from coprod_kg.curation import journal, records
+from coprod_kg.curation import confinement, journal, records
 from coprod_kg.curation.accounts import Role, User
 from coprod_kg.curation.audit import AuditLog
 from coprod_kg.curation.identity import foreign_subjects
@@ -25,16 +25,12 @@ from coprod_kg.curation.inference import published_graphs, sync_inferred
 from coprod_kg.curation.lookup import described_elsewhere, types_and_labels
 from coprod_kg.curation.model import Status, VersionInfo, case_iri, now
 from coprod_kg.curation.prepare import Prepared
-from coprod_kg.curation.visibility import derive_manifest, refusal, visible
+from coprod_kg.curation.visibility import curated_flags, derive_manifest, refusal, visible
 from coprod_kg.errors import Conflict, Forbidden, Gone, NotFound, Unprocessable
 from coprod_kg.rdf.sources import turtle_files
-from coprod_kg.storage.embedded.curation_writer import (
-    CurationReader,
-    CurationWriter,
-    OxigraphReader,
-)
-from coprod_kg.storage.manifest import sha256_files
-from coprod_kg.storage.manifest_store import FileManifestStore, ManifestStore
+from coprod_kg.storage.backend import Backend
+from coprod_kg.storage.manifest import ManifestStore, sha256_files
+from coprod_kg.storage.store import GraphReader, GraphWriter
 from coprod_kg.validation.shacl import ValidationContext
 
 #: Tests only: called with the name of each step of a write and of its recovery (to kill the
@@ -50,82 +46,56 @@ def _step(name: str) -> None:
 class CurationBase:
     """State and plumbing shared by every curation operation. Writes hold ``self.lock``."""
 
-    def __init__(self, settings: Settings) -> None:
+    _ontology: confinement.OntologyView | None = None  #: cached view of the stored ontology
+
+    def __init__(self, settings: Settings, backend: Backend | None = None,
+                 manifests: ManifestStore | None = None) -> None:
+        """Curation over ``backend`` (opened by the composition root, which closes it); without
+        one, the service opens its own and :meth:`close` releases it. ``manifests``: where the
+        derived manifest goes instead of the back end's (a load stages it, and publishes once).
+        """
         self.settings = settings
         self.store_dir = settings.store
         self.lock = threading.RLock()
-        self._writer: CurationWriter | None = None
+        self._owned = backend is None
+        self.backend = backend if backend is not None else Backend(
+            settings, manifest_view=curated_flags)
+        self._staged = manifests
+        self._recovered = False
         self._context: ValidationContext | None = None
         self._shapes_version: str | None = None
         self.audit = AuditLog(settings.store)  # a local file for both back ends
         self.journal = journal.Journal(settings.store)  # local too, next to the audit log
-        self._manifests: ManifestStore | None = None
         self._done_markers: list[str] = []  # markers of this process's finished writes
 
     # --- plumbing ---------------------------------------------------------------------------
 
-    def attach(self, writer: CurationWriter) -> None:
-        """Use ``writer`` (already open) instead of opening the store lazily; recovers first."""
-        with self.lock:
-            self._writer = writer
-            self._bind_master()
-            self._recover(writer)
-
     def manifests(self) -> ManifestStore:
-        """Where the manifest lives (file or remote graph), per ``settings.backend``."""
-        if self._manifests is None:
-            from coprod_kg.storage.backend import open_manifests
+        """Where the derived manifest goes: the back end's (file or remote graph), or the one
+        a load stages."""
+        return self._staged if self._staged is not None else self.backend.manifests()
 
-            self._manifests = open_manifests(self.settings)
-        self._bind_master()
-        return self._manifests
-
-    def writer(self) -> CurationWriter:
-        """The store's writer, opened at the first call, which first recovers from a crash."""
+    def writer(self) -> GraphWriter:
+        """The back end's writer; the first call recovers from a crash before anything else."""
         with self.lock:
-            if self._writer is None:
-                from coprod_kg.storage.backend import open_curation_writer
-
-                writer = open_curation_writer(self.settings)
-                self._writer = writer
-                self._bind_master()
-                try:
-                    self._recover(writer)
-                except BaseException:
-                    self._writer = None
-                    writer.close()
-                    raise
-            return self._writer
+            writer = self.backend.writer()
+            if not self._recovered:
+                self._recover(writer)
+                self._recovered = True
+            return writer
 
     def recover(self) -> None:
         """Open the writer now (server start), which repairs what a crash left half done."""
         self.writer()
 
-    def _bind_master(self) -> None:
-        """Let the manifest file sync the public view from the store this process holds."""
-        if isinstance(self._manifests, FileManifestStore) and isinstance(self._writer,
-                                                                         OxigraphReader):
-            self._manifests.master = self._writer.store
-
     @contextmanager
-    def _read(self) -> Iterator[CurationReader | None]:
-        """The writer if open, else a fresh read-only view (None if the store is empty)."""
-        if self._writer is not None:
-            yield self._writer
-            return
-        if self.manifests().read() is None:
+    def _read(self) -> Iterator[GraphReader | None]:
+        """The writer (None if the store is empty). Curation never opens the main store
+        read-only beside it: one handle per process, which is also the one that writes."""
+        if self.backend.writer_if_open() is None and self.manifests().read() is None:
             yield None
             return
-        from coprod_kg.storage.backend import open_reader
-
-        reader = open_reader(self.settings)
-        try:
-            yield reader
-        finally:
-            close = getattr(reader, "close", None)
-            if close is not None:  # the remote reader's HTTP client
-                close()
-            del reader
+        yield self.writer()
 
     def _public(self) -> list[str]:
         manifest = self.manifests().read()
@@ -177,6 +147,24 @@ class CurationBase:
             self._shapes_version = "sha256:" + sha256_files(files)
         return self._shapes_version
 
+    def validation_context(self) -> ValidationContext:
+        """The validation context (loaded once), whose lookup reads the public graphs."""
+        if self._context is None:
+            self._context = ValidationContext.load(self.settings, lookup=self._lookup)
+        return self._context
+
+    def confine(self, case: str, triples: Sequence[ox.Triple]) -> set[str]:
+        """Refuse a record that reaches beyond its case (OutsideCase, 422); the IRIs it mints.
+
+        See :mod:`coprod_kg.curation.confinement` for the rules.
+        """
+        with self._read() as reader:
+            if reader is None:
+                confinement.check_record(triples, case)
+                return set()
+            self._ontology = confinement.ontology_view(reader, self._ontology)
+            return confinement.confine(reader, self._public(), self._ontology, triples, case)
+
     def commit(self, request: str, user: str, action: str, target: str,
                 detail: str = "") -> None:
         """Apply ONE update, make it durable, update entailments and the manifest, log it.
@@ -206,7 +194,7 @@ class CurationBase:
         held.finish()
         _step("done")
 
-    def _complete(self, writer: CurationWriter, intent: journal.Intent,
+    def _complete(self, writer: GraphWriter, intent: journal.Intent,
                   before: set[str] | None) -> None:
         """The steps after the update: entailments, manifest (and snapshot), audit line."""
         sync_inferred(writer, before)
@@ -218,7 +206,7 @@ class CurationBase:
         self.audit.record(intent.user, intent.action, intent.target, intent.detail, intent.id)
         _step("audit")
 
-    def _finish(self, writer: CurationWriter, held: journal.Held) -> None:
+    def _finish(self, writer: GraphWriter, held: journal.Held) -> None:
         """Roll one unfinished write forward (its update was applied) or back (it was not)."""
         try:
             intent = held.intent
@@ -230,10 +218,10 @@ class CurationBase:
             held.release()
 
     @staticmethod
-    def _markers(writer: CurationWriter) -> set[str]:
+    def _markers(writer: GraphWriter) -> set[str]:
         return {row["w"].value for row in writer.select(journal.MARKERS_QUERY)}
 
-    def _recover(self, writer: CurationWriter) -> None:
+    def _recover(self, writer: GraphWriter) -> None:
         """At the writer's start: finish interrupted writes, then check entailments and the
         manifest against the store (whatever a crash of any earlier version left)."""
         _step("recover")
@@ -249,13 +237,12 @@ class CurationBase:
         _step("recovered")
 
     def repair(self) -> None:
-        """Re-derive the manifest's curated records from the store (read-only if no writer)."""
+        """Re-derive the manifest's curated records (and missing entailments) from the store."""
         with self.lock, self._read() as reader:
             if reader is None:
                 return
-            if self._writer is not None:  # only a writer can add missing entailments
-                sync_inferred(self._writer)
-                self._writer.flush()
+            sync_inferred(self.writer())
+            self.writer().flush()
             derive_manifest(self.manifests(), reader)
 
     def _lookup(self, nodes: set[URIRef]) -> Graph:
@@ -293,12 +280,10 @@ class CurationBase:
             raise Forbidden(f"only curators may {action}; {user.name} is a {user.role.value}")
 
     def close(self) -> None:
-        """Flush and release the writer (and the store lock)."""
+        """Flush the writer; release the back end if this service opened it."""
         with self.lock:
-            if self._manifests is not None:
-                self._manifests.close()
-                self._manifests = None
-            if self._writer is not None:
-                self._writer.close()
-                self._writer = None
-                gc.collect()  # pyoxigraph releases the store lock when the object goes
+            writer = self.backend.writer_if_open()
+            if writer is not None:
+                writer.flush()
+            if self._owned:
+                self.backend.close()

@@ -11,19 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
 from coprod_kg.curation import records, updates
 from coprod_kg.curation.accounts import Role, User
+from coprod_kg.curation.base import CurationBase
 from coprod_kg.curation.model import EDITORS, ImportReport, Status, VersionInfo, now
 from coprod_kg.curation.prepare import Prepared, prepare
 from coprod_kg.errors import CoprodError, Forbidden
 from coprod_kg.validation.shacl import ValidationFailed
-
-if TYPE_CHECKING:
-    from coprod_kg.curation.service import Curation
 
 #: The account that publishes the bundled case files.
 EDITORS_USER = User(EDITORS, Role.CURATOR, "")
@@ -50,7 +47,7 @@ def _describe(exc: CoprodError) -> str:
     return str(exc)
 
 
-def import_documents(cur: Curation, documents: Sequence[Document], user: User,
+def import_documents(cur: CurationBase, documents: Sequence[Document], user: User,
                      publish: bool = False, validate: bool = True, progress: bool = False,
                      withdraw_missing: bool = False) -> ImportReport:
     """Check every document, then store all new versions in ONE update (or nothing).
@@ -89,7 +86,7 @@ def import_documents(cur: Curation, documents: Sequence[Document], user: User,
     return _store(cur, prepared, user, publish, withdraw_missing)
 
 
-def _store(cur: Curation, prepared: list[Prepared], user: User, publish: bool,
+def _store(cur: CurationBase, prepared: list[Prepared], user: User, publish: bool,
            withdraw_missing: bool) -> ImportReport:
     with cur.lock:
         reader = cur.writer()

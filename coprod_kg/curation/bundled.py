@@ -23,8 +23,9 @@ from coprod_kg.curation.service import Curation
 from coprod_kg.curation.visibility import count_triples, curated_records
 from coprod_kg.errors import BadInput
 from coprod_kg.rdf.sources import turtle_files
-from coprod_kg.storage.embedded.curation_writer import CurationReader, CurationWriter
-from coprod_kg.storage.store import GraphRecord
+from coprod_kg.storage.backend import Backend
+from coprod_kg.storage.manifest import ManifestStore
+from coprod_kg.storage.store import GraphReader, GraphRecord
 
 CASES_DIR = "cases"
 
@@ -40,11 +41,15 @@ def case_files(data_dir: Path) -> list[Path]:
     return turtle_files(folder) if folder.is_dir() else []
 
 
-def import_bundled(settings: Settings, writer: CurationWriter,
+def import_bundled(settings: Settings, backend: Backend, manifests: ManifestStore,
                    progress: bool = False) -> ImportReport:
-    """Publish new or changed bundled cases, withdraw vanished ones: ONE update, or nothing."""
-    cur = Curation(settings)
-    cur.attach(writer)
+    """Publish new or changed bundled cases, withdraw vanished ones: ONE update, or nothing.
+
+    The manifest the curation step derives goes to ``manifests`` (the load stages it, and
+    publishes the whole state once, after every graph is written).
+    """
+    cur = Curation(settings, backend, manifests=manifests)
+    cur.recover()
     data_dir = settings.data_dir
     documents = [Document(BUNDLED_PREFIX + path.relative_to(data_dir).as_posix(),
                           path.read_bytes(), "text/turtle") for path in case_files(data_dir)]
@@ -56,7 +61,7 @@ def import_bundled(settings: Settings, writer: CurationWriter,
     return report
 
 
-def curated_graph_records(reader: CurationReader) -> dict[str, GraphRecord]:
+def curated_graph_records(reader: GraphReader) -> dict[str, GraphRecord]:
     """Manifest records (with public flags) of every curated graph ``reader`` sees."""
     return curated_records(versions(reader), count_triples(reader, PROVENANCE_GRAPH),
                            count_triples(reader, CURATION_GRAPH))

@@ -72,7 +72,7 @@ from coprod_kg.rdf.namespaces import (
 )
 from coprod_kg.rdf.terms import to_rdflib
 from coprod_kg.reasoning.entailment import Schema, entail
-from coprod_kg.storage.embedded.curation_writer import CurationReader
+from coprod_kg.storage.store import GraphReader
 
 SH = "http://www.w3.org/ns/shacl#"
 _TYPE = str(RDF.type)
@@ -140,7 +140,7 @@ class OntologyView:
                    kinds)
 
 
-def ontology_view(reader: CurationReader, cached: OntologyView | None) -> OntologyView | None:
+def ontology_view(reader: GraphReader, cached: OntologyView | None) -> OntologyView | None:
     """The view of the stored ontology (``cached`` if the ontology is unchanged; None if none)."""
     triples = reader.graph_triples(str(ONTOLOGY_GRAPH))
     if not triples:
@@ -261,7 +261,7 @@ def _others(public: Sequence[str], case: str) -> list[str]:
     return [g for g in public if not g.startswith(own)]
 
 
-def _already_held(reader: CurationReader, graphs: Sequence[str],
+def _already_held(reader: GraphReader, graphs: Sequence[str],
                   triples: Sequence[ox.Triple]) -> set[ox.Triple]:
     """Which of ``triples`` (without blank nodes) the union of ``graphs`` holds: ONE query."""
     ground = [t for t in triples if not isinstance(t.object, ox.BlankNode)]
@@ -307,7 +307,7 @@ def _cause(entailed: ox.Triple, triples: Sequence[ox.Triple], view: OntologyView
     return f"entailed from {min(causes, key=lambda t: (weight(t), str(t)))} ."
 
 
-def confine(reader: CurationReader, public: Sequence[str], view: OntologyView | None,
+def confine(reader: GraphReader, public: Sequence[str], view: OntologyView | None,
             triples: Sequence[ox.Triple], case: str) -> set[str]:
     """Check a record against rules 1-4; returns the IRIs it mints (new resources).
 
@@ -330,7 +330,7 @@ def minted_by(triples: Iterable[ox.Triple]) -> set[str]:
             if isinstance(t.subject, ox.NamedNode) and mintable(t.subject.value)}
 
 
-def taken_offences(reader: CurationReader, public: Sequence[str],
+def taken_offences(reader: GraphReader, public: Sequence[str],
                    triples: Sequence[ox.Triple], case: str) -> list[str]:
     """The triples describing a minted resource that another public graph already describes."""
     minted = minted_by(triples)
@@ -350,7 +350,7 @@ def _class_offences(view: OntologyView, triples: Sequence[ox.Triple]) -> list[st
     return out
 
 
-def _entailment_offences(reader: CurationReader, public: Sequence[str], view: OntologyView,
+def _entailment_offences(reader: GraphReader, public: Sequence[str], view: OntologyView,
                          triples: Sequence[ox.Triple], case: str, minted: set[str]) -> list[str]:
     """Rule 4: what the record entails stays within what it may describe."""
     out: list[str] = []

@@ -17,10 +17,10 @@ from coprod_kg.curation.model import CURATION_GRAPH, Status, VersionInfo
 from coprod_kg.curation.records import versions
 from coprod_kg.rdf.namespaces import CP, ONTOLOGY_GRAPH
 from coprod_kg.reasoning.entailment import Schema, materialise, read_schema
-from coprod_kg.storage.embedded.curation_writer import CurationWriter
+from coprod_kg.storage.store import GraphWriter
 
 
-def _record(writer: CurationWriter, version: str, count: int | None) -> None:
+def _record(writer: GraphWriter, version: str, count: int | None) -> None:
     """Set (or clear) the entailment count on the version's curation record."""
     insert = "" if count is None else (
         f'INSERT DATA {{ GRAPH <{CURATION_GRAPH}> {{ <{version}> <{CP}inferredTripleCount> '
@@ -29,7 +29,7 @@ def _record(writer: CurationWriter, version: str, count: int | None) -> None:
         <{version}> <{CP}inferredTripleCount> ?n }} }} ; {insert}""".rstrip(" ;"))
 
 
-def invalidate_inferred(writer: CurationWriter) -> None:
+def invalidate_inferred(writer: GraphWriter) -> None:
     """Forget every version's entailments (the ontology changed): the next sync recomputes."""
     for info in versions(writer):
         if info.inferred_triples is not None:
@@ -42,7 +42,7 @@ def published_graphs(found: Iterable[VersionInfo]) -> set[str]:
     return {v.graph for v in found if v.status is Status.PUBLISHED}
 
 
-def sync_inferred(writer: CurationWriter, before: set[str] | None = None) -> int:
+def sync_inferred(writer: GraphWriter, before: set[str] | None = None) -> int:
     """Give every published version its entailments and take them from the others.
 
     ``before`` (the published graphs before a change) limits the removals to versions that were

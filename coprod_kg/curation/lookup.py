@@ -10,7 +10,7 @@ from rdflib import Graph, URIRef
 from coprod_kg.curation.model import CASE_GRAPH_BASE, INFERRED_SUFFIX, case_slug
 from coprod_kg.rdf.namespaces import INFERRED_GRAPH
 from coprod_kg.rdf.terms import to_rdflib
-from coprod_kg.storage.embedded.curation_writer import CurationReader
+from coprod_kg.storage.store import GraphReader
 
 _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 _LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
@@ -20,7 +20,7 @@ def _values(iris: Sequence[str]) -> str:
     return " ".join(str(ox.NamedNode(i)) for i in sorted(iris))
 
 
-def types_and_labels(reader: CurationReader, public: Sequence[str],
+def types_and_labels(reader: GraphReader, public: Sequence[str],
                      nodes: set[URIRef]) -> Graph:
     """``rdf:type`` and ``rdfs:label`` of ``nodes`` in the public graphs: ONE CONSTRUCT."""
     out = Graph()
@@ -33,7 +33,7 @@ def types_and_labels(reader: CurationReader, public: Sequence[str],
     return out
 
 
-def described_elsewhere(reader: CurationReader, public: Sequence[str], subjects: set[str],
+def described_elsewhere(reader: GraphReader, public: Sequence[str], subjects: set[str],
                         case: str) -> dict[str, str]:
     """Which of ``subjects`` another public graph already describes: subject -> graph.
 

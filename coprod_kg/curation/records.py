@@ -7,7 +7,7 @@ import pyoxigraph as ox
 from coprod_kg.curation.model import CURATION_GRAPH, Status, VersionInfo, case_iri
 from coprod_kg.rdf.namespaces import AGENT, CP, CPC
 from coprod_kg.rdf.terms import Row
-from coprod_kg.storage.embedded.curation_writer import CurationReader
+from coprod_kg.storage.store import GraphReader
 
 _QUERY = f"""
 PREFIX cp: <{CP}>
@@ -68,7 +68,7 @@ def _info(row: Row) -> VersionInfo:
         inferred_triples=int(inferred) if inferred is not None else None)
 
 
-def versions(reader: CurationReader, case: str | None = None,
+def versions(reader: GraphReader, case: str | None = None,
              status: Status | None = None) -> list[VersionInfo]:
     """Records of every version (of ``case`` if given), ordered by case then number."""
     filters = []
@@ -83,7 +83,7 @@ def versions(reader: CurationReader, case: str | None = None,
     return sorted(found, key=lambda v: (v.case, v.number)) if case else found
 
 
-def latest(reader: CurationReader, case: str) -> VersionInfo | None:
+def latest(reader: GraphReader, case: str) -> VersionInfo | None:
     """The highest-numbered version of ``case`` (any status), or ``None``."""
     found = versions(reader, case)
     return found[-1] if found else None

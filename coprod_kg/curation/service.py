@@ -1,7 +1,7 @@
 """The curation service: submit, review, revise and withdraw case records, with history.
 
 Every state change is ONE SPARQL Update (built by :mod:`coprod_kg.curation.updates`) executed
-by a :class:`~coprod_kg.storage.embedded.curation_writer.CurationWriter`; then the store is
+by a :class:`~coprod_kg.storage.embedded.writer.GraphWriter`; then the store is
 flushed, the
 manifest's public flags are re-derived from the curation graph, the audit log is written, and
 only then does the method return (the acknowledgement).
@@ -42,7 +42,8 @@ from coprod_kg.errors import (
 )
 from coprod_kg.rdf.parsing import parse_rdf
 from coprod_kg.rdf.source_lines import SourceText
-from coprod_kg.validation.shacl import ValidationContext, ValidationResult, validate_graph
+from coprod_kg.storage.backend import Backend
+from coprod_kg.validation.shacl import ValidationResult, validate_graph
 
 
 def _same_etag(given: str, current: str) -> bool:
@@ -58,25 +59,19 @@ def case_iri_of(case: str) -> str:
 class Curation(CurationBase):
     """One store's curation workflow. Thread-safe: writes are serialised by a lock."""
 
-    _ontology: confinement.OntologyView | None = None  #: cached view of the stored ontology
-
     @classmethod
-    def open(cls, settings: Settings, repair: bool = True) -> Curation:
-        """A service over ``settings.store``; the writer is opened lazily at the first write.
+    def open(cls, settings: Settings, backend: Backend | None = None,
+             repair: bool = True) -> Curation:
+        """A service over ``backend`` (or a back end of its own, released by :meth:`close`);
+        the writer is opened at the first read or write.
 
-        With ``repair`` the manifest's public flags are re-derived from the curation graph now
-        (read-only), which repairs a crash between a store write and the manifest write.
+        With ``repair`` the manifest's public flags are re-derived from the curation graph now,
+        which repairs a crash between a store write and the manifest write.
         """
-        service = cls(settings)
+        service = cls(settings, backend)
         if repair:
             service.repair()
         return service
-
-    def validation_context(self) -> ValidationContext:
-        """The validation context (loaded once), whose lookup reads the public graphs."""
-        if self._context is None:
-            self._context = ValidationContext.load(self.settings, lookup=self._lookup)
-        return self._context
 
     def validate(self, data: bytes, media_type: str,
                  source_name: str | None = None) -> ValidationResult:
@@ -85,18 +80,6 @@ class Curation(CurationBase):
         text = data.decode("utf-8", errors="replace")
         return validate_graph(graph, context=self.validation_context(),
                               texts=[SourceText(source_name, text)])
-
-    def confine(self, case: str, triples: Sequence[ox.Triple]) -> set[str]:
-        """Refuse a record that reaches beyond its case (OutsideCase, 422); the IRIs it mints.
-
-        See :mod:`coprod_kg.curation.confinement` for the rules.
-        """
-        with self._read() as reader:
-            if reader is None:
-                confinement.check_record(triples, case)
-                return set()
-            self._ontology = confinement.ontology_view(reader, self._ontology)
-            return confinement.confine(reader, self._public(), self._ontology, triples, case)
 
     def recheck_minted(self, case: str, triples: Sequence[ox.Triple]) -> None:
         """Under the write lock: what the record mints is still described nowhere else.

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import pyoxigraph as ox
 
@@ -39,10 +40,9 @@ from coprod_kg.curation.model import (
 from coprod_kg.curation.records import versions
 from coprod_kg.errors import Gone, NotFound, StoreBusy
 from coprod_kg.rdf.namespaces import CP
-from coprod_kg.storage.embedded.curation_writer import CurationReader
-from coprod_kg.storage.manifest import Manifest
-from coprod_kg.storage.manifest_store import ManifestStore
-from coprod_kg.storage.store import GraphRecord
+from coprod_kg.rdf.terms import Row
+from coprod_kg.storage.manifest import Manifest, ManifestStore
+from coprod_kg.storage.store import GraphReader, GraphRecord
 
 
 def _curated(name: str) -> bool:
@@ -77,7 +77,7 @@ def _digest(lines: list[str]) -> str:
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
 
 
-def count_triples(reader: CurationReader, graph: str) -> int:
+def count_triples(reader: GraphReader, graph: str) -> int:
     """Triples of ``graph``, not counting write markers (:mod:`coprod_kg.curation.journal`),
     which come and go without changing what the graph records."""
     rows = reader.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} "
@@ -86,7 +86,7 @@ def count_triples(reader: CurationReader, graph: str) -> int:
     return int(value.value) if value is not None else 0
 
 
-def derive_manifest(manifests: ManifestStore, reader: CurationReader,
+def derive_manifest(manifests: ManifestStore, reader: GraphReader,
                     attempts: int = 5) -> Manifest:
     """Rewrite the manifest's curated records from ``reader``; new generation if changed.
 
@@ -109,6 +109,48 @@ def derive_manifest(manifests: ManifestStore, reader: CurationReader,
         if manifests.write_if(current, updated):
             return updated
     raise StoreBusy("the manifest keeps changing under concurrent writers; try again")
+
+
+class _CurationGraphReader:
+    """Reads of the curation graph only: its queries name the graph, so the dataset is that
+    graph alone (no request listing every graph of the server first)."""
+
+    def __init__(self, reader: GraphReader) -> None:
+        self.reader = reader
+
+    def select(self, query: str, default_graphs: Sequence[str] | None = None) -> list[Row]:
+        return self.reader.select(query, [CURATION_GRAPH])
+
+    def construct(self, query: str, default_graphs: Sequence[str] | None = None
+                  ) -> list[ox.Triple]:
+        return self.reader.construct(query, [CURATION_GRAPH])
+
+    def graph_triples(self, name: str) -> list[ox.Triple]:
+        return self.reader.graph_triples(name)
+
+
+def curated_flags(manifest: Manifest, reader: GraphReader) -> Manifest:
+    """``manifest`` with each case version's graphs public exactly when the curation graph says
+    the version is published.
+
+    A curation change is ONE update request that changes the version graphs and their curation
+    records together, so reading the flags from the records makes a publication, supersession
+    or withdrawal visible atomically with it, whatever happens before the manifest graph is
+    rewritten (:func:`derive_manifest`, right after). The remote back end reads its manifest
+    through this (:class:`~coprod_kg.storage.backend.Backend`'s ``manifest_view``).
+    """
+    graphs = dict(manifest.graphs)
+    for info in versions(_CurationGraphReader(reader)):
+        public = info.status is Status.PUBLISHED
+        for name, triples in ((info.graph, info.triples),
+                              (info.inferred_graph, info.inferred_triples)):
+            record = graphs.get(name)
+            if record is not None:
+                graphs[name] = replace(record, public=public)
+            elif public and triples is not None:
+                graphs[name] = GraphRecord(name, f"case {info.slug} v{info.number}",
+                                           info.content_hash, triples, public=True)
+    return replace(manifest, graphs=graphs)
 
 
 # --- what each reader sees ------------------------------------------------------------------
@@ -172,7 +214,7 @@ def visible(found: list[VersionInfo], viewer: User | None) -> list[VersionInfo]:
     return [v for v in found if may_see(v, viewer, found)]
 
 
-def case_title(reader: CurationReader | None, info: VersionInfo) -> str | None:
+def case_title(reader: GraphReader | None, info: VersionInfo) -> str | None:
     """The case's ``dcterms:title`` in version ``info`` (English first), if any."""
     if reader is None:
         return None
@@ -185,7 +227,7 @@ def case_title(reader: CurationReader | None, info: VersionInfo) -> str | None:
     return None if chosen is None else chosen.value
 
 
-def tombstone(reader: CurationReader | None, gone: VersionInfo) -> Tombstone:
+def tombstone(reader: GraphReader | None, gone: VersionInfo) -> Tombstone:
     """The tombstone of the case whose withdrawn version is ``gone``."""
     return Tombstone(gone.case, case_title(reader, gone), gone.decided, gone.reason,
                      gone.number)
@@ -197,7 +239,7 @@ def gone_error(stone: Tombstone) -> Gone:
 
 
 def refusal(case: str, found: list[VersionInfo], viewer: User | None,
-            reader: CurationReader | None, number: int | None = None) -> Gone | NotFound:
+            reader: GraphReader | None, number: int | None = None) -> Gone | NotFound:
     """What to answer ``viewer`` for a case (or its version ``number``) they may not see.
 
     410 with the tombstone when the case is withdrawn (or the version was withdrawn with it),

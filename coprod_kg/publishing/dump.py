@@ -20,7 +20,7 @@ from coprod_kg.atomic import atomic_write
 from coprod_kg.config import Settings
 from coprod_kg.errors import BadInput
 from coprod_kg.rdf.namespaces import PREFIXES
-from coprod_kg.storage.backend import is_remote, open_manifests, remote_writer
+from coprod_kg.storage.backend import Backend, remote_writer
 from coprod_kg.storage.embedded.oxigraph_store import open_read_only
 from coprod_kg.storage.manifest import Manifest
 from coprod_kg.storage.store import StoreNotReady
@@ -59,14 +59,11 @@ def dump_format(name: str) -> DumpFormat:
     raise BadInput(f"unknown dump format {name!r}; use one of: {', '.join(DUMP_FORMATS)}")
 
 
-def _manifest(settings: Settings) -> Manifest:
-    manifests = open_manifests(settings)
-    try:
-        manifest = manifests.read()
-    finally:
-        manifests.close()
+def _manifest(backend: Backend) -> Manifest:
+    manifest = backend.manifests().read()
     if manifest is None:
-        where = settings.sparql_url if is_remote(settings) else settings.store
+        settings = backend.settings
+        where = settings.sparql_url if backend.remote else settings.store
         raise StoreNotReady(f"the store {where} is not loaded; run `coprod-kg load`")
     return manifest
 
@@ -80,9 +77,9 @@ def content_tag(manifest: Manifest) -> str:
     return digest.hexdigest()
 
 
-def etag(settings: Settings, fmt: DumpFormat) -> str:
-    """The strong entity tag (quoted) of the dump of the store of ``settings`` in ``fmt``."""
-    return f'"{fmt.name}-{content_tag(_manifest(settings))[:32]}"'
+def etag(backend: Backend, fmt: DumpFormat) -> str:
+    """The strong entity tag (quoted) of the dump of ``backend``'s public graphs in ``fmt``."""
+    return f'"{fmt.name}-{content_tag(_manifest(backend))[:32]}"'
 
 
 def _batches(store: ox.Store, graph: str) -> Iterator[list[ox.Quad]]:
@@ -106,15 +103,16 @@ def _remote_batches(settings: Settings) -> Callable[[str], Iterator[list[ox.Quad
     return batches
 
 
-def iter_dump(settings: Settings, fmt: DumpFormat) -> Iterator[bytes]:
+def iter_dump(backend: Backend, fmt: DumpFormat) -> Iterator[bytes]:
     """The dump of the public graphs as successive chunks of bytes.
 
     Embedded: opens the store when the first chunk is asked for and keeps that view to the end,
     so a load running meanwhile does not mix two versions into one dump. Remote: each public
     graph is one Graph Store GET (consistent per graph, not across graphs).
     """
-    manifest = _manifest(settings)
-    if is_remote(settings):
+    manifest = _manifest(backend)
+    settings = backend.settings
+    if backend.remote:
         graph_batches = _remote_batches(settings)
     else:
         store = open_read_only(settings.store)
@@ -131,11 +129,11 @@ def iter_dump(settings: Settings, fmt: DumpFormat) -> Iterator[bytes]:
             yield ox.serialize(items, format=fmt.rdf_format, prefixes=prefixes) or b""
 
 
-def write_dump(settings: Settings, fmt: DumpFormat, output: Path) -> int:
+def write_dump(backend: Backend, fmt: DumpFormat, output: Path) -> int:
     """Write the dump to ``output`` atomically; returns the number of bytes written."""
     size = 0
     with atomic_write(output) as stream:
-        for chunk in iter_dump(settings, fmt):
+        for chunk in iter_dump(backend, fmt):
             stream.write(chunk)
             size += len(chunk)
     return size

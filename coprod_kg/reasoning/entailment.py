@@ -15,7 +15,7 @@ Queries never reason; they read these triples. The rules, applied to a fixed poi
   ``rdfs:subPropertyOf`` triples.
 
 The schema (the ontology graph, a few thousand triples) is read into Python once; the data
-side runs as SPARQL in the store (embedded or remote, through :class:`RuleEngine`), so the cost
+side runs as SPARQL in the store (embedded or remote, through :class:`GraphWriter`), so the cost
 follows the engine, not rdflib.
 """
 
@@ -40,7 +40,7 @@ INSERT_BATCH = 20_000  # triples per INSERT DATA request
 
 
 
-class RuleEngine(Protocol):
+class GraphWriter(Protocol):
     """The store operations the rules need (the curation writers, embedded or remote, fit)."""
 
     def select(self, query: str, default_graphs: Sequence[str] | None = None) -> list[Row]:
@@ -191,7 +191,7 @@ def _hierarchy_triples(schema: Schema) -> set[ox.Triple]:
     return triples
 
 
-def _insert(engine: RuleEngine, target: str, triples: Iterable[ox.Triple]) -> None:
+def _insert(engine: GraphWriter, target: str, triples: Iterable[ox.Triple]) -> None:
     batch: list[str] = []
     for triple in triples:
         batch.append(f"{triple.subject} {triple.predicate} {triple.object} .")
@@ -202,7 +202,7 @@ def _insert(engine: RuleEngine, target: str, triples: Iterable[ox.Triple]) -> No
         engine.update(f"INSERT DATA {{ GRAPH <{target}> {{ {chr(10).join(batch)} }} }}")
 
 
-def read_schema(engine: RuleEngine, ontology_graph: str) -> Schema:
+def read_schema(engine: GraphWriter, ontology_graph: str) -> Schema:
     """The rules' view of the ontology stored in graph ``ontology_graph``."""
     ontology = Graph()
     for triple in engine.graph_triples(ontology_graph):
@@ -235,7 +235,7 @@ def entail(triples: Iterable[ox.Triple], schema: Schema) -> set[ox.Triple]:
     return known
 
 
-def materialise(engine: RuleEngine, ontology_graph: str, sources: Iterable[str],
+def materialise(engine: GraphWriter, ontology_graph: str, sources: Iterable[str],
                 target: str, schema: Schema | None = None) -> int:
     """Replace graph ``target`` by the entailments of the ontology plus ``sources``.
 
@@ -266,7 +266,7 @@ def compute_entailments(ontology: Graph, data: Graph) -> Graph:
     True
     """
     # Imported here: the curation package builds on this module.
-    from coprod_kg.storage.embedded.curation_writer import OxigraphCurationWriter
+    from coprod_kg.storage.embedded.writer import OxigraphWriter
 
     store = ox.Store()
     names = {"ontology": "urn:coprod:ontology", "data": "urn:coprod:data",
@@ -278,7 +278,7 @@ def compute_entailments(ontology: Graph, data: Graph) -> Graph:
             triple = triple_to_oxigraph(s, p, o)
             quads.append(ox.Quad(triple.subject, triple.predicate, triple.object, node))
         store.extend(quads)
-    materialise(OxigraphCurationWriter.over(store), names["ontology"], [names["data"]],
+    materialise(OxigraphWriter.over(store), names["ontology"], [names["data"]],
                 names["inferred"])
     inferred = Graph()
     for quad in store.quads_for_pattern(None, None, None, ox.NamedNode(names["inferred"])):

@@ -1,27 +1,34 @@
-"""The back-end factory: the one place that turns settings into store objects.
+"""The back end: what the composition root opens once from the settings and hands down.
 
 ``COPROD_BACKEND=embedded`` (default) keeps the graph in a pyoxigraph directory
 (``COPROD_STORE``); ``remote`` sends everything to a SPARQL 1.1 server (Query, Update and the
-Graph Store HTTP Protocol) at ``COPROD_SPARQL_URL``. Everything else (loader, curation, dumps,
-the API) asks this module for its store, writer and manifest, so it works on either. Accounts
-and the audit log stay in ``COPROD_STORE`` for both back ends.
+Graph Store HTTP Protocol) at ``COPROD_SPARQL_URL``. The command line and the server's lifespan
+open one :class:`Backend` (see :mod:`coprod_kg.runtime`) and give it to loading, curation,
+queries and dumps, which never open a store themselves. Accounts and the audit log stay in
+``COPROD_STORE`` for both back ends.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from types import TracebackType
+
+import pyoxigraph as ox
 
 from coprod_kg.config import Settings
 from coprod_kg.errors import BadInput
-from coprod_kg.storage.manifest_store import FileManifestStore, ManifestStore, RemoteManifestStore
+from coprod_kg.storage.embedded.manifests import FileManifestStore
+from coprod_kg.storage.embedded.writer import OxigraphReader, OxigraphWriter
+from coprod_kg.storage.manifest import Manifest, ManifestStore
 from coprod_kg.storage.remote.http import RemoteEndpoints, make_client
+from coprod_kg.storage.remote.manifests import RemoteManifestStore
 from coprod_kg.storage.remote.store import RemoteStore
 from coprod_kg.storage.remote.writer import RemoteWriter
-from coprod_kg.storage.store import KnowledgeStore
+from coprod_kg.storage.store import GraphReader, GraphWriter, KnowledgeStore
 
-if TYPE_CHECKING:  # coprod_kg.curation imports this module
-    from coprod_kg.storage.embedded.curation_writer import CurationReader, CurationWriter
-    from coprod_kg.storage.embedded.oxigraph_store import OxigraphWriter
+#: Recomputes the public flags of a manifest read from a remote server from the graphs
+#: themselves (given by the curation layer, which knows what "published" means).
+ManifestView = Callable[[Manifest, GraphReader], Manifest]
 
 
 def is_remote(settings: Settings) -> bool:
@@ -54,78 +61,133 @@ def remote_endpoints(settings: Settings) -> RemoteEndpoints:
 
 
 def remote_writer(settings: Settings) -> RemoteWriter:
-    """A writer (and curation reader) on the remote server; close it after use."""
+    """A writer (and reader) on the remote server, with its own HTTP client; close it."""
     timeout = max(settings.query_timeout, 120.0)
     return RemoteWriter(remote_endpoints(settings), timeout,
                         make_client(timeout, keepalive=False))
 
 
-def open_store(settings: Settings, pooled: bool = True) -> KnowledgeStore:
-    """The read side the API and ``coprod-kg query`` use.
+class Backend:
+    """One open back end. It owns the one read-write handle this process holds on the graph
+    (the embedded store directory, which one process at a time may open, or a writer on the
+    remote server) and the manifest; ``close()``, or the end of its ``with`` block, releases
+    them. Nothing else opens the store read-write.
 
-    Embedded: with ``pooled`` the server's sandboxed, time- and memory-limited query worker
-    processes, else an in-process read-only store (the CLI). Remote: a :class:`RemoteStore`,
-    which with ``pooled`` checks each query in such a worker and limits each lane's requests.
+    >>> from coprod_kg.config import load_settings
+    >>> with Backend(load_settings({"COPROD_BACKEND": "remote",
+    ...                             "COPROD_SPARQL_URL": "http://127.0.0.1:9/query"})) as b:
+    ...     b.remote, b.writer_if_open()
+    (True, None)
     """
-    if is_remote(settings):
-        # The server's store is long-lived (keep-alive, closed at shutdown); the CLI's is not.
-        if not pooled:
+
+    def __init__(self, settings: Settings, manifest_view: ManifestView | None = None) -> None:
+        """``manifest_view``: the remote back end's reading of public flags from the graphs
+        (:func:`coprod_kg.curation.visibility.curated_flags`); the embedded one needs none."""
+        self.settings = settings
+        self.remote = is_remote(settings)
+        self.manifest_view = manifest_view
+        self._writer: OxigraphWriter | RemoteWriter | None = None
+        self._manifests: ManifestStore | None = None
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()
+
+    def writer(self) -> GraphWriter:
+        """The read-write handle, opened at the first call (embedded: :class:`StoreBusy` when
+        another process, a running server, holds the store)."""
+        return self._open_writer()
+
+    def _open_writer(self) -> OxigraphWriter | RemoteWriter:
+        if self._writer is None:
+            self._writer = (remote_writer(self.settings) if self.remote
+                            else OxigraphWriter(self.settings.store))
+        return self._writer
+
+    def writer_if_open(self) -> GraphWriter | None:
+        """The read-write handle if this process opened it, else ``None``."""
+        return self._writer
+
+    def _master(self) -> ox.Store:
+        """The main embedded store, for the manifest file's sync of the public view."""
+        writer = self._open_writer()
+        assert isinstance(writer, OxigraphWriter)
+        return writer.store
+
+    def optimize(self) -> None:
+        """Compact the embedded store's files (after a load); nothing for a remote server."""
+        if isinstance(self._writer, OxigraphWriter):
+            self._writer.optimize()
+
+    def manifests(self) -> ManifestStore:
+        """Where the manifest lives: the store directory's file (its public view synced from
+        this back end's writer), or the server's private graph."""
+        if self._manifests is None:
+            self._manifests = (RemoteManifestStore(remote_writer(self.settings)) if self.remote
+                               else FileManifestStore(self.settings.store, self._master))
+        return self._manifests
+
+    def loaded(self) -> bool:
+        """Whether a load has published a state yet."""
+        return self.manifests().read() is not None
+
+    def snapshot_reader(self) -> GraphReader:
+        """A read-only view of the whole store as it is now, for commands that only read while
+        a server may hold the store (``coprod-kg review list``): the writer when this process
+        holds it, else a read-only open (embedded) or a connection (remote). Close it unless it
+        is :meth:`writer_if_open`."""
+        if self._writer is not None:
+            return self._writer
+        if self.remote:
+            return remote_writer(self.settings)
+        return OxigraphReader.read_only(self.settings.store)
+
+    def store(self, pooled: bool = True) -> KnowledgeStore:
+        """The read side (the API, ``coprod-kg query``); the caller closes it.
+
+        Embedded: with ``pooled`` the server's sandboxed, time- and memory-limited query worker
+        processes, else an in-process read-only store (the CLI). Remote: a :class:`RemoteStore`,
+        which with ``pooled`` checks each query in such a worker and limits each lane's
+        requests.
+        """
+        settings = self.settings
+        if self.remote:
+            # The server's store is long-lived (keep-alive, closed at shutdown); the CLI's not.
+            if not pooled:
+                return RemoteStore(remote_endpoints(settings), timeout=settings.query_timeout,
+                                   max_bytes=settings.max_response_bytes,
+                                   client=make_client(settings.query_timeout, keepalive=False),
+                                   manifest_view=self.manifest_view)
+            from coprod_kg.storage.remote.lanes import RemoteLanes  # starts worker processes
+
             return RemoteStore(remote_endpoints(settings), timeout=settings.query_timeout,
                                max_bytes=settings.max_response_bytes,
-                               client=make_client(settings.query_timeout, keepalive=False))
-        from coprod_kg.storage.remote.lanes import RemoteLanes
+                               lanes=RemoteLanes.start(settings),
+                               manifest_view=self.manifest_view)
+        if pooled:
+            from coprod_kg.storage.embedded.query_worker import PooledStore
 
-        return RemoteStore(remote_endpoints(settings), timeout=settings.query_timeout,
-                           max_bytes=settings.max_response_bytes,
-                           lanes=RemoteLanes.start(settings))
-    if pooled:
-        from coprod_kg.storage.embedded.query_worker import PooledStore
+            return PooledStore(settings.store, settings.query_workers, settings.query_timeout,
+                               settings.max_results, settings.max_response_bytes,
+                               site_workers=settings.site_workers,
+                               memory_mb=settings.query_memory_mb,
+                               allow_unsandboxed=settings.allow_unsandboxed_queries,
+                               spool_max_bytes=settings.spool_max_bytes)
+        from coprod_kg.storage.embedded.oxigraph_store import OxigraphStore
 
-        return PooledStore(settings.store, settings.query_workers, settings.query_timeout,
-                           settings.max_results, settings.max_response_bytes,
-                           site_workers=settings.site_workers,
-                           memory_mb=settings.query_memory_mb,
-                           allow_unsandboxed=settings.allow_unsandboxed_queries,
-                           spool_max_bytes=settings.spool_max_bytes)
-    from coprod_kg.storage.embedded.oxigraph_store import OxigraphStore
+        return OxigraphStore(settings.store, settings.max_results, settings.max_response_bytes)
 
-    return OxigraphStore(settings.store, settings.max_results, settings.max_response_bytes)
+    def close(self) -> None:
+        """Flush and release the writer and the manifest store (idempotent).
 
-
-def open_writer(settings: Settings) -> OxigraphWriter | RemoteWriter:
-    """The loader's graph writer (a :class:`~coprod_kg.storage.store.GraphWriter`); call
-    ``close()``.
-
-    Embedded: the read-write store directory (one process at a time).
-    """
-    if is_remote(settings):
-        return remote_writer(settings)
-    from coprod_kg.storage.embedded.oxigraph_store import OxigraphWriter
-
-    return OxigraphWriter(settings.store)
-
-
-def open_curation_writer(settings: Settings) -> CurationWriter:
-    """The curation writer: the read-write embedded store (one process at a time; StoreBusy
-    otherwise) or the remote server (any number of processes)."""
-    if is_remote(settings):
-        return remote_writer(settings)
-    from coprod_kg.storage.embedded.curation_writer import OxigraphCurationWriter
-
-    return OxigraphCurationWriter(settings.store)
-
-
-def open_reader(settings: Settings) -> CurationReader:
-    """A read-only curation reader (the caller checks first that the store is loaded)."""
-    if is_remote(settings):
-        return remote_writer(settings)
-    from coprod_kg.storage.embedded.curation_writer import OxigraphReader
-
-    return OxigraphReader.read_only(settings.store)
-
-
-def open_manifests(settings: Settings) -> ManifestStore:
-    """Where the manifest lives: the store directory's file, or the server's private graph."""
-    if is_remote(settings):
-        return RemoteManifestStore(remote_writer(settings))
-    return FileManifestStore(settings.store)
+        The embedded store's lock goes with the last reference to it, which is this one.
+        """
+        manifests, self._manifests = self._manifests, None
+        writer, self._writer = self._writer, None
+        if manifests is not None:
+            manifests.close()
+        if writer is not None:
+            writer.close()

@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from coprod_kg.atomic import write_bytes
 from coprod_kg.storage.store import GraphRecord
@@ -75,3 +76,73 @@ def sha256_files(paths: list[Path]) -> str:
         digest.update(path.read_bytes())
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+class ManifestStore(Protocol):
+    """Read and replace the manifest, wherever it is kept."""
+
+    def read(self) -> Manifest | None:
+        """The manifest, or ``None`` when the store was never loaded."""
+        ...
+
+    def write(self, manifest: Manifest) -> None:
+        """Replace the manifest atomically."""
+        ...
+
+    def close(self) -> None:
+        """Release connections (nothing for the file)."""
+        ...
+
+    def write_if(self, expected: Manifest | None, manifest: Manifest) -> bool:
+        """Replace the manifest unless it changed since ``expected`` was read; False if it did."""
+        ...
+
+
+def manifest_to_json(manifest: Manifest) -> str:
+    """The manifest as the JSON text :func:`coprod_kg.storage.manifest.write_manifest` writes."""
+    payload = {
+        "version": FORMAT_VERSION,
+        "generation": manifest.generation,
+        "inference_inputs": manifest.inference_inputs,
+        "graphs": {name: asdict(record) for name, record in sorted(manifest.graphs.items())},
+    }
+    return json.dumps(payload, indent=2, sort_keys=True)
+
+
+def manifest_from_json(text: str) -> Manifest | None:
+    """Parse :func:`manifest_to_json`'s text; ``None`` for another format version.
+
+    >>> manifest_from_json(manifest_to_json(Manifest(generation="g1"))).generation
+    'g1'
+    """
+    raw = json.loads(text)
+    if not isinstance(raw, dict) or raw.get("version") != FORMAT_VERSION:
+        return None
+    graphs = {name: GraphRecord(**record) for name, record in raw.get("graphs", {}).items()}
+    return Manifest(graphs, raw.get("inference_inputs", ""), raw.get("generation", ""))
+
+
+class StagedManifests:
+    """A :class:`ManifestStore` that keeps what is written in memory: the steps of a load
+    derive the manifest here, and the load publishes the whole state once, at the end.
+
+    >>> staged = StagedManifests(None)
+    >>> staged.write_if(None, Manifest(generation="g1")), staged.read().generation
+    (True, 'g1')
+    """
+
+    def __init__(self, current: Manifest | None) -> None:
+        self.current = current
+
+    def read(self) -> Manifest | None:
+        return self.current
+
+    def write(self, manifest: Manifest) -> None:
+        self.current = manifest
+
+    def write_if(self, expected: Manifest | None, manifest: Manifest) -> bool:
+        self.current = manifest
+        return True
+
+    def close(self) -> None:
+        """Nothing to release."""

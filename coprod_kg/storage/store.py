@@ -20,6 +20,7 @@ import pyoxigraph
 
 from coprod_kg.errors import BadInput, CoprodError, Unprocessable
 from coprod_kg.rdf.formats import QueryForm, ResultFormat, format_by_name, formats_for, negotiate
+from coprod_kg.rdf.terms import Row
 from coprod_kg.sparql.safety import QueryInfo, inspect_query
 
 
@@ -205,8 +206,28 @@ class KnowledgeStore(Protocol):
         ...
 
 
-class GraphWriter(Protocol):
-    """Write access used by the loader: whole named graphs at a time."""
+class GraphReader(Protocol):
+    """Reads of the whole store, private graphs included: the loader, curation and the rules
+    that materialise entailments use this (never the public endpoint)."""
+
+    def select(self, query: str, default_graphs: Sequence[str] | None = None) -> list[Row]:
+        """Rows of a SELECT query (``default_graphs``: the default graph's union; ``None``:
+        the union of every graph)."""
+        ...
+
+    def construct(self, query: str, default_graphs: Sequence[str] | None = None
+                  ) -> list[pyoxigraph.Triple]:
+        """Triples of a CONSTRUCT query."""
+        ...
+
+    def graph_triples(self, name: str) -> list[pyoxigraph.Triple]:
+        """The triples of graph ``name``."""
+        ...
+
+
+class GraphWriter(GraphReader, Protocol):
+    """The one protocol for writing graphs, embedded or remote: whole named graphs (the
+    loader) and SPARQL Update requests (curation, entailments), each applied atomically."""
 
     def replace_graph(self, name: str, triples: Iterable[pyoxigraph.Triple]) -> int:
         """Replace graph ``name`` by ``triples`` in one transaction; returns the triple count."""
@@ -216,8 +237,16 @@ class GraphWriter(Protocol):
         """Drop graph ``name`` if present."""
         ...
 
-    def graph_triples(self, name: str) -> list[pyoxigraph.Triple]:
-        """The triples of graph ``name``."""
+    def update(self, request: str) -> None:
+        """Apply one SPARQL Update request atomically (all of it or none)."""
+        ...
+
+    def flush(self) -> None:
+        """Make every applied change durable before returning."""
+        ...
+
+    def close(self) -> None:
+        """Flush and release the store or the connection."""
         ...
 
 

@@ -8,14 +8,12 @@ several processes can query while ``coprod-kg load`` writes a new version.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
 from itertools import islice
 from pathlib import Path
 from typing import BinaryIO, cast
 
 import pyoxigraph as ox
 
-from coprod_kg.atomic import private_dir
 from coprod_kg.errors import BadInput, CoprodError
 from coprod_kg.rdf.formats import QueryForm
 from coprod_kg.rdf.namespaces import PREFIXES
@@ -188,34 +186,3 @@ class OxigraphStore:
 
     def close(self) -> None:
         self._store = None
-
-
-class OxigraphWriter:
-    """Read-write :class:`~coprod_kg.storage.store.GraphWriter` over the store directory (the
-    loader)."""
-
-    def __init__(self, store_dir: Path) -> None:
-        private_dir(store_dir)  # 0700, and every file the engine makes 0600
-        self.store = ox.Store(str(store_dir))
-
-    def replace_graph(self, name: str, triples: Iterable[ox.Triple]) -> int:
-        graph = ox.NamedNode(name)
-        quads = [ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples]
-        if self.store.contains_named_graph(graph):
-            self.store.remove_graph(graph)
-        self.store.extend(quads)
-        return len(quads)
-
-    def remove_graph(self, name: str) -> None:
-        graph = ox.NamedNode(name)
-        if self.store.contains_named_graph(graph):
-            self.store.remove_graph(graph)
-
-    def graph_triples(self, name: str) -> list[ox.Triple]:
-        graph = ox.NamedNode(name)
-        return [q.triple for q in self.store.quads_for_pattern(None, None, None, graph)]
-
-    def close(self) -> None:
-        """Flush to disk; the object must not be used afterwards."""
-        self.store.flush()
-        self.store.optimize()

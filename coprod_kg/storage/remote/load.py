@@ -1,7 +1,7 @@
 """Load-time helpers for the remote back end: copies of whole stores.
 
 (Entailments need nothing special: :func:`coprod_kg.reasoning.entailment.materialise` runs its rules
-through any :class:`~coprod_kg.reasoning.entailment.RuleEngine`, and :class:`RemoteWriter` is one.)
+through any :class:`~coprod_kg.reasoning.entailment.GraphWriter`, and :class:`RemoteWriter` is one.)
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from coprod_kg.storage.manifest import read_manifest
-from coprod_kg.storage.manifest_store import RemoteManifestStore
+from coprod_kg.storage.remote.manifests import RemoteManifestStore
 from coprod_kg.storage.remote.writer import RemoteWriter
 from coprod_kg.storage.store import StoreNotReady
 

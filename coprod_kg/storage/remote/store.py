@@ -17,22 +17,17 @@ from __future__ import annotations
 import io
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 import httpx
-import pyoxigraph as ox
 
 from coprod_kg.errors import BadInput, CoprodError
 from coprod_kg.rdf.formats import ResultFormat
-from coprod_kg.rdf.namespaces import GRAPH
-from coprod_kg.rdf.terms import Row
 from coprod_kg.sparql.spool import open_spool_file
-from coprod_kg.storage.manifest import Manifest
-from coprod_kg.storage.manifest_store import ManifestStore, RemoteManifestStore
+from coprod_kg.storage.manifest import Manifest, ManifestStore
 from coprod_kg.storage.remote.http import (
     RemoteEndpoints,
     make_client,
@@ -40,8 +35,10 @@ from coprod_kg.storage.remote.http import (
     raise_for_status,
     transport_error,
 )
+from coprod_kg.storage.remote.manifests import RemoteManifestStore
 from coprod_kg.storage.remote.writer import RemoteWriter
 from coprod_kg.storage.store import (
+    GraphReader,
     GraphRecord,
     QueryRequest,
     QueryResult,
@@ -53,8 +50,6 @@ from coprod_kg.storage.store import (
 if TYPE_CHECKING:
     from coprod_kg.storage.remote.lanes import RemoteLanes
 
-#: The private graph of the curation records (``coprod_kg.curation.model.CURATION_GRAPH``).
-CURATION_GRAPH = str(GRAPH["curation"])
 
 #: Largest error body read from the server (the message only needs its start).
 _ERROR_BYTES = 64 * 1024
@@ -76,10 +71,14 @@ class RemoteStore:
     def __init__(self, endpoints: RemoteEndpoints, timeout: float = 30.0,
                  max_bytes: int = 256 * 1024 * 1024, manifest_ttl: float = 0.0,
                  manifests: ManifestStore | None = None,
-                 client: httpx.Client | None = None, lanes: RemoteLanes | None = None) -> None:
+                 client: httpx.Client | None = None, lanes: RemoteLanes | None = None,
+                 manifest_view: Callable[[Manifest, GraphReader], Manifest] | None = None
+                 ) -> None:
         """``manifest_ttl``: seconds a read manifest is reused (0: read it for every query).
         ``lanes``: the server's sandboxed query checks and per-lane limits (without them,
-        queries are checked in-process: the CLI and tests)."""
+        queries are checked in-process: the CLI and tests). ``manifest_view``: recomputes the
+        public flags of curated graphs from the graphs themselves
+        (:func:`coprod_kg.curation.visibility.curated_flags`)."""
         self.endpoints = endpoints
         self.lanes = lanes
         self.timeout = timeout
@@ -89,20 +88,21 @@ class RemoteStore:
         self.client = client if client is not None else make_client(timeout)
         self.manifests = manifests or RemoteManifestStore(
             RemoteWriter(endpoints, timeout, self.client))
+        self.manifest_view = manifest_view
         self._cached: tuple[float, Manifest] | None = None
         self._lock = threading.Lock()
 
     def manifest(self) -> Manifest | None:
         """The manifest from the server (reused for ``manifest_ttl`` seconds), with the public
-        flags of curated graphs taken from the curation graph itself (:func:`curated_flags`)."""
+        flags of curated graphs recomputed by ``manifest_view``."""
         now = time.monotonic()
         with self._lock:
             if self._cached is not None and now - self._cached[0] < self.manifest_ttl:
                 return self._cached[1]
         manifest = self.manifests.read()
-        if manifest is not None:
-            manifest = curated_flags(manifest, RemoteWriter(self.endpoints, self.timeout,
-                                                            self.client))
+        if manifest is not None and self.manifest_view is not None:
+            manifest = self.manifest_view(manifest, RemoteWriter(self.endpoints, self.timeout,
+                                                                 self.client))
         with self._lock:
             self._cached = None if manifest is None else (now, manifest)
         return manifest
@@ -174,50 +174,6 @@ class RemoteStore:
     def close(self) -> None:
         if self._owned:
             self.client.close()
-
-
-class _CurationGraphReader:
-    """Reads of the curation graph only: its queries name the graph, so the dataset is that
-    graph alone (no request listing every graph of the server first)."""
-
-    def __init__(self, writer: RemoteWriter) -> None:
-        self.writer = writer
-
-    def select(self, query: str, default_graphs: Sequence[str] | None = None) -> list[Row]:
-        return self.writer.select(query, [CURATION_GRAPH])
-
-    def construct(self, query: str, default_graphs: Sequence[str] | None = None
-                  ) -> list[ox.Triple]:
-        return self.writer.construct(query, [CURATION_GRAPH])
-
-    def graph_triples(self, name: str) -> list[ox.Triple]:
-        return self.writer.graph_triples(name)
-
-
-def curated_flags(manifest: Manifest, writer: RemoteWriter) -> Manifest:
-    """``manifest`` with each case version's graphs public exactly when the curation graph says
-    the version is published.
-
-    A curation change is ONE update request that changes the version graphs and their curation
-    records together, so reading the flags from the records makes a publication, supersession
-    or withdrawal visible atomically with it, whatever happens before the manifest graph is
-    rewritten (:func:`coprod_kg.curation.visibility.derive_manifest`, right after).
-    """
-    from coprod_kg.curation.model import Status
-    from coprod_kg.curation.records import versions
-
-    graphs = dict(manifest.graphs)
-    for info in versions(_CurationGraphReader(writer)):
-        public = info.status is Status.PUBLISHED
-        for name, triples in ((info.graph, info.triples),
-                              (info.inferred_graph, info.inferred_triples)):
-            record = graphs.get(name)
-            if record is not None:
-                graphs[name] = replace(record, public=public)
-            elif public and triples is not None:
-                graphs[name] = GraphRecord(name, f"case {info.slug} v{info.number}",
-                                           info.content_hash, triples, public=True)
-    return replace(manifest, graphs=graphs)
 
 
 def _read_some(response: httpx.Response) -> bytes:

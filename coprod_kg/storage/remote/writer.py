@@ -5,7 +5,7 @@ SPARQL Update requests, each ONE HTTP request (the server applies it atomically)
 the
 read/write methods of the curation back end (``select``/``construct``/``graph_triples``/
 ``update``/``flush``/``close``, the shape of
-``coprod_kg.storage.embedded.curation_writer.CurationWriter``).
+``coprod_kg.storage.embedded.writer.GraphWriter``).
 """
 
 from __future__ import annotations

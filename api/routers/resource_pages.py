@@ -18,16 +18,16 @@ from coprod_kg.errors import NotFound
 from coprod_kg.rdf import conneg
 from coprod_kg.storage.store import KnowledgeStore
 
-from .rendering import render, request_language, url_prefix
-from .routers.explore import EXPLORER, case_index
-from .views import citation
-from .views.case_index import iter_bits
-from .views.case_study import case_study
-from .views.concept_page import concept_page
-from .views.explorer import Filter
-from .views.linked_data import local_href
-from .views.resource_view import ResourceView, resource_page
-from .views.source_page import cited_by
+from ..rendering import render, request_language, url_prefix
+from ..views import citation
+from ..views.case_index import iter_bits
+from ..views.case_study import case_study
+from ..views.concept_page import concept_page
+from ..views.explorer import Filter
+from ..views.linked_data import local_href
+from ..views.resource_view import ResourceView, resource_page
+from ..views.source_page import cited_by
+from .explore import EXPLORER, case_index
 
 #: Kinds whose IRIs can be cited, and the builder of each one's CSL-JSON item.
 CITABLE: dict[str, Callable[[KnowledgeStore, str], dict[str, object]]] = {

@@ -1,12 +1,12 @@
-"""Where curation changes are executed: the :class:`CurationWriter` protocol and its Oxigraph
-implementation (one read-write embedded store per process; a remote SPARQL back end would send
-the same update text in one request)."""
+"""The embedded store's :class:`~coprod_kg.storage.store.GraphReader` and
+:class:`~coprod_kg.storage.store.GraphWriter`: one read-write pyoxigraph store per process
+(the loader's whole graphs and curation's update requests go through the same object)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
 
 import pyoxigraph as ox
 
@@ -18,44 +18,19 @@ BUSY_MESSAGE = ("the store is in use by a running server: use the HTTP API or st
                 "server")
 
 
-class CurationReader(Protocol):
-    """Read access the curation service needs."""
-
-    def select(self, query: str, default_graphs: Sequence[str] | None = None) -> list[Row]:
-        """Rows of a SELECT query (``default_graphs``: the default graph's union)."""
-        ...
-
-    def construct(self, query: str, default_graphs: Sequence[str] | None = None
-                  ) -> list[ox.Triple]:
-        """Triples of a CONSTRUCT query."""
-        ...
-
-    def graph_triples(self, name: str) -> list[ox.Triple]:
-        """The triples of one named graph."""
-        ...
-
-
-class CurationWriter(CurationReader, Protocol):
-    """Read and write access: every change is ONE SPARQL Update request."""
-
-    def update(self, request: str) -> None:
-        """Apply one SPARQL Update request atomically (all of it or none)."""
-        ...
-
-    def flush(self) -> None:
-        """Make every applied update durable before returning."""
-        ...
-
-    def close(self) -> None:
-        """Release the store."""
-        ...
-
-
 class OxigraphReader:
-    """A :class:`CurationReader` over an embedded store (read-only or read-write)."""
+    """A :class:`~coprod_kg.storage.store.GraphReader` over an embedded store (read-only or
+    read-write)."""
 
     def __init__(self, store: ox.Store) -> None:
-        self.store = store
+        self._store: ox.Store | None = store
+
+    @property
+    def store(self) -> ox.Store:
+        """The open pyoxigraph store (:class:`CoprodError` once closed)."""
+        if self._store is None:
+            raise CoprodError("internal error: the store was used after it was closed")
+        return self._store
 
     @classmethod
     def read_only(cls, store_dir: Path, attempts: int = 5) -> OxigraphReader:
@@ -93,8 +68,17 @@ class OxigraphReader:
         return [q.triple for q in self.store.quads_for_pattern(None, None, None, graph)]
 
 
-class OxigraphCurationWriter(OxigraphReader):
-    """The read-write embedded store; :class:`StoreBusy` if another process holds it."""
+class OxigraphWriter(OxigraphReader):
+    """The read-write embedded store; :class:`StoreBusy` if another process holds it.
+
+    >>> writer = OxigraphWriter.over(ox.Store())
+    >>> writer.replace_graph("urn:g", [ox.Triple(ox.NamedNode("urn:s"), ox.NamedNode("urn:p"),
+    ...                                          ox.Literal("o"))])
+    1
+    >>> writer.update("DELETE WHERE { GRAPH <urn:g> { ?s ?p ?o } }")
+    >>> writer.graph_triples("urn:g")
+    []
+    """
 
     def __init__(self, store_dir: Path | None = None, store: ox.Store | None = None) -> None:
         """Open ``store_dir`` read-write, or wrap ``store`` that this process holds open."""
@@ -111,9 +95,27 @@ class OxigraphCurationWriter(OxigraphReader):
         super().__init__(store)
 
     @classmethod
-    def over(cls, store: ox.Store) -> OxigraphCurationWriter:
+    def over(cls, store: ox.Store) -> OxigraphWriter:
         """A writer over a store this process already holds open read-write (the loader)."""
         return cls(store=store)
+
+    def replace_graph(self, name: str, triples: Iterable[ox.Triple]) -> int:
+        graph = ox.NamedNode(name)
+        quads = [ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples]
+        if self.store.contains_named_graph(graph):
+            self.store.remove_graph(graph)
+        self.store.extend(quads)
+        return len(quads)
+
+    def remove_graph(self, name: str) -> None:
+        graph = ox.NamedNode(name)
+        if self.store.contains_named_graph(graph):
+            self.store.remove_graph(graph)
+
+    def optimize(self) -> None:
+        """Flush and compact the files (after a load)."""
+        self.store.flush()
+        self.store.optimize()
 
     def update(self, request: str) -> None:
         try:
@@ -125,4 +127,18 @@ class OxigraphCurationWriter(OxigraphReader):
         self.store.flush()
 
     def close(self) -> None:
-        self.store.flush()
+        """Flush, then drop this object's hold on the store: pyoxigraph releases the files and
+        their lock with the last reference, which the owner of the writer holds."""
+        if self._store is not None:
+            self._store.flush()
+            self._store = None
+
+
+@contextmanager
+def open_writer(store_dir: Path) -> Iterator[OxigraphWriter]:
+    """The read-write store of ``store_dir`` for the ``with`` block, closed at its end."""
+    writer = OxigraphWriter(store_dir)
+    try:
+        yield writer
+    finally:
+        writer.close()

@@ -1,0 +1,73 @@
+"""The manifest of the remote back end: one ``rdf:value`` literal of the private graph
+:data:`MANIFEST_GRAPH` about itself (the same JSON as the embedded store's file), so every
+stateless API process reads the same list of public graphs; every write replaces it in one
+SPARQL Update request.
+"""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+
+from coprod_kg.rdf.namespaces import GRAPH
+from coprod_kg.storage.manifest import Manifest, manifest_from_json, manifest_to_json
+from coprod_kg.storage.remote.writer import RemoteWriter
+
+#: The private graph holding the manifest in a remote store (never public, so never queried).
+MANIFEST_GRAPH = str(GRAPH["manifest"])
+_VALUE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#value"
+
+
+def manifest_update(manifest: Manifest) -> str:
+    """The SPARQL Update text replacing the remote manifest with ``manifest``.
+
+    Callers may append it (after ``;``) to their own update, so a graph change and the public
+    flags that go with it are applied by the server in the same request.
+    """
+    literal = ox.Literal(manifest_to_json(manifest))
+    return (f"DROP SILENT GRAPH <{MANIFEST_GRAPH}> ;\n"
+            f"INSERT DATA {{ GRAPH <{MANIFEST_GRAPH}> {{ "
+            f"<{MANIFEST_GRAPH}> <{_VALUE}> {literal} }} }}")
+
+
+def conditional_manifest_update(expected: Manifest | None, manifest: Manifest) -> str:
+    """Like :func:`manifest_update`, but changes nothing unless the stored manifest is still
+    ``expected`` (same generation; ``None``: no manifest yet). Check with a read afterwards."""
+    literal = ox.Literal(manifest_to_json(manifest))
+    graph, value = f"<{MANIFEST_GRAPH}>", f"<{_VALUE}>"
+    if expected is None:
+        return (f"INSERT {{ GRAPH {graph} {{ {graph} {value} {literal} }} }} WHERE {{ "
+                f"FILTER NOT EXISTS {{ GRAPH {graph} {{ {graph} {value} ?any }} }} }}")
+    old_generation = ox.Literal(expected.generation)
+    return (f"DELETE {{ GRAPH {graph} {{ {graph} {value} ?old }} }}\n"
+            f"INSERT {{ GRAPH {graph} {{ {graph} {value} {literal} }} }}\n"
+            f"WHERE {{ GRAPH {graph} {{ {graph} {value} ?old }} "
+            f"FILTER(CONTAINS(STR(?old), CONCAT('\"generation\": \"', {old_generation}, '\"'))) }}")
+
+
+class RemoteManifestStore:
+    """The manifest kept in :data:`MANIFEST_GRAPH` of a remote SPARQL server."""
+
+    def __init__(self, writer: RemoteWriter) -> None:
+        self.writer = writer
+
+    def read(self) -> Manifest | None:
+        for triple in self.writer.graph_triples(MANIFEST_GRAPH):
+            if triple.predicate.value == _VALUE and isinstance(triple.object, ox.Literal):
+                return manifest_from_json(triple.object.value)
+        return None
+
+    def write(self, manifest: Manifest) -> None:
+        self.writer.update(manifest_update(manifest))
+
+    def close(self) -> None:
+        """Close the writer's HTTP client (if the writer owns it)."""
+        self.writer.close()
+
+    def write_if(self, expected: Manifest | None, manifest: Manifest) -> bool:
+        """Replace the manifest only if nobody else changed it since ``expected`` was read.
+
+        For several writer processes: on ``False`` re-read, merge and try again.
+        """
+        self.writer.update(conditional_manifest_update(expected, manifest))
+        stored = self.read()
+        return stored is not None and stored.generation == manifest.generation
