@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import importlib
 import sys
 from collections.abc import Sequence
@@ -33,7 +34,33 @@ def build_parser() -> argparse.ArgumentParser:
     for module_name in COMMANDS.values():
         module = importlib.import_module(f"coprod_kg.cli.{module_name}")
         module.register(sub)
+    for verb in sub.choices.values():
+        share_group_options(verb)
     return parser
+
+
+def share_group_options(group: argparse.ArgumentParser) -> None:
+    """Accept a command group's options after its action word too, where people type them:
+    ``coprod-kg user add NAME --role curator --store DIR`` as well as
+    ``coprod-kg user --store DIR add NAME --role curator``.
+
+    Each action gets a copy of the group's options whose default is "not given", so a value
+    given before the action word is not reset by the action's own parser.
+    """
+    actions = [a for a in group._actions if isinstance(a, argparse._SubParsersAction)]
+    if not actions:
+        return
+    shared = [a for a in group._actions
+              if a.option_strings and not isinstance(a, argparse._HelpAction)]
+    for child in actions[0].choices.values():
+        taken = {s for a in child._actions for s in a.option_strings}
+        for option in shared:
+            if taken.intersection(option.option_strings):
+                continue
+            copied = copy.copy(option)
+            copied.default = argparse.SUPPRESS
+            copied.required = False
+            child._add_action(copied)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

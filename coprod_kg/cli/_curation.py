@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 from coprod_kg.config import Settings
 from coprod_kg.curation import Curation
@@ -15,15 +16,15 @@ TOKEN_ENV = "COPROD_TOKEN"
 
 def add_identity_options(parser: argparse.ArgumentParser) -> None:
     """``--store`` and ``--as NAME`` (the account acting; its token is not needed locally)."""
-    parser.add_argument("--store", metavar="DIR", help="store directory (default: COPROD_STORE)")
+    parser.add_argument("--store", type=Path, metavar="DIR",
+                        help="store directory (default: COPROD_STORE)")
     parser.add_argument("--as", dest="account", metavar="NAME",
                         help="act as this account (default: the account of $COPROD_TOKEN)")
 
 
 def settings_of(args: argparse.Namespace, settings: Settings) -> Settings:
     """``settings`` with ``--store`` applied."""
-    from pathlib import Path
-    return settings.with_overrides(store=Path(args.store) if args.store else None)
+    return settings.with_overrides(store=args.store)
 
 
 def acting_user(args: argparse.Namespace, settings: Settings) -> User:
