@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Install the system packages the tests need when they are missing:
 #   - a Java runtime, for the HermiT reasoner that owlready2 drives;
-#   - Debian's Chromium, for the browser tests (Playwright drives /usr/bin/chromium).
+#   - Debian's Chromium, for the browser tests (Playwright drives /usr/bin/chromium);
+#   - Virtuoso 7, a second SPARQL server for the remote suite (scripts/virtuoso.sh runs it).
 # Needs root (CI runs as root); elsewhere it only says what is missing.
 set -euo pipefail
 missing=()
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v virtuoso-t >/dev/null 2>&1 || missing+=(virtuoso-opensource-7)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
