@@ -27,7 +27,7 @@ def ntriples_lines(triples: Iterable[ox.Triple], bnode_prefix: str = "") -> list
                   f"{term_nt(t.object, bnode_prefix)} ." for t in triples)
 
 
-#: (graph IRI, one N-Triples line without blank nodes)
+#: (graph IRI, one N-Triples line without blank nodes: full IRIs, no ``a``, no prefixes)
 Quad = tuple[str, str]
 
 

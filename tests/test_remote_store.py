@@ -339,7 +339,7 @@ def test_a_curation_change_is_written_graphs_first_then_one_operation(
         assert staged == []  # staging graphs are removed
 
         other = version.replace("/v1", "/v2")
-        broken = StagedUpdate([(other, content)], (), [(records, "<a:b> <c:d> <e:f> ;;")])
+        broken = StagedUpdate([(other, content)], (), [(records, '"x" <c:d> <e:f> .')])
         with pytest.raises(CoprodError):
             writer.update(broken)
         assert writer.graph_triples(other) == []  # the new graph is removed again
@@ -412,3 +412,26 @@ def test_entailments_computed_for_the_remote_store_match_the_loader(
     assert isomorphic(*as_graph)
     writer.remove_graph(target)
     writer.close()
+
+
+def test_curation_changes_are_n_triples_without_blank_nodes() -> None:
+    """What the remote writer sends as N-Triples must be N-Triples (no ``a``, no blank node)."""
+    from coprod_kg.curation import updates
+    from coprod_kg.curation.model import Status, VersionInfo
+
+    info = VersionInfo("https://w3id.org/coprod/case/x", 2, Status.PUBLISHED, "alice",
+                       "2026-01-01T00:00:00.000+00:00", "h", "d", 3, "s", revision_of=1,
+                       curator="bob", decided="2026-01-02T00:00:00.000+00:00", source_name="x")
+    pending = VersionInfo(**{**info.__dict__, "status": Status.PENDING, "curator": None,
+                             "decided": None})
+    changes = [updates.insert_versions([updates.NewVersion(info, [], info)]),
+               updates.accept(pending, "bob", "2026-01-02T00:00:00Z", info),
+               updates.reject(pending, "bob", "2026-01-02T00:00:00Z", 'no "reason"\n'),
+               updates.withdraw(info, "bob", "2026-01-02T00:00:00Z")]
+    for change in changes:
+        lines = [line for _, line in (*change.insert, *change.delete)]
+        parsed = list(ox.parse("\n".join(lines).encode(), format=ox.RdfFormat.N_TRIPLES))
+        assert len(parsed) == len(lines)
+        assert not any(isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode)
+                       for t in parsed)
+        assert "[" not in change.operation()

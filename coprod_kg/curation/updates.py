@@ -42,6 +42,7 @@ from coprod_kg.staged_update import ntriples_lines as ntriples_lines
 PROV = "http://www.w3.org/ns/prov#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 DCTERMS = "http://purl.org/dc/terms/"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 #: Roles of the agents in a published version's qualified attributions.
 SUBMITTER_ROLE = str(CPC) + "submitter-role"
 CURATOR_ROLE = str(CPC) + "accepting-curator-role"
@@ -93,7 +94,7 @@ class NewVersion:
 def _record(info: VersionInfo) -> list[str]:
     g = f"<{info.graph}>"
     lines = [
-        f"{g} a <{CP}CaseVersion> .",
+        f"{g} <{RDF_TYPE}> <{CP}CaseVersion> .",
         f"{g} <{CP}versionOf> <{info.case}> .",
         f"{g} <{CP}versionNumber> {literal(info.number)} .",
         f"{g} <{CP}curationStatus> {_status_iri(info.status)} .",
@@ -133,7 +134,7 @@ def provenance(info: VersionInfo) -> list[str]:
     g = f"<{info.graph}>"
     submitter, curator = agent_iri(info.submitter), agent_iri(info.curator)
     lines = [
-        f"{g} a <{PROV}Entity> .",
+        f"{g} <{RDF_TYPE}> <{PROV}Entity> .",
         f"{g} <{PROV}specializationOf> <{info.case}> .",
         f"{g} <{PROV}wasAttributedTo> <{submitter}> .",
         f"{g} <{PROV}wasAttributedTo> <{curator}> .",
@@ -142,7 +143,7 @@ def provenance(info: VersionInfo) -> list[str]:
                                            (curator, CURATOR_ROLE)), start=1):
         a = f"<{attribution_iri(info.graph, index)}>"
         lines += [f"{g} <{PROV}qualifiedAttribution> {a} .",
-                  f"{a} a <{PROV}Attribution> .",
+                  f"{a} <{RDF_TYPE}> <{PROV}Attribution> .",
                   f"{a} <{PROV}agent> <{agent}> .",
                   f"{a} <{PROV}hadRole> <{role}> ."]
     lines += [
