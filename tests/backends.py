@@ -21,6 +21,7 @@ Tests that exercise the embedded engine itself are skipped in the remote run
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import tempfile
@@ -206,3 +207,11 @@ def backend_env(store: Path) -> dict[str, str]:
     names = {"backend": "COPROD_BACKEND", "sparql_url": "COPROD_SPARQL_URL",
              "sparql_update_url": "COPROD_SPARQL_UPDATE_URL", "gsp_url": "COPROD_GSP_URL"}
     return {names[k]: str(v) for k, v in remote_overrides(store).items()}
+
+
+def jsonld_nodes(body: bytes) -> list[dict[str, Any]]:
+    """The nodes of a JSON-LD answer: a top-level array (Oxigraph) or ``{"@graph": [...]}``
+    (Virtuoso); both are valid JSON-LD."""
+    document = json.loads(body)
+    nodes = document.get("@graph", [document]) if isinstance(document, dict) else document
+    return [node for node in nodes if isinstance(node, dict)]

@@ -8,7 +8,7 @@ in-process proxy instead, one address prefix per store (``/{key}/query``, ``/{ke
 store's graphs in the server at a time:
 
 - it remembers every graph a store's requests name (``graph=`` of the Graph Store protocol,
-  ``GRAPH <…>`` of an update), and nothing else is ever written or dropped;
+  ``GRAPH <…>`` and any IRI under ``…/graph/`` in an update), and drops nothing else;
 - before forwarding a request for another store, it saves the graphs of the store in the
   server (only if that store wrote since), drops them, and puts the other store's graphs back.
 
@@ -29,6 +29,8 @@ import httpx
 from coprod_kg.remote_http import RemoteEndpoints
 
 _GRAPH_IN_UPDATE = re.compile(r"GRAPH\s*<([^>\s]+)>", re.IGNORECASE)
+#: Any IRI under the knowledge graph's graph namespace (e.g. a target in ``VALUES``).
+_GRAPH_IRI = re.compile(r"<(https://w3id\.org/coprod/graph/[^>\s#]+)>")
 _NTRIPLES = "application/n-triples"
 #: Graphs of a store that is not in the server: name -> N-Triples.
 Saved = dict[str, bytes]
@@ -168,6 +170,7 @@ class Switchboard:
                 text = " ".join(parse_qs(text).get("update", []))
             text += " ".join(params.get("update", []))
             store.graphs.update(_GRAPH_IN_UPDATE.findall(text))
+            store.graphs.update(_GRAPH_IRI.findall(text))
 
 
 def drop(client: httpx.Client, endpoints: RemoteEndpoints, name: str) -> None:
