@@ -31,6 +31,7 @@ from coprod_kg.errors import Conflict, Forbidden, Gone, NotFound, Unprocessable
 from coprod_kg.manifest import sha256_files
 from coprod_kg.manifest_store import FileManifestStore, ManifestStore
 from coprod_kg.sources import turtle_files
+from coprod_kg.staged_update import StagedUpdate
 from coprod_kg.validation import ValidationContext
 
 #: Tests only: called with the name of each step of a write and of its recovery (to kill the
@@ -187,10 +188,7 @@ class CurationBase:
         held = self.journal.begin(user, action, target, detail)
         try:
             _step("intent")
-            parts = [request, journal.insert_marker(held.intent.id)]
-            if self._done_markers:
-                parts.append(journal.delete_markers(self._done_markers))
-            writer.update(" ;\n".join(parts))
+            writer.update(self._with_markers(request, held.intent.id))
             _step("update")
             writer.flush()
             _step("flush")
@@ -201,6 +199,19 @@ class CurationBase:
         self._done_markers = [held.intent.id]
         held.finish()
         _step("done")
+
+    def _with_markers(self, request: str, write: str) -> str:
+        """``request`` that also inserts the marker of ``write`` (and deletes those of this
+        process's finished writes) in its one publishing operation, so that the marker is
+        applied exactly when the change is, on any back end."""
+        if isinstance(request, StagedUpdate):  # keep its parts for the remote writer
+            done = tuple(journal.marker_quad(w) for w in self._done_markers)
+            return StagedUpdate(request.graphs, (*request.delete, *done),
+                                (*request.insert, journal.marker_quad(write)), request.then)
+        parts = [request, journal.insert_marker(write)]
+        if self._done_markers:
+            parts.append(journal.delete_markers(self._done_markers))
+        return " ;\n".join(parts)
 
     def _complete(self, writer: CurationWriter, intent: journal.Intent,
                   before: set[str] | None) -> None:
