@@ -6,6 +6,7 @@ forward or back, entailments and the manifest are checked against the store, bef
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from fastapi import FastAPI, Request
@@ -13,8 +14,10 @@ from fastapi import FastAPI, Request
 from coprod_kg.backend import open_manifests
 from coprod_kg.config import Settings
 from coprod_kg.curation import Curation
+from coprod_kg.errors import StoreBusy
 
 _LOCK = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 def curation_for(app: FastAPI, settings: Settings) -> Curation:
@@ -38,7 +41,10 @@ def open_if_loaded(app: FastAPI, settings: Settings) -> None:
     finally:
         manifests.close()
     if loaded:
-        curation_for(app, settings).recover()
+        try:
+            curation_for(app, settings).recover()
+        except StoreBusy as exc:  # another process is the writer: recovery is its job
+            log.warning("curation writes are unavailable here: %s", exc)
 
 
 def get_curation(request: Request) -> Curation:
