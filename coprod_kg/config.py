@@ -89,6 +89,29 @@ SETTINGS: tuple[Setting, ...] = (
         "max_response_bytes", "268435456",
         "Largest serialised answer of one query, in bytes (both back ends).",
     ),
+    Setting(
+        "max_records", "200",
+        "Largest number of records (distinct IRI subjects) one uploaded document may describe "
+        "(validation and submissions).",
+    ),
+    Setting(
+        "max_triples", "5000",
+        "Largest number of triples one uploaded document may hold (validation and "
+        "submissions).",
+    ),
+    Setting(
+        "validation_timeout", "30",
+        "Seconds the validation of one upload may run before its worker process is stopped.",
+    ),
+    Setting(
+        "validation_memory", "512",
+        "Memory (address space) of each validation worker process, in MiB.",
+    ),
+    Setting(
+        "validation_workers", "2",
+        "Uploads validated at once, each in its own low-priority worker process; more wait "
+        "briefly, then get 503.",
+    ),
 )
 
 BACKENDS = ("embedded", "remote")
@@ -115,6 +138,11 @@ class Settings:
     sparql_update_url: str = ""
     gsp_url: str = ""
     max_response_bytes: int = 268435456
+    max_records: int = 200
+    max_triples: int = 5000
+    validation_timeout: float = 30.0
+    validation_memory: int = 512
+    validation_workers: int = 2
 
     def with_overrides(self, **changes: Any) -> Settings:
         """Return a copy with some values replaced (used by the CLI options and tests)."""

@@ -5,6 +5,11 @@ uploaded ``file`` or pasted ``text`` (and its ``format``). The answer is the rep
 default, the W3C SHACL report graph as Turtle or JSON-LD (``Accept``), or the page for browsers,
 where the findings are grouped by record and field and the input lines they point at are
 highlighted. A report that does not conform is still a successful answer (200).
+
+The document is parsed and validated in a worker process of the app's
+:class:`~coprod_kg.validation_worker.ValidationPool`, under its limits (records, triples, time,
+memory): 413 past a size limit, 503 with ``Retry-After`` when it runs too long or every worker is
+busy.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from coprod_kg.curation import Curation
 from coprod_kg.errors import CoprodError, ParseError
 from coprod_kg.report import render_graph, render_json
 from coprod_kg.validation import ValidationResult
+from coprod_kg.validation_worker import ValidationPool
 
 router = APIRouter(tags=["validation"], dependencies=[Depends(json_errors)])
 
@@ -44,9 +50,12 @@ def _wants(request: Request) -> str:
                          REPORT_TYPES)
 
 
-async def _check(curation: Curation, document: Document) -> ValidationResult:
-    return await run_in_threadpool(curation.validate, document.data, document.media_type,
-                                   document.name)
+async def _check(request: Request, curation: Curation, document: Document) -> ValidationResult:
+    pool: ValidationPool = request.app.state.validation_pool
+    lookup = (await run_in_threadpool(curation.validation_context)).lookup
+    checked = await run_in_threadpool(pool.run, document.data, document.media_type,
+                                      document.name, lookup)
+    return checked.result
 
 
 @router.post(
@@ -55,18 +64,20 @@ async def _check(curation: Curation, document: Document) -> ValidationResult:
     responses={200: {"description": "the validation report (conforming or not)",
                      "content": {JSON: {"schema": ValidationReportModel.model_json_schema()},
                                  conneg.TURTLE: {}, conneg.JSON_LD: {}, conneg.HTML: {}}},
-               **error_responses(400, 406, 413, 415)},
+               **error_responses(400, 406, 413, 415, 503)},
     openapi_extra={"requestBody": RDF_BODY_DOC})
 async def validate(request: Request, settings: SettingsDep, curation: CurationDep) -> Response:
     """Validate the submitted record against the SHACL shapes; nothing is stored.
 
-    400 malformed RDF (with line and column), 413 too large, 415 unsupported type.
+    400 malformed or too deeply nested RDF (with line and column), 413 too large (bytes,
+    triples, records or memory), 415 unsupported type, 503 (with ``Retry-After``) when the
+    validation runs past its time limit or every validation worker is busy.
     """
     media = _wants(request)
     if media == conneg.HTML:
         return await _page_answer(request, settings, curation)
     document = await read_form_or_document(request, settings.max_request_bytes)
-    result = await _check(curation, document)
+    result = await _check(request, curation, document)
     headers = {"Vary": "Accept"}
     if media == JSON:
         return Response(render_json(result), media_type=JSON, headers=headers)
@@ -80,7 +91,7 @@ async def _page_answer(request: Request, settings: Settings, curation: Curation)
     try:
         document = await read_form_or_document(request, settings.max_request_bytes)
         text = document.data.decode("utf-8", errors="replace")
-        result = await _check(curation, document)
+        result = await _check(request, curation, document)
     except ParseError as exc:
         return _page(request, settings, parse_error_view(exc, text), text, exc.status)
     except CoprodError as exc:  # refused before validation: 413, 415, no input...
