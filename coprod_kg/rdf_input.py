@@ -89,8 +89,7 @@ def parse_rdf(data: bytes | str, media_type: str, source_name: str | None = None
         raise UnsupportedMediaType(f"cannot read {media_type!r}; send one of "
                                    f"{', '.join(sorted(MEDIA_TYPES))}")
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    graph = new_graph() if into is None else into
-    before = len(graph)
+    graph = new_graph()  # this document alone: ``into`` receives it only once it is checked
     try:
         if kind == "json-ld":
             _parse_json_ld(raw, graph, source_name)
@@ -100,9 +99,12 @@ def parse_rdf(data: bytes | str, media_type: str, source_name: str | None = None
         raise ParseError(f"the document is nested too deeply for the {kind} parser; flatten "
                          "it", source=source_name) from None
     if max_triples is not None:
-        _check_count(len(graph) - before, max_triples, source_name)
+        _check_count(len(graph), max_triples, source_name)
     nesting.check_blank_nodes(graph, source_name)
-    return graph
+    if into is None:
+        return graph
+    into += graph
+    return into
 
 
 def _check_count(count: int, limit: int, source_name: str | None) -> None:

@@ -8,10 +8,11 @@ it when the validation passes ``COPROD_VALIDATION_TIMEOUT`` and the next upload 
 An upload that finds every worker busy waits :data:`QUEUE_WAIT` seconds at most, then gets 503.
 
 The worker refuses a document with more than ``COPROD_MAX_TRIPLES`` triples or
-``COPROD_MAX_RECORDS`` records before validating it, and sends back only the validation result
-(and, for a submission, its triples as N-Triples): the API process never builds the graph of a
-validation. The knowledge-graph lookups validation needs (types and labels of referenced nodes)
-are answered by the calling process on the worker's request, so the store stays where it is.
+``COPROD_MAX_RECORDS`` records before validating it, and sends back only the rendered report (or
+the validation result, and for a submission its triples as N-Triples): the API process never
+builds the graph of a validation. The knowledge-graph lookups validation needs (types and
+labels of referenced nodes) are answered by the calling process on the worker's request, so the
+store stays where it is.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from coprod_kg.errors import (
     ValidationTimeout,
 )
 from coprod_kg.rdf_input import parse_rdf
+from coprod_kg.report import render
 from coprod_kg.source_lines import SourceText
 from coprod_kg.sources import new_graph
 from coprod_kg.validation import Lookup, ValidationContext, ValidationResult, load_context_for
@@ -73,9 +75,11 @@ class Limits:
 
 @dataclass(frozen=True)
 class Checked:
-    """A validated upload: its result and, when asked for, its parsed graph."""
+    """A validated upload: its report rendered (when asked for) or its result, and, when asked
+    for, its parsed graph."""
 
-    result: ValidationResult
+    result: ValidationResult | None
+    rendered: str | None = None
     graph: Graph | None = None
 
 
@@ -86,11 +90,13 @@ class _Task:
     source_name: str | None
     engine: str
     with_triples: bool
+    render: str | None  #: one of coprod_kg.report.FORMATS, or None for the result itself
 
 
 @dataclass(frozen=True)
 class _Answer:
-    result: ValidationResult
+    result: ValidationResult | None
+    rendered: str | None
     ntriples: bytes | None
 
 
@@ -149,7 +155,9 @@ def _run(task: _Task, context: ValidationContext, limits: Limits) -> _Answer:
     graph, result = parse_and_validate(task.data, task.media_type, task.source_name, context,
                                        limits)
     triples = graph.serialize(format="nt", encoding="utf-8") if task.with_triples else None
-    return _Answer(result, triples)
+    if task.render is None:
+        return _Answer(result, None, triples)
+    return _Answer(None, render(result, task.render), triples)
 
 
 def _worker_main(conn: Connection, settings: Settings) -> None:
@@ -218,8 +226,10 @@ class ValidationPool:
         self._closed = False
 
     def run(self, data: bytes, media_type: str, source_name: str | None, lookup: Lookup,
-            engine: str = "pyshacl", with_triples: bool = False) -> Checked:
-        """Parse and validate ``data`` in a worker; the graph comes back if ``with_triples``.
+            engine: str = "pyshacl", with_triples: bool = False,
+            render_as: str | None = None) -> Checked:
+        """Parse and validate ``data`` in a worker; the graph comes back if ``with_triples``,
+        the report rendered in ``render_as`` (see :func:`coprod_kg.report.render`) if given.
 
         ValidationBusy (503) when no worker frees up in time, ValidationTimeout (503) past the
         time limit, PayloadTooLarge (413) past a size or memory limit, and the errors of the
@@ -231,7 +241,7 @@ class ValidationPool:
         try:
             with self._worker() as worker:
                 answer = self._exchange(worker, _Task(data, media_type, source_name, engine,
-                                                      with_triples), lookup)
+                                                      with_triples, render_as), lookup)
         finally:
             self._slots.release()
         if isinstance(answer, CoprodError):
@@ -240,7 +250,7 @@ class ValidationPool:
         if answer.ntriples is not None:
             graph = new_graph()
             graph.parse(data=answer.ntriples, format="nt")
-        return Checked(answer.result, graph)
+        return Checked(answer.result, answer.rendered, graph)
 
     @contextmanager
     def _worker(self) -> Iterator[_Worker]:
@@ -376,5 +386,5 @@ def validate_bounded(data: bytes, media_type: str, source_name: str | None,
         return parse_and_validate(data, media_type, source_name, context)
     checked = pool.run(data, media_type, source_name, context.lookup, context.engine,
                        with_triples=True)
-    assert checked.graph is not None
+    assert checked.graph is not None and checked.result is not None
     return checked.graph, checked.result

@@ -14,6 +14,7 @@ busy.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -21,7 +22,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import get_settings
-from api.errors import json_errors
+from api.errors import STATUS_HEADERS, json_errors
 from api.models import ValidationReportModel, error_responses
 from api.rendering import render
 from api.report_view import ReportView, parse_error_view, report_view
@@ -31,9 +32,7 @@ from coprod_kg import conneg
 from coprod_kg.config import Settings
 from coprod_kg.curation import Curation
 from coprod_kg.errors import CoprodError, ParseError
-from coprod_kg.report import render_graph, render_json
-from coprod_kg.validation import ValidationResult
-from coprod_kg.validation_worker import ValidationPool
+from coprod_kg.validation_worker import Checked, ValidationPool
 
 router = APIRouter(tags=["validation"], dependencies=[Depends(json_errors)])
 
@@ -42,7 +41,8 @@ CurationDep = Annotated[Curation, Depends(get_curation)]
 JSON = "application/json"
 #: What ``POST /validate`` answers in, the default first.
 REPORT_TYPES: tuple[str, ...] = (JSON, conneg.TURTLE, conneg.JSON_LD, conneg.HTML)
-_GRAPH_FORMAT = {conneg.TURTLE: "turtle", conneg.JSON_LD: "jsonld"}
+#: Answer media type -> report format (coprod_kg.report.FORMATS), rendered in the worker.
+_FORMAT = {JSON: "json", conneg.TURTLE: "turtle", conneg.JSON_LD: "jsonld"}
 
 
 def _wants(request: Request) -> str:
@@ -50,12 +50,13 @@ def _wants(request: Request) -> str:
                          REPORT_TYPES)
 
 
-async def _check(request: Request, curation: Curation, document: Document) -> ValidationResult:
+async def _check(request: Request, curation: Curation, document: Document,
+                 render_as: str | None = None) -> Checked:
+    """Validate in a worker of the app's pool; the report comes back rendered if asked."""
     pool: ValidationPool = request.app.state.validation_pool
     lookup = (await run_in_threadpool(curation.validation_context)).lookup
-    checked = await run_in_threadpool(pool.run, document.data, document.media_type,
-                                      document.name, lookup)
-    return checked.result
+    return await run_in_threadpool(partial(pool.run, document.data, document.media_type,
+                                           document.name, lookup, render_as=render_as))
 
 
 @router.post(
@@ -77,12 +78,8 @@ async def validate(request: Request, settings: SettingsDep, curation: CurationDe
     if media == conneg.HTML:
         return await _page_answer(request, settings, curation)
     document = await read_form_or_document(request, settings.max_request_bytes)
-    result = await _check(request, curation, document)
-    headers = {"Vary": "Accept"}
-    if media == JSON:
-        return Response(render_json(result), media_type=JSON, headers=headers)
-    return Response(render_graph(result, _GRAPH_FORMAT[media]), media_type=media,
-                    headers=headers)
+    checked = await _check(request, curation, document, _FORMAT[media])
+    return Response(checked.rendered, media_type=media, headers={"Vary": "Accept"})
 
 
 async def _page_answer(request: Request, settings: Settings, curation: Curation) -> Response:
@@ -91,7 +88,8 @@ async def _page_answer(request: Request, settings: Settings, curation: Curation)
     try:
         document = await read_form_or_document(request, settings.max_request_bytes)
         text = document.data.decode("utf-8", errors="replace")
-        result = await _check(request, curation, document)
+        result = (await _check(request, curation, document)).result
+        assert result is not None
     except ParseError as exc:
         return _page(request, settings, parse_error_view(exc, text), text, exc.status)
     except CoprodError as exc:  # refused before validation: 413, 415, no input...
@@ -103,8 +101,9 @@ async def _page_answer(request: Request, settings: Settings, curation: Curation)
 def _page(request: Request, settings: Settings, view: ReportView | None, text: str,
           status: int, message: str | None = None, file_name: str | None = None,
           media_type: str = "text/turtle") -> HTMLResponse:
+    headers = {"Vary": "Accept", **STATUS_HEADERS.get(status, {})}  # Retry-After with 503
     return render(request, settings, "validate.html", status_code=status,
-                  headers={"Vary": "Accept"}, view=view, text=text, message=message,
+                  headers=headers, view=view, text=text, message=message,
                   file_name=file_name, media_type=media_type, formats=RDF_TYPES,
                   limit=settings.max_request_bytes)
 
