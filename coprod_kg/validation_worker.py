@@ -178,15 +178,19 @@ def _worker_main(conn: Connection, settings: Settings) -> None:
         if task is None:
             return
         _limit_cpu(limits.timeout)
+        out_of_memory = False
         try:
-            conn.send(("ok", _run(task, context, limits)))
+            answer: tuple[str, object] = ("ok", _run(task, context, limits))
         except CoprodError as exc:
-            conn.send(("error", exc))
+            answer = ("error", exc)
         except MemoryError:
-            # the stack has unwound, so the memory is back; the worker still quits, as its
-            # heap may be fragmented, and the caller starts another one
+            out_of_memory = True  # answered below: the traceback holds the memory until then
+        if out_of_memory:
+            # the memory is back, but the heap may be fragmented: this worker quits, and the
+            # caller starts another one
             conn.send(("fatal", _out_of_memory(limits)))
             return
+        conn.send(answer)
 
 
 def _out_of_memory(limits: Limits) -> PayloadTooLarge:
@@ -224,6 +228,7 @@ class ValidationPool:
         self._all: dict[int, _Worker] = {}
         self._lock = threading.Lock()
         self._closed = False
+        self.running = 0  #: validations holding a worker now
 
     def run(self, data: bytes, media_type: str, source_name: str | None, lookup: Lookup,
             engine: str = "pyshacl", with_triples: bool = False,
@@ -238,11 +243,15 @@ class ValidationPool:
         if not self._slots.acquire(timeout=self.queue_wait):
             raise ValidationBusy(f"every validation worker is busy (at most "
                                  f"{self.settings.validation_workers} at once); try again later")
+        with self._lock:
+            self.running += 1
         try:
             with self._worker() as worker:
                 answer = self._exchange(worker, _Task(data, media_type, source_name, engine,
                                                       with_triples, render_as), lookup)
         finally:
+            with self._lock:
+                self.running -= 1
             self._slots.release()
         if isinstance(answer, CoprodError):
             raise answer
@@ -347,6 +356,11 @@ class ValidationPool:
             worker.process.kill()
         worker.process.join(5)
         worker.conn.close()
+
+    def worker_pids(self) -> list[int]:
+        """The process ids of the live workers (for monitoring and tests)."""
+        with self._lock:
+            return [w.process.pid for w in self._all.values() if w.process.pid is not None]
 
     def close(self) -> None:
         """Stop every worker process (a task still running fails)."""
