@@ -17,6 +17,7 @@ from coprod_kg import __version__
 from coprod_kg.backend import open_store
 from coprod_kg.config import Settings, load_settings
 from coprod_kg.store import KnowledgeStore
+from coprod_kg.validation_worker import ValidationPool, install, uninstall
 
 #: Routers other modules provide; each is included when its module exists.
 OPTIONAL_ROUTERS: tuple[str, ...] = ("api.routers.linked_data", "api.routers.pages",
@@ -47,10 +48,15 @@ def create_app(settings: Settings, store: KnowledgeStore | None = None) -> FastA
         if getattr(app.state, "store", None) is None:
             owned = open_store(settings)  # embedded worker pool, or the remote server
             app.state.store = owned
+        validation = ValidationPool(settings)  # uploads are validated in its workers
+        app.state.validation_pool = validation
+        install(validation)
         try:
             await run_in_threadpool(open_if_loaded, app, settings)
             yield
         finally:
+            uninstall(validation)
+            validation.close()
             close_curation(app)
             if owned is not None:
                 owned.close()

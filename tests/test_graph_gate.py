@@ -17,8 +17,8 @@ PROV = "https://w3id.org/coprod/graph/provenance"
 #: Spellings that put ``HIDDEN`` in graph position.
 NAMING_HIDDEN = [
     f"ASK {{ GRAPH <{HIDDEN}> {{ ?s ?p ?o }} }}",
-    f"PREFIX g: <https://w3id.org/coprod/graph/> ASK {{ GRAPH g:curation {{ ?s ?p ?o }} }}",
-    f"BASE <https://w3id.org/coprod/graph/> ASK {{ GRAPH <curation> {{ ?s ?p ?o }} }}",
+    "PREFIX g: <https://w3id.org/coprod/graph/> ASK { GRAPH g:curation { ?s ?p ?o } }",
+    "BASE <https://w3id.org/coprod/graph/> ASK { GRAPH <curation> { ?s ?p ?o } }",
     f"ASK {{ GRAPH <{HIDDEN}> {{ }} }}",
     f"SELECT (COUNT(*) AS ?n) {{ GRAPH <{HIDDEN}> {{ ?s ?p ?o }} }}",
     f"ASK {{ OPTIONAL {{ GRAPH <{HIDDEN}> {{ ?s ?p ?o }} }} }}",
@@ -37,7 +37,7 @@ NAMING_HIDDEN = [
     f"ASK {{ VALUES ?x {{ <{HIDDEN}> }} BIND(?x AS ?g) GRAPH ?g {{ ?s ?p ?o }} }}",
     f"SELECT * {{ {{ SELECT ?g {{ VALUES ?g {{ <{HIDDEN}> }} }} }} GRAPH ?g {{ ?s ?p ?o }} }}",
     f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{HIDDEN}> {{ ?s ?p ?o }} }}",
-    f"ASK {{ GRAPH <https://w3id.org/coprod/graph/case/x/v9> {{ ?s ?p ?o }} }}",  # unknown
+    "ASK { GRAPH <https://w3id.org/coprod/graph/case/x/v9> { ?s ?p ?o } }",  # unknown
 ]
 #: Queries that mention such IRIs only as ordinary terms, or name public graphs.
 ALLOWED = [
