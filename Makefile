@@ -4,8 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install serve load test lint imports typecheck doctest pytest pytest-remote system-deps docs \
-	bench clean
+.PHONY: install serve load test lint imports typecheck doctest pytest pytest-remote \
+	pytest-oxigraph pytest-virtuoso system-deps docs bench clean
 
 # What the server needs; the tests and benchmarks add the dev and bench extras.
 $(STAMP): pyproject.toml
@@ -41,7 +41,8 @@ serve: install
 load: install
 	$(BIN)/coprod-kg load
 
-## Install what the tests need (Java for HermiT, Chromium for the browser tests) and run them all.
+## Install what the tests need (Java for HermiT, Chromium for the browser tests, Virtuoso for the
+## remote suite) and run them all.
 test: install system-deps lint imports typecheck doctest pytest pytest-remote
 
 system-deps:
@@ -64,18 +65,38 @@ doctest: install $(DEV_STAMP)
 pytest: install $(DEV_STAMP) $(AXE)
 	$(BIN)/python -m pytest
 
-## The store, API and curation tests again on the remote back end (an Oxigraph server in var/).
+## The store, API and curation tests again on the remote back end, on two servers the targets
+## start on loopback and stop afterwards: an Oxigraph server, then Virtuoso 7 (installed from
+## the Debian packages when missing; scripts/virtuoso.sh). One server per run: the tests keep
+## their stores apart through tests/remote_proxy.py.
 REMOTE_TESTS := tests/test_store.py tests/test_load.py tests/test_sparql_protocol.py \
 	tests/test_sparql_clients.py tests/test_linked_data.py tests/test_dumps.py \
 	tests/test_curation_core.py tests/test_api_curation.py tests/test_api_validate.py \
-	tests/test_remote_store.py
-pytest-remote: install $(DEV_STAMP)
-	@port=$$($(BIN)/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
-	dir=var/oxigraph-test; rm -rf $$dir; \
+	tests/test_remote_store.py tests/test_remote_e2e.py
+FREE_PORT = $$($(BIN)/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+pytest-remote: pytest-oxigraph pytest-virtuoso
+
+pytest-oxigraph: install $(DEV_STAMP)
+	@port=$(FREE_PORT); dir=var/oxigraph-test; rm -rf $$dir; \
 	trap 'bash scripts/oxigraph-server.sh stop '$$dir' >/dev/null' EXIT; \
 	bash scripts/oxigraph-server.sh start $$dir $$port && \
+	start=$$(date +%s); \
 	COPROD_TEST_BACKEND=remote COPROD_TEST_SPARQL_URL=http://127.0.0.1:$$port/query \
-	$(BIN)/python -m pytest $(REMOTE_TESTS)
+	$(BIN)/python -m pytest $(REMOTE_TESTS); rc=$$?; \
+	echo "remote suite on Oxigraph: $$(( $$(date +%s) - start )) s"; exit $$rc
+
+pytest-virtuoso: install $(DEV_STAMP)
+	@bash scripts/virtuoso.sh install
+	@port=$(FREE_PORT); dir=var/virtuoso-test; rm -rf $$dir; \
+	trap 'bash scripts/virtuoso.sh stop '$$dir' >/dev/null' EXIT; \
+	bash scripts/virtuoso.sh start $$dir $$port && \
+	start=$$(date +%s); \
+	COPROD_TEST_BACKEND=remote COPROD_TEST_SPARQL_URL=http://127.0.0.1:$$port/sparql \
+	COPROD_TEST_SPARQL_UPDATE_URL=http://127.0.0.1:$$port/sparql \
+	COPROD_TEST_GSP_URL=http://127.0.0.1:$$port/sparql-graph-crud \
+	$(BIN)/python -m pytest $(REMOTE_TESTS); rc=$$?; \
+	echo "remote suite on Virtuoso: $$(( $$(date +%s) - start )) s"; exit $$rc
 
 docs: install
 	$(BIN)/coprod-kg check --build-docs

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from coprod_kg import __version__
 from coprod_kg.config import Settings, load_settings
 from coprod_kg.storage.store import KnowledgeStore
+from coprod_kg.validation.worker import ValidationPool, install, uninstall
 
 from .deps import backend_for
 from .errors import install_error_handlers
@@ -47,10 +48,15 @@ def create_app(settings: Settings, store: KnowledgeStore | None = None) -> FastA
         if getattr(app.state, "store", None) is None:
             owned = backend.store()  # embedded worker pool, or the remote server
             app.state.store = owned
+        validation = ValidationPool(settings)  # uploads are validated in its workers
+        app.state.validation_pool = validation
+        install(validation)
         try:
             await run_in_threadpool(open_if_loaded, app, settings)
             yield
         finally:
+            uninstall(validation)
+            validation.close()
             close_curation(app)
             if owned is not None:
                 owned.close()

@@ -6,16 +6,19 @@ forward or back, entailments and the manifest are checked against the store, bef
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from fastapi import FastAPI, Request
 
 from coprod_kg.config import Settings
 from coprod_kg.curation import Curation
+from coprod_kg.errors import StoreBusy
 
 from .deps import backend_for
 
 _LOCK = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 def curation_for(app: FastAPI, settings: Settings) -> Curation:
@@ -34,7 +37,10 @@ def open_if_loaded(app: FastAPI, settings: Settings) -> None:
     """At start-up: when the store is loaded, open the service and its writer, which recovers
     from a crash (:meth:`~coprod_kg.curation.Curation.recover`) before the first query."""
     if backend_for(app).loaded():
-        curation_for(app, settings).recover()
+        try:
+            curation_for(app, settings).recover()
+        except StoreBusy as exc:  # another process is the writer: recovery is its job
+            log.warning("curation writes are unavailable here: %s", exc)
 
 
 def get_curation(request: Request) -> Curation:

@@ -154,6 +154,29 @@ SETTINGS: tuple[Setting, ...] = (
         "forwarded_header", "x-forwarded-for",
         "The header trusted proxies write: `x-forwarded-for` or `forwarded` (RFC 7239).",
     ),
+    Setting(
+        "max_records", "200",
+        "Largest number of records (distinct IRI subjects) one uploaded document may describe "
+        "(validation and submissions).",
+    ),
+    Setting(
+        "max_triples", "5000",
+        "Largest number of triples one uploaded document may hold (validation and "
+        "submissions).",
+    ),
+    Setting(
+        "validation_timeout", "30",
+        "Seconds the validation of one upload may run before its worker process is stopped.",
+    ),
+    Setting(
+        "validation_memory", "512",
+        "Memory (address space) of each validation worker process, in MiB.",
+    ),
+    Setting(
+        "validation_workers", "2",
+        "Uploads validated at once, each in its own low-priority worker process; more wait "
+        "briefly, then get 503.",
+    ),
 )
 
 BACKENDS = ("embedded", "remote")
@@ -190,6 +213,11 @@ class Settings:
     client_concurrency: int = 5
     trusted_proxies: str = ""
     forwarded_header: str = "x-forwarded-for"
+    max_records: int = 200
+    max_triples: int = 5000
+    validation_timeout: float = 30.0
+    validation_memory: int = 512
+    validation_workers: int = 2
 
     def with_overrides(self, **changes: Any) -> Settings:
         """Return a copy with some values replaced (used by the CLI options and tests)."""

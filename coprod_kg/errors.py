@@ -79,6 +79,11 @@ class ParseError(BadInput):
                 where += f", column {column}"
         super().__init__(f"{where}: {message}" if where else message)
 
+    def __reduce__(self) -> tuple[type[ParseError], tuple[str, int | None, int | None,
+                                                           str | None]]:
+        # keeps the position when the error crosses from a validation worker process
+        return (ParseError, (self.message, self.line, self.column, self.source))
+
 
 class Unauthorized(CoprodError):
     """No valid credentials were sent (missing, unknown or revoked token)."""
@@ -118,6 +123,18 @@ class PreconditionRequired(CoprodError):
     """A write to an existing case came without ``If-Match``."""
 
     status = 428
+
+
+class ValidationBusy(CoprodError):
+    """Every validation worker stayed busy while the upload waited for one."""
+
+    status = 503
+
+
+class ValidationTimeout(CoprodError):
+    """The validation of an upload ran past its time limit and its worker was stopped."""
+
+    status = 503
 
 
 class StoreBusy(CoprodError):

@@ -21,7 +21,7 @@ MOVES: dict[str, str] = {
     "namespaces": "rdf.namespaces", "terms": "rdf.terms", "formats": "rdf.formats",
     "conneg": "rdf.conneg", "rdf_input": "rdf.parsing", "sources": "rdf.sources",
     "source_lines": "rdf.source_lines", "prepared_graph": "rdf.prepared_graph",
-    "rdflib_lock": "rdf.rdflib_lock",
+    "rdflib_lock": "rdf.rdflib_lock", "nesting": "rdf.nesting",
     # sparql: what a query may do, and the barriers it runs behind
     "query_safety": "sparql.safety", "sandbox": "sparql.sandbox", "spool": "sparql.spool",
     "service_description": "sparql.service_description",
@@ -35,13 +35,13 @@ MOVES: dict[str, str] = {
     "storage.embedded.curation_writer": "storage.embedded.writer",
     "remote_http": "storage.remote.http", "remote_lanes": "storage.remote.lanes",
     "remote_load": "storage.remote.load", "remote_store": "storage.remote.store",
-    "remote_writer": "storage.remote.writer",
+    "remote_writer": "storage.remote.writer", "staged_update": "storage.staged_update",
     # reasoning
     "reasoning": "reasoning.hermit", "entailment": "reasoning.entailment",
     "defined_classes": "reasoning.defined_classes",
     # validation
     "validation": "validation.shacl", "findings": "validation.findings",
-    "report": "validation.report",
+    "report": "validation.report", "validation_worker": "validation.worker",
     # quality
     "checks": "quality.checks", "competency": "quality.competency",
     # publishing
@@ -80,7 +80,6 @@ NAME_HOMES: dict[str, str] = {
     "FileManifestStore": "coprod_kg.storage.embedded.manifests",
     "RemoteManifestStore": "coprod_kg.storage.remote.manifests",
     "MANIFEST_GRAPH": "coprod_kg.storage.remote.manifests",
-    "manifest_update": "coprod_kg.storage.remote.manifests",
     "conditional_manifest_update": "coprod_kg.storage.remote.manifests",
     "ValidationFailed": "coprod_kg.validation.shacl",
 }
@@ -155,7 +154,8 @@ def rewrite(text: str, importer: str, is_package: bool) -> str:
                 parent = parent or "."
                 if full.startswith(".") and not parent.strip("."):
                     parent = full[: len(full) - len(full.lstrip("."))]
-                tail = f" as {alias}" if alias and alias != leaf else ""
+                local = alias or name.rpartition(".")[2]
+                tail = f" as {local}" if local != leaf else ""
                 lines.append(f"{indent}from {parent} import {leaf}{tail}")
             else:
                 kept.append(item)
@@ -199,6 +199,16 @@ def rewrite(text: str, importer: str, is_package: bool) -> str:
 
     text = re.sub(r"^(\s*)from (coprod_kg[\w.]*) import (\([^)]*\)|[^\n]*)$", relocate, text,
                   flags=re.M)
+    if importer.startswith("api."):
+        # absolute imports of the front end's own modules become relative (it is installed as
+        # coprod_kg.web)
+        def api_absolute(match: re.Match[str]) -> str:
+            moved = match.group(2)
+            old = moved.removeprefix("api.")
+            target = "api." + API_MOVES.get(old, old)
+            return f"{match.group(1)}from {_relative(importer, target, is_package)} import"
+
+        text = re.sub(r"^(\s*)from (api(?:\.[\w.]+)?) import", api_absolute, text, flags=re.M)
     if importer.startswith("api"):
         base = importer.split(".") if is_package else importer.split(".")[:-1]
 

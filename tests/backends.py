@@ -1,21 +1,18 @@
 """Run the store, API and curation tests against the remote back end too.
 
 With ``COPROD_TEST_BACKEND=remote`` the settings that ``conftest.py`` builds select the remote
-SPARQL back end (``COPROD_BACKEND=remote``). Each store directory is bound to its own in-memory
-``oxigraph serve`` process, started when settings for the directory are first built, so each
-test starts from an empty server:
+SPARQL back end (``COPROD_BACKEND=remote``) on ONE server for the whole run: the one that
+``COPROD_TEST_SPARQL_URL``, ``COPROD_TEST_SPARQL_UPDATE_URL`` and ``COPROD_TEST_GSP_URL`` name
+(``make pytest-remote`` starts an Oxigraph server, ``make pytest-virtuoso`` a Virtuoso instance;
+update and Graph Store URLs default to Oxigraph's layout next to the query URL). Only when no
+server is named does the run start an in-memory ``oxigraph serve`` of its own.
 
-- the session-wide loaded stores (``mini_store``, ``real_store``) keep theirs to the end
-  (:func:`dedicated`);
-- any other directory (a test's ``tmp_path``) gets one too; only the :data:`KEEP` most
-  recently bound of those stay running, older ones are stopped (their tests are over).
-
-Every bound store directory holds a marker file (:data:`MARKER`) naming its server, so a test
-that copies a loaded directory to get a writable store (``shutil.copytree``) also gets a copy of
-its graphs: binding the copy copies the whole dataset (N-Quads over the Graph Store protocol)
-from the marker's server. The session server of ``tests/remote_fixtures.py`` is
-``COPROD_TEST_SPARQL_URL`` when set (``make pytest-remote`` starts it with
-``scripts/oxigraph-server.sh``).
+Each store directory still has a dataset of its own: the tests reach the server through the
+switchboard of ``tests/remote_proxy.py``, which keeps one store's graphs in the server at a time
+and swaps them when a request for another store comes (the session-wide loaded stores and each
+test's own directory alike). Every bound store directory holds a marker file (:data:`MARKER`)
+naming its store, so a test that copies a loaded directory to get a writable store
+(``shutil.copytree``) also gets a copy of its graphs.
 
 The directory itself still holds what stays local on both back ends: accounts and the audit log.
 Tests that exercise the embedded engine itself are skipped in the remote run
@@ -24,16 +21,17 @@ Tests that exercise the embedded engine itself are skipped in the remote run
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import tempfile
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from remote_fixtures import _free_port, _wait_ready, oxigraph_binary
+from remote_proxy import Switchboard, wipe
 
 from coprod_kg.config import Settings, load_settings
 from coprod_kg.runtime import open_backend
@@ -43,8 +41,8 @@ from coprod_kg.storage.remote.http import RemoteEndpoints
 from coprod_kg.storage.remote.writer import RemoteWriter
 from coprod_kg.storage.store import KnowledgeStore
 
-#: The file in a bound store directory naming its server's Graph Store endpoint.
-MARKER = ".remote-test-server"
+#: The file in a bound store directory naming its store on the switchboard.
+MARKER = ".remote-test-store"
 
 REMOTE = os.environ.get("COPROD_TEST_BACKEND", "embedded") == "remote"
 
@@ -59,89 +57,100 @@ EMBEDDED_ONLY: dict[str, str] = {
         "only the embedded store is limited to one writer process",
 }
 
-#: How many servers of non-dedicated directories stay running.
-KEEP = 8
-
-_dedicated: dict[Path, RemoteEndpoints] = {}
-_processes: dict[str, subprocess.Popen[bytes]] = {}  # query URL -> process
-_recent: OrderedDict[Path, RemoteEndpoints] = OrderedDict()
+_process: subprocess.Popen[bytes] | None = None
+_board: Switchboard | None = None
+_keys: dict[Path, str] = {}
 
 
-def start_server() -> RemoteEndpoints:
-    """An in-memory Oxigraph server on a free port (stopped by :func:`stop_all`)."""
+def test_server() -> RemoteEndpoints:
+    """The server the settings name, else an in-memory Oxigraph server started once."""
+    global _process
+    query = os.environ.get("COPROD_TEST_SPARQL_URL", "").strip()
+    if query:
+        base = query.rstrip("/").removesuffix("/query")
+        return RemoteEndpoints(
+            query,
+            os.environ.get("COPROD_TEST_SPARQL_UPDATE_URL", "").strip() or base + "/update",
+            os.environ.get("COPROD_TEST_GSP_URL", "").strip() or base + "/store")
     binary = oxigraph_binary()
     if binary is None:
-        pytest.skip("the oxigraph server is not installed (pip install oxigraph)")
+        pytest.skip("no server named (COPROD_TEST_SPARQL_URL) and the oxigraph server is not "
+                    "installed (pip install oxigraph)")
     port = _free_port()
     endpoints = RemoteEndpoints.oxigraph(f"http://127.0.0.1:{port}")
     handle, name = tempfile.mkstemp(prefix="coprod-oxigraph-", suffix=".log")
     log = Path(name)
     with os.fdopen(handle, "wb") as out:
-        process = subprocess.Popen([binary, "serve", "--bind", f"127.0.0.1:{port}"],
-                                   stdout=out, stderr=subprocess.STDOUT)
-    _processes[endpoints.query] = process
-    _wait_ready(process, endpoints, log)
+        _process = subprocess.Popen([binary, "serve", "--bind", f"127.0.0.1:{port}"],
+                                    stdout=out, stderr=subprocess.STDOUT)
+    _wait_ready(_process, endpoints, log)
     log.unlink(missing_ok=True)
     return endpoints
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
+def switchboard() -> Switchboard:
+    """The one switchboard of this run, in front of :func:`test_server` (wiped first)."""
+    global _board
+    if _board is None:
+        upstream = test_server()
+        with httpx.Client(timeout=300) as client:
+            wipe(client, upstream)
+        _board = Switchboard(upstream)
+    return _board
 
 
 def stop_all() -> None:
-    """Stop every server this module started."""
-    while _processes:
-        _stop(_processes.popitem()[1])
+    """Stop the switchboard and the server this module started (if any)."""
+    global _board, _process
+    if _board is not None:
+        _board.close()
+        _board = None
+    if _process is not None:
+        _process.terminate()
+        try:
+            _process.wait(10)
+        except subprocess.TimeoutExpired:
+            _process.kill()
+            _process.wait(10)
+        _process = None
 
 
-def dedicated(store: Path) -> None:
-    """Give ``store`` its own server (for a session-wide loaded store)."""
-    if REMOTE and store.resolve() not in _dedicated:
-        endpoints = start_server()
-        _dedicated[store.resolve()] = endpoints
-        store.mkdir(parents=True, exist_ok=True)
-        (store / MARKER).write_text(endpoints.store, encoding="utf-8")
+def store_endpoints(key: str) -> RemoteEndpoints:
+    """The addresses of a store of the switchboard that no directory holds (fixtures)."""
+    return switchboard().endpoints(key)
 
 
-def _server_for(store: Path) -> RemoteEndpoints:
-    """The server of a non-dedicated directory (started, and filled from a copied marker)."""
-    if store in _recent:
-        _recent.move_to_end(store)
-        return _recent[store]
-    endpoints = start_server()
-    _recent[store] = endpoints
-    while len(_recent) > KEEP:
-        _stop(_processes.pop(_recent.popitem(last=False)[1].query))
+def start_server() -> RemoteEndpoints:
+    """An empty dataset of its own on the run's server (a store no directory holds)."""
+    return store_endpoints(f"x{len(switchboard().stores)}")
+
+
+def _bind(store: Path) -> RemoteEndpoints:
+    """The store of directory ``store`` (new, or a copy of the store its marker names)."""
+    board = switchboard()
+    if store in _keys:
+        return board.endpoints(_keys[store])
+    key = f"s{len(_keys)}"
+    _keys[store] = key
     marker = store / MARKER
-    if marker.is_file():  # a copy of a bound directory: copy its graphs too
-        _copy_dataset(marker.read_text(encoding="utf-8").strip(), endpoints)
+    copy_of = marker.read_text(encoding="utf-8").strip() if marker.is_file() else None
+    endpoints = board.endpoints(key, copy_of)
     store.mkdir(parents=True, exist_ok=True)
-    marker.write_text(endpoints.store, encoding="utf-8")  # for copies of this directory
+    marker.write_text(key, encoding="utf-8")  # for copies of this directory
     return endpoints
 
 
-def _copy_dataset(source_store_url: str, target: RemoteEndpoints) -> None:
-    """Every graph of one Oxigraph server into another, through the Graph Store protocol."""
-    nquads = "application/n-quads"
-    got = httpx.get(source_store_url, headers={"Accept": nquads}, timeout=120)
-    got.raise_for_status()
-    put = httpx.post(target.store, content=got.content, timeout=120,
-                     headers={"Content-Type": nquads})
-    put.raise_for_status()
+def dedicated(store: Path) -> None:
+    """Bind ``store`` now (a session-wide loaded store)."""
+    if REMOTE:
+        _bind(store.resolve())
 
 
 def remote_overrides(store: Path) -> dict[str, Any]:
     """The settings overrides that put ``store``'s graph on its server (none if embedded)."""
     if not REMOTE:
         return {}
-    key = store.resolve()
-    endpoints = _dedicated.get(key) or _server_for(key)
+    endpoints = _bind(store.resolve())
     return {"backend": "remote", "sparql_url": endpoints.query,
             "sparql_update_url": endpoints.update, "gsp_url": endpoints.store}
 
@@ -194,3 +203,11 @@ def backend_env(store: Path) -> dict[str, str]:
     names = {"backend": "COPROD_BACKEND", "sparql_url": "COPROD_SPARQL_URL",
              "sparql_update_url": "COPROD_SPARQL_UPDATE_URL", "gsp_url": "COPROD_GSP_URL"}
     return {names[k]: str(v) for k, v in remote_overrides(store).items()}
+
+
+def jsonld_nodes(body: bytes) -> list[dict[str, Any]]:
+    """The nodes of a JSON-LD answer: a top-level array (Oxigraph) or ``{"@graph": [...]}``
+    (Virtuoso); both are valid JSON-LD."""
+    document = json.loads(body)
+    nodes = document.get("@graph", [document]) if isinstance(document, dict) else document
+    return [node for node in nodes if isinstance(node, dict)]

@@ -1,9 +1,10 @@
-"""Fixtures for the remote SPARQL back end: a real Oxigraph server on 127.0.0.1.
+"""Fixtures for the remote SPARQL back end: a real SPARQL server on 127.0.0.1.
 
 Import them into a test module (``from remote_fixtures import oxigraph_server, remote_real``):
 
-- ``oxigraph_server``: one ``oxigraph serve`` process per session, on a free port, its data in
-  a temporary directory; the fixture gives its :class:`RemoteEndpoints` and kills it at the end;
+- ``oxigraph_server``: an empty dataset of its own on the run's server (Oxigraph, Virtuoso or
+  whatever ``COPROD_TEST_SPARQL_URL`` names; see ``tests/backends.py``), as
+  :class:`RemoteEndpoints` in Oxigraph's layout;
 - ``remote_real``: that server holding the same graphs and manifest as ``real_store`` (copied
   through :class:`RemoteWriter` and :class:`RemoteManifestStore`), plus one private graph.
 """
@@ -23,12 +24,12 @@ from pathlib import Path
 import httpx
 import pyoxigraph as ox
 import pytest
-from coprod_kg.storage.remote.manifests import RemoteManifestStore
 
 from coprod_kg.config import PROJECT_ROOT, load_settings
 from coprod_kg.loading import load_store
 from coprod_kg.storage.remote.http import RemoteEndpoints
 from coprod_kg.storage.remote.load import push_embedded
+from coprod_kg.storage.remote.manifests import RemoteManifestStore
 from coprod_kg.storage.remote.writer import RemoteWriter
 from coprod_kg.storage.store import GraphRecord
 
@@ -66,40 +67,12 @@ def _wait_ready(process: subprocess.Popen[bytes], endpoints: RemoteEndpoints, lo
 
 
 @pytest.fixture(scope="session")
-def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RemoteEndpoints]:
-    """A running Oxigraph server (skipped when the ``oxigraph`` command is missing).
+def oxigraph_server() -> RemoteEndpoints:
+    """An empty dataset on the run's SPARQL server (see ``tests/backends.py``): the server
+    ``COPROD_TEST_SPARQL_URL`` names, else an Oxigraph server started for the run."""
+    from backends import store_endpoints
 
-    ``COPROD_TEST_SPARQL_URL`` (a query endpoint) names a server started outside the tests,
-    e.g. by ``make pytest-remote``; it is emptied first.
-    """
-    external = os.environ.get("COPROD_TEST_SPARQL_URL", "").strip()
-    if external:
-        endpoints = RemoteEndpoints.oxigraph(external.removesuffix("/query"))
-        httpx.post(endpoints.update, content=b"DROP ALL", timeout=60,
-                   headers={"Content-Type": "application/sparql-update"}).raise_for_status()
-        yield endpoints
-        return
-    binary = oxigraph_binary()
-    if binary is None:
-        pytest.skip("the oxigraph server is not installed (pip install oxigraph)")
-    root = tmp_path_factory.mktemp("oxigraph-server")
-    port = _free_port()
-    log = root / "server.log"
-    endpoints = RemoteEndpoints.oxigraph(f"http://127.0.0.1:{port}")
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [binary, "serve", "--location", str(root / "data"), "--bind", f"127.0.0.1:{port}"],
-            stdout=out, stderr=subprocess.STDOUT)
-    try:
-        _wait_ready(process, endpoints, log)
-        yield endpoints
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+    return store_endpoints("fixture-server")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from backends import store_of
+from backends import jsonld_nodes, store_of
 from fastapi.testclient import TestClient
 from rdflib import Graph
 from rdflib.namespace import RDF
@@ -88,7 +88,7 @@ def test_json_ld(app_client: TestClient) -> None:
     response = app_client.get("/sparql", params={"query": f"DESCRIBE <{CASE}>"},
                               headers={"accept": "application/ld+json"})
     assert response.headers["content-type"].startswith("application/ld+json")
-    assert any(node.get("@id") == CASE for node in json.loads(response.content))
+    assert any(node.get("@id") == CASE for node in jsonld_nodes(response.content))
 
 
 def test_nothing_acceptable_is_406(app_client: TestClient) -> None:

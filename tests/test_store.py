@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
 import pytest
-from backends import manifest_of, store_of
+from backends import jsonld_nodes, manifest_of, store_of
 from rdflib import Graph
 
 from coprod_kg.errors import BadInput, NotAcceptable
@@ -105,9 +107,14 @@ def test_in_process_store_answers_in_every_format(mini_store: Path) -> None:
     types = {b["t"]["value"] for b in json.loads(select.body)["results"]["bindings"]}
     assert "https://w3id.org/coprod/ontology/CoProductionCase" in types
     assert "http://www.w3.org/ns/prov#Activity" in types  # entailed through subClassOf
-    for fmt, marker in (("xml", b"<sparql"), ("csv", b"t\r\n"), ("tsv", b"?t\n")):
-        assert marker in store.query(prepare(f"SELECT ?t {{ <{CASE}> a ?t }}",
-                                             format_param=fmt)).body
+    xml = store.query(prepare(f"SELECT ?t {{ <{CASE}> a ?t }}", format_param="xml")).body
+    assert b"<sparql" in xml
+    # Servers differ, all validly: CRLF or LF line ends, a quoted CSV header (Virtuoso), and
+    # Virtuoso's TSV header lacks the "?".
+    for fmt, dialect in (("csv", "excel"), ("tsv", "excel-tab")):
+        body = store.query(prepare(f"SELECT ?t {{ <{CASE}> a ?t }}", format_param=fmt)).body
+        header = next(csv.reader(io.StringIO(body.decode()), dialect=dialect))
+        assert [name.removeprefix("?") for name in header] == ["t"], fmt
     ask = store.query(prepare("ASK { ?s ?p ?o }", accept="application/sparql-results+xml"))
     assert b"<boolean>true</boolean>" in ask.body
     for fmt, rdflib_format in (("turtle", "turtle"), ("ntriples", "nt"), ("rdfxml", "xml")):
@@ -115,7 +122,7 @@ def test_in_process_store_answers_in_every_format(mini_store: Path) -> None:
         graph = Graph().parse(data=result.body, format=rdflib_format)
         assert len(graph) >= 3, fmt
     # rdflib's JSON-LD parser warns (ConjunctiveGraph); read the document as JSON instead.
-    nodes = json.loads(describe(store, CASE, "jsonld").body)
+    nodes = jsonld_nodes(describe(store, CASE, "jsonld").body)
     assert any(node.get("@id") == CASE for node in nodes)
     store.close()
 
@@ -140,5 +147,5 @@ def test_result_size_limit(mini_store: Path) -> None:
 
 
 def test_malformed_query_reports_position(mini_store: Path) -> None:
-    with pytest.raises(BadInput, match=r"1:\d+"):
+    with pytest.raises(BadInput, match=r"1:\d+|line \d+"):  # Virtuoso gives no column
         store_of(mini_store).query(prepare("SELECT * { ?s ?p }"))

@@ -5,10 +5,16 @@ uploaded ``file`` or pasted ``text`` (and its ``format``). The answer is the rep
 default, the W3C SHACL report graph as Turtle or JSON-LD (``Accept``), or the page for browsers,
 where the findings are grouped by record and field and the input lines they point at are
 highlighted. A report that does not conform is still a successful answer (200).
+
+The document is parsed and validated in a worker process of the app's
+:class:`~coprod_kg.validation.worker.ValidationPool`, under its limits (records, triples, time,
+memory): 413 past a size limit, 503 with ``Retry-After`` when it runs too long or every worker is
+busy.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -19,11 +25,10 @@ from coprod_kg.config import Settings
 from coprod_kg.curation import Curation
 from coprod_kg.errors import CoprodError, ParseError
 from coprod_kg.rdf import conneg
-from coprod_kg.validation.report import render_graph, render_json
-from coprod_kg.validation.shacl import ValidationResult
+from coprod_kg.validation.worker import Checked, ValidationPool
 
 from ..deps import get_settings
-from ..errors import json_errors
+from ..errors import STATUS_HEADERS, json_errors
 from ..models import ValidationReportModel, error_responses
 from ..rendering import render
 from ..upload import RDF_BODY_DOC, RDF_TYPES, Document, read_form_or_document
@@ -37,7 +42,8 @@ CurationDep = Annotated[Curation, Depends(get_curation)]
 JSON = "application/json"
 #: What ``POST /validate`` answers in, the default first.
 REPORT_TYPES: tuple[str, ...] = (JSON, conneg.TURTLE, conneg.JSON_LD, conneg.HTML)
-_GRAPH_FORMAT = {conneg.TURTLE: "turtle", conneg.JSON_LD: "jsonld"}
+#: Answer media type -> report format (coprod_kg.validation.report.FORMATS), rendered in the worker.
+_FORMAT = {JSON: "json", conneg.TURTLE: "turtle", conneg.JSON_LD: "jsonld"}
 
 
 def _wants(request: Request) -> str:
@@ -45,9 +51,13 @@ def _wants(request: Request) -> str:
                          REPORT_TYPES)
 
 
-async def _check(curation: Curation, document: Document) -> ValidationResult:
-    return await run_in_threadpool(curation.validate, document.data, document.media_type,
-                                   document.name)
+async def _check(request: Request, curation: Curation, document: Document,
+                 render_as: str | None = None) -> Checked:
+    """Validate in a worker of the app's pool; the report comes back rendered if asked."""
+    pool: ValidationPool = request.app.state.validation_pool
+    lookup = (await run_in_threadpool(curation.validation_context)).lookup
+    return await run_in_threadpool(partial(pool.run, document.data, document.media_type,
+                                           document.name, lookup, render_as=render_as))
 
 
 @router.post(
@@ -56,23 +66,21 @@ async def _check(curation: Curation, document: Document) -> ValidationResult:
     responses={200: {"description": "the validation report (conforming or not)",
                      "content": {JSON: {"schema": ValidationReportModel.model_json_schema()},
                                  conneg.TURTLE: {}, conneg.JSON_LD: {}, conneg.HTML: {}}},
-               **error_responses(400, 406, 413, 415)},
+               **error_responses(400, 406, 413, 415, 503)},
     openapi_extra={"requestBody": RDF_BODY_DOC})
 async def validate(request: Request, settings: SettingsDep, curation: CurationDep) -> Response:
     """Validate the submitted record against the SHACL shapes; nothing is stored.
 
-    400 malformed RDF (with line and column), 413 too large, 415 unsupported type.
+    400 malformed or too deeply nested RDF (with line and column), 413 too large (bytes,
+    triples, records or memory), 415 unsupported type, 503 (with ``Retry-After``) when the
+    validation runs past its time limit or every validation worker is busy.
     """
     media = _wants(request)
     if media == conneg.HTML:
         return await _page_answer(request, settings, curation)
     document = await read_form_or_document(request, settings.max_request_bytes)
-    result = await _check(curation, document)
-    headers = {"Vary": "Accept"}
-    if media == JSON:
-        return Response(render_json(result), media_type=JSON, headers=headers)
-    return Response(render_graph(result, _GRAPH_FORMAT[media]), media_type=media,
-                    headers=headers)
+    checked = await _check(request, curation, document, _FORMAT[media])
+    return Response(checked.rendered, media_type=media, headers={"Vary": "Accept"})
 
 
 async def _page_answer(request: Request, settings: Settings, curation: Curation) -> Response:
@@ -81,7 +89,8 @@ async def _page_answer(request: Request, settings: Settings, curation: Curation)
     try:
         document = await read_form_or_document(request, settings.max_request_bytes)
         text = document.data.decode("utf-8", errors="replace")
-        result = await _check(curation, document)
+        result = (await _check(request, curation, document)).result
+        assert result is not None
     except ParseError as exc:
         return _page(request, settings, parse_error_view(exc, text), text, exc.status)
     except CoprodError as exc:  # refused before validation: 413, 415, no input...
@@ -93,8 +102,9 @@ async def _page_answer(request: Request, settings: Settings, curation: Curation)
 def _page(request: Request, settings: Settings, view: ReportView | None, text: str,
           status: int, message: str | None = None, file_name: str | None = None,
           media_type: str = "text/turtle") -> HTMLResponse:
+    headers = {"Vary": "Accept", **STATUS_HEADERS.get(status, {})}  # Retry-After with 503
     return render(request, settings, "validate.html", status_code=status,
-                  headers={"Vary": "Accept"}, view=view, text=text, message=message,
+                  headers=headers, view=view, text=text, message=message,
                   file_name=file_name, media_type=media_type, formats=RDF_TYPES,
                   limit=settings.max_request_bytes)
 

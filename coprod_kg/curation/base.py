@@ -30,6 +30,7 @@ from coprod_kg.errors import Conflict, Forbidden, Gone, NotFound, Unprocessable
 from coprod_kg.rdf.sources import turtle_files
 from coprod_kg.storage.backend import Backend
 from coprod_kg.storage.manifest import ManifestStore, sha256_files
+from coprod_kg.storage.staged_update import StagedUpdate
 from coprod_kg.storage.store import GraphReader, GraphWriter
 from coprod_kg.validation.shacl import ValidationContext
 
@@ -179,10 +180,7 @@ class CurationBase:
         held = self.journal.begin(user, action, target, detail)
         try:
             _step("intent")
-            parts = [request, journal.insert_marker(held.intent.id)]
-            if self._done_markers:
-                parts.append(journal.delete_markers(self._done_markers))
-            writer.update(" ;\n".join(parts))
+            writer.update(self._with_markers(request, held.intent.id))
             _step("update")
             writer.flush()
             _step("flush")
@@ -193,6 +191,19 @@ class CurationBase:
         self._done_markers = [held.intent.id]
         held.finish()
         _step("done")
+
+    def _with_markers(self, request: str, write: str) -> str:
+        """``request`` that also inserts the marker of ``write`` (and deletes those of this
+        process's finished writes) in its one publishing operation, so that the marker is
+        applied exactly when the change is, on any back end."""
+        if isinstance(request, StagedUpdate):  # keep its parts for the remote writer
+            done = tuple(journal.marker_quad(w) for w in self._done_markers)
+            return StagedUpdate(request.graphs, (*request.delete, *done),
+                                (*request.insert, journal.marker_quad(write)), request.then)
+        parts = [request, journal.insert_marker(write)]
+        if self._done_markers:
+            parts.append(journal.delete_markers(self._done_markers))
+        return " ;\n".join(parts)
 
     def _complete(self, writer: GraphWriter, intent: journal.Intent,
                   before: set[str] | None) -> None:

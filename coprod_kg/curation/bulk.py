@@ -111,7 +111,7 @@ def _store(cur: CurationBase, prepared: list[Prepared], user: User, publish: boo
         when = now()
         parts = [updates.insert_versions(new)] if new else []
         parts += [updates.withdraw(info, user.name, when) for info in withdrawn]
-        cur.commit(" ;\n".join(parts), user.name, "import",
+        cur.commit(updates.combine(parts), user.name, "import",
                    f"{len(new)} version(s), {len(withdrawn)} withdrawn")
     imported = [v.info for v in new] + [replace(w, status=Status.WITHDRAWN) for w in withdrawn]
     return ImportReport(imported=imported, skipped=skipped)

@@ -54,6 +54,11 @@ def marker(write: str) -> str:
     return f"{CURATION_GRAPH}#write-{write}"
 
 
+def marker_quad(write: str) -> tuple[str, str]:
+    """The marker of ``write`` as a (graph, N-Triples line) pair, for a staged update."""
+    return CURATION_GRAPH, f"<{marker(write)}> {_WRITE_ID} {json.dumps(write)} ."
+
+
 def insert_marker(write: str) -> str:
     """Update operations (to append after ``;``) inserting the marker of ``write``."""
     return (f"INSERT DATA {{ GRAPH <{CURATION_GRAPH}> {{ <{marker(write)}> {_WRITE_ID} "

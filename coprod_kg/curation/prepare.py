@@ -13,14 +13,9 @@ from coprod_kg.curation.confinement import check_record
 from coprod_kg.curation.identity import case_of
 from coprod_kg.curation.updates import graph_digest
 from coprod_kg.rdf.parsing import parse_rdf
-from coprod_kg.rdf.source_lines import SourceText
 from coprod_kg.rdf.terms import triple_to_oxigraph
-from coprod_kg.validation.shacl import (
-    ValidationContext,
-    ValidationFailed,
-    ValidationResult,
-    validate_graph,
-)
+from coprod_kg.validation.shacl import ValidationContext, ValidationFailed, ValidationResult
+from coprod_kg.validation.worker import validate_bounded
 
 
 @dataclass(frozen=True)
@@ -53,16 +48,16 @@ def prepare(data: bytes, media_type: str, source_name: str | None,
     OutsideCase (a triple reaches beyond the case: the rules that need no store, see
     :mod:`~coprod_kg.curation.confinement`) and :class:`ValidationFailed` (violations).
     """
-    graph = parse_rdf(data, media_type, source_name)
+    result = None
+    if context is None:
+        graph = parse_rdf(data, media_type, source_name)
+    else:  # in the server's validation workers, under the upload limits
+        graph, result = validate_bounded(data, media_type, source_name, context)
     case = case_of(graph)
     triples = [triple_to_oxigraph(s, p, o) for s, p, o in graph]
     check_record(triples, case)
     minted = frozenset(confine(case, triples)) if confine is not None else frozenset()
-    result = None
-    if context is not None:
-        text = data.decode("utf-8", errors="replace")
-        result = validate_graph(graph, context=context, texts=[SourceText(source_name, text)])
-        if not result.conforms:
-            raise ValidationFailed(result)
+    if result is not None and not result.conforms:  # after confinement: its refusal names
+        raise ValidationFailed(result)               # the offending triple
     return Prepared(case, graph, triples, hashlib.sha256(data).hexdigest(),
                     graph_digest(triples), result, source_name, minted)

@@ -45,7 +45,7 @@ def _agent(value: str | None) -> str | None:
 
 def _status(row: Row) -> Status:
     status = Status(str(_text(row, "status"))[len(str(CPC)):])
-    if status is Status.PUBLISHED and _text(row, "superseded") == "true":
+    if status is Status.PUBLISHED and _text(row, "superseded") in ("true", "1"):  # by value
         return Status.SUPERSEDED
     return status
 

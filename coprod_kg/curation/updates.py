@@ -1,8 +1,15 @@
-"""Pure functions that build each curation change as ONE SPARQL 1.1 Update request.
+"""Pure functions that build each curation change as a :class:`StagedUpdate`.
 
-A request may hold several operations separated by ``;``; the store applies the request as one
-transaction (pyoxigraph ``Store.update``; a remote SPARQL endpoint receives the same text in one
-request). Nothing here touches a store.
+A change has two parts: new graphs, each under a name nothing has used yet (a new version
+``graph/case/{slug}/v{n}``), and ONE operation that makes them visible by changing the curation
+records readers consult (``DELETE {…} INSERT {…} WHERE {}``, plus the public provenance). The
+embedded store runs the whole text as one transaction (pyoxigraph ``Store.update``); the remote
+writer (:mod:`coprod_kg.storage.remote.writer`) writes the graphs first over the Graph Store
+protocol, then sends the one operation, so it relies neither on the atomicity of a
+multi-operation request (a SHOULD that Virtuoso does not honour) nor on a server accepting large
+``INSERT DATA`` requests. No update holds a blank node (Virtuoso refuses them in
+``INSERT DATA``): structure such as PROV attributions gets minted IRIs under the version's IRI.
+Nothing here touches a store.
 
 Curation-graph vocabulary (private graph, terms of this module): ``cp:CaseVersion``,
 ``cp:versionOf``, ``cp:versionNumber``, ``cp:curationStatus``, ``cp:superseded``,
@@ -29,10 +36,14 @@ from coprod_kg.curation.model import (
     version_graph,
 )
 from coprod_kg.rdf.namespaces import CP, CPC
+from coprod_kg.storage.staged_update import Quad, StagedUpdate
+from coprod_kg.storage.staged_update import combine as combine
+from coprod_kg.storage.staged_update import ntriples_lines as ntriples_lines
 
 PROV = "http://www.w3.org/ns/prov#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 DCTERMS = "http://purl.org/dc/terms/"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 #: Roles of the agents in a published version's qualified attributions.
 SUBMITTER_ROLE = str(CPC) + "submitter-role"
 CURATOR_ROLE = str(CPC) + "accepting-curator-role"
@@ -58,19 +69,6 @@ def _time(value: str) -> str:
     return literal(value, XSD + "dateTime")
 
 
-def term_nt(term: object, bnode_prefix: str = "") -> str:
-    """One term in N-Triples syntax; blank-node labels get ``bnode_prefix`` (scoped per file)."""
-    if isinstance(term, ox.BlankNode):
-        return f"_:{bnode_prefix}{term.value}"
-    return str(term)
-
-
-def ntriples_lines(triples: Iterable[ox.Triple], bnode_prefix: str = "") -> list[str]:
-    """The triples as sorted N-Triples lines (without the final newline)."""
-    return sorted(f"{term_nt(t.subject, bnode_prefix)} {t.predicate} "
-                  f"{term_nt(t.object, bnode_prefix)} ." for t in triples)
-
-
 def graph_digest(triples: Iterable[ox.Triple]) -> str:
     """SHA-256 over the sorted N-Triples lines, blank-node labels blanked out.
 
@@ -94,53 +92,70 @@ class NewVersion:
     previous: VersionInfo | None = None  #: the published version it supersedes, if any
 
 
-def _record(info: VersionInfo) -> str:
+def _record(info: VersionInfo) -> list[str]:
     g = f"<{info.graph}>"
     lines = [
-        f"{g} a <{CP}CaseVersion> ; <{CP}versionOf> <{info.case}> ;",
-        f"  <{CP}versionNumber> {literal(info.number)} ;",
-        f"  <{CP}curationStatus> {_status_iri(info.status)} ;",
-        f"  <{CP}submittedBy> <{agent_iri(info.submitter)}> ;",
-        f"  <{PROV}generatedAtTime> {_time(info.submitted)} ;",
-        f"  <{CP}contentHash> {literal(info.content_hash)} ;",
-        f"  <{CP}graphDigest> {literal(info.graph_digest)} ;",
-        f"  <{CP}tripleCount> {literal(info.triples)} ;",
-        f"  <{CP}validatedWith> {literal(info.validated_with)} .",
+        f"{g} <{RDF_TYPE}> <{CP}CaseVersion> .",
+        f"{g} <{CP}versionOf> <{info.case}> .",
+        f"{g} <{CP}versionNumber> {literal(info.number)} .",
+        f"{g} <{CP}curationStatus> {_status_iri(info.status)} .",
+        f"{g} <{CP}submittedBy> <{agent_iri(info.submitter)}> .",
+        f"{g} <{PROV}generatedAtTime> {_time(info.submitted)} .",
+        f"{g} <{CP}contentHash> {literal(info.content_hash)} .",
+        f"{g} <{CP}graphDigest> {literal(info.graph_digest)} .",
+        f"{g} <{CP}tripleCount> {literal(info.triples)} .",
+        f"{g} <{CP}validatedWith> {literal(info.validated_with)} .",
     ]
     if info.revision_of is not None:
         lines.append(f"{g} <{PROV}wasRevisionOf> <{version_graph(info.case, info.revision_of)}> .")
     if info.source_name:
         lines.append(f"{g} <{CP}sourceName> {literal(info.source_name)} .")
     if info.curator and info.decided:
-        lines.append(_decision(info.graph, info.curator, info.decided))
-    return "\n".join(lines)
+        lines.extend(_decision(info.graph, info.curator, info.decided))
+    return lines
 
 
-def _decision(graph: str, curator: str, when: str) -> str:
-    return (f"<{graph}> <{CP}decidedBy> <{agent_iri(curator)}> ; "
-            f"<{CP}decidedAt> {_time(when)} .")
+def _decision(graph: str, curator: str, when: str) -> list[str]:
+    return [f"<{graph}> <{CP}decidedBy> <{agent_iri(curator)}> .",
+            f"<{graph}> <{CP}decidedAt> {_time(when)} ."]
 
 
-def provenance(info: VersionInfo) -> str:
-    """PROV-O triples (Turtle-like block for INSERT DATA) of a version being published."""
+def attribution_iri(version: str, index: int) -> str:
+    """The minted IRI of a version's ``index``-th qualified attribution (no blank nodes).
+
+    >>> attribution_iri("https://w3id.org/coprod/graph/case/x/v1", 1)
+    'https://w3id.org/coprod/graph/case/x/v1#attribution-1'
+    """
+    return f"{version}#attribution-{index}"
+
+
+def provenance(info: VersionInfo) -> list[str]:
+    """PROV-O triples (N-Triples lines) of a version being published."""
     assert info.curator is not None and info.decided is not None
     g = f"<{info.graph}>"
     submitter, curator = agent_iri(info.submitter), agent_iri(info.curator)
     lines = [
-        f"{g} a <{PROV}Entity> ; <{PROV}specializationOf> <{info.case}> ;",
-        f"  <{PROV}wasAttributedTo> <{submitter}>, <{curator}> ;",
-        f"  <{PROV}qualifiedAttribution> [ a <{PROV}Attribution> ; <{PROV}agent> <{submitter}> ;"
-        f" <{PROV}hadRole> <{SUBMITTER_ROLE}> ] ,",
-        f"    [ a <{PROV}Attribution> ; <{PROV}agent> <{curator}> ;"
-        f" <{PROV}hadRole> <{CURATOR_ROLE}> ] ;",
-        f"  <{PROV}generatedAtTime> {_time(info.submitted)} ;",
-        f"  <{DCTERMS}issued> {_time(info.decided)} ;",
-        f"  <{CP}validatedWith> {literal(info.validated_with)} ;",
-        f"  <{CP}contentHash> {literal(info.content_hash)} .",
+        f"{g} <{RDF_TYPE}> <{PROV}Entity> .",
+        f"{g} <{PROV}specializationOf> <{info.case}> .",
+        f"{g} <{PROV}wasAttributedTo> <{submitter}> .",
+        f"{g} <{PROV}wasAttributedTo> <{curator}> .",
+    ]
+    for index, (agent, role) in enumerate(((submitter, SUBMITTER_ROLE),
+                                           (curator, CURATOR_ROLE)), start=1):
+        a = f"<{attribution_iri(info.graph, index)}>"
+        lines += [f"{g} <{PROV}qualifiedAttribution> {a} .",
+                  f"{a} <{RDF_TYPE}> <{PROV}Attribution> .",
+                  f"{a} <{PROV}agent> <{agent}> .",
+                  f"{a} <{PROV}hadRole> <{role}> ."]
+    lines += [
+        f"{g} <{PROV}generatedAtTime> {_time(info.submitted)} .",
+        f"{g} <{DCTERMS}issued> {_time(info.decided)} .",
+        f"{g} <{CP}validatedWith> {literal(info.validated_with)} .",
+        f"{g} <{CP}contentHash> {literal(info.content_hash)} .",
     ]
     if info.revision_of is not None:
         lines.append(f"{g} <{PROV}wasRevisionOf> <{version_graph(info.case, info.revision_of)}> .")
-    return "\n".join(lines)
+    return lines
 
 
 def _supersede(previous: VersionInfo) -> str:
@@ -148,67 +163,58 @@ def _supersede(previous: VersionInfo) -> str:
     return f"<{previous.graph}> <{CP}superseded> {literal(True)} ."
 
 
-def insert_versions(versions: Sequence[NewVersion]) -> str:
-    """ONE request inserting new versions (graphs, records, provenance of published ones)."""
-    inserts: list[str] = []
-    curation: list[str] = []
-    prov: list[str] = []
-    for index, version in enumerate(versions):
-        body = "\n".join(f"{line}" for line in
-                         ntriples_lines(version.triples, bnode_prefix=f"v{index}x"))
-        inserts.append(f"GRAPH <{version.info.graph}> {{\n{body}\n}}")
-        curation.append(_record(version.info))
+def insert_versions(versions: Sequence[NewVersion]) -> StagedUpdate:
+    """New versions: their graphs, then their records (and provenance of published ones)."""
+    insert: list[Quad] = []
+    for version in versions:
+        insert += [(CURATION_GRAPH, line) for line in _record(version.info)]
         if version.info.status is Status.PUBLISHED:
-            prov.append(provenance(version.info))
+            insert += [(PROVENANCE_GRAPH, line) for line in provenance(version.info)]
             if version.previous is not None:
-                curation.append(_supersede(version.previous))
-    blocks = [*inserts, f"GRAPH <{CURATION_GRAPH}> {{\n" + "\n".join(curation) + "\n}"]
-    if prov:
-        blocks.append(f"GRAPH <{PROVENANCE_GRAPH}> {{\n" + "\n".join(prov) + "\n}")
-    return "INSERT DATA {\n" + "\n".join(blocks) + "\n}"
+                insert.append((CURATION_GRAPH, _supersede(version.previous)))
+    graphs = [(v.info.graph, v.triples) for v in versions]
+    return StagedUpdate(graphs, (), insert)
 
 
-def accept(info: VersionInfo, curator: str, when: str, previous: VersionInfo | None) -> str:
-    """ONE request publishing pending ``info`` (``previous``, if any, becomes superseded)."""
+def _status(info: VersionInfo, status: Status) -> Quad:
+    return (CURATION_GRAPH, f"<{info.graph}> <{CP}curationStatus> {_status_iri(status)} .")
+
+
+def accept(info: VersionInfo, curator: str, when: str,
+           previous: VersionInfo | None) -> StagedUpdate:
+    """Publish pending ``info`` (``previous``, if any, becomes superseded)."""
     published = _with(info, curator, when)
-    g = f"<{info.graph}>"
-    insert = [f"{g} <{CP}curationStatus> {_status_iri(Status.PUBLISHED)} .",
-              _decision(info.graph, curator, when)]
+    insert = [_status(info, Status.PUBLISHED)]
+    insert += [(CURATION_GRAPH, line) for line in _decision(info.graph, curator, when)]
     if previous is not None:
-        insert.append(_supersede(previous))
-    return (f"DELETE DATA {{ GRAPH <{CURATION_GRAPH}> {{ {g} <{CP}curationStatus> "
-            f"{_status_iri(Status.PENDING)} . }} }} ;\n"
-            f"INSERT DATA {{\nGRAPH <{CURATION_GRAPH}> {{\n" + "\n".join(insert) + "\n}\n"
-            f"GRAPH <{PROVENANCE_GRAPH}> {{\n{provenance(published)}\n}}\n}}")
+        insert.append((CURATION_GRAPH, _supersede(previous)))
+    insert += [(PROVENANCE_GRAPH, line) for line in provenance(published)]
+    return StagedUpdate((), [_status(info, Status.PENDING)], insert)
 
 
-def reject(info: VersionInfo, curator: str, when: str, reason: str) -> str:
-    """ONE request rejecting pending ``info`` with ``reason``."""
-    g = f"<{info.graph}>"
-    return (f"DELETE DATA {{ GRAPH <{CURATION_GRAPH}> {{ {g} <{CP}curationStatus> "
-            f"{_status_iri(Status.PENDING)} . }} }} ;\n"
-            f"INSERT DATA {{ GRAPH <{CURATION_GRAPH}> {{\n"
-            f"{g} <{CP}curationStatus> {_status_iri(Status.REJECTED)} ; "
-            f"<{CP}rejectionReason> {literal(reason)} .\n"
-            f"{_decision(info.graph, curator, when)}\n}} }}")
+def reject(info: VersionInfo, curator: str, when: str, reason: str) -> StagedUpdate:
+    """Reject pending ``info`` with ``reason``."""
+    insert = [_status(info, Status.REJECTED),
+              (CURATION_GRAPH, f"<{info.graph}> <{CP}rejectionReason> {literal(reason)} .")]
+    insert += [(CURATION_GRAPH, line) for line in _decision(info.graph, curator, when)]
+    return StagedUpdate((), [_status(info, Status.PENDING)], insert)
 
 
-def withdraw(info: VersionInfo, user: str, when: str, reason: str | None = None) -> str:
-    """ONE request withdrawing the published version ``info`` (its provenance is closed).
+def withdraw(info: VersionInfo, user: str, when: str,
+             reason: str | None = None) -> StagedUpdate:
+    """Withdraw the published version ``info`` (its provenance is closed).
 
     ``reason`` (``cp:withdrawalReason``) is shown on the case's tombstone.
     """
     g = f"<{info.graph}>"
-    why = f"{g} <{CP}withdrawalReason> {literal(reason)} .\n" if reason else ""
-    return (f"DELETE DATA {{ GRAPH <{CURATION_GRAPH}> {{ {g} <{CP}curationStatus> "
-            f"{_status_iri(Status.PUBLISHED)} . }} }} ;\n"
-            f"INSERT DATA {{\nGRAPH <{CURATION_GRAPH}> {{\n"
-            f"{g} <{CP}curationStatus> {_status_iri(Status.WITHDRAWN)} ; "
-            f"<{CP}withdrawnBy> <{agent_iri(user)}> ; <{CP}withdrawnAt> {_time(when)} .\n"
-            f"{why}}}\n"
-            f"GRAPH <{PROVENANCE_GRAPH}> {{ {g} <{PROV}invalidatedAtTime> {_time(when)} . }}\n}}")
+    insert = [_status(info, Status.WITHDRAWN),
+              (CURATION_GRAPH, f"{g} <{CP}withdrawnBy> <{agent_iri(user)}> ."),
+              (CURATION_GRAPH, f"{g} <{CP}withdrawnAt> {_time(when)} ."),
+              (PROVENANCE_GRAPH, f"{g} <{PROV}invalidatedAtTime> {_time(when)} .")]
+    if reason:  # shown on the case's tombstone
+        insert.append((CURATION_GRAPH, f"{g} <{CP}withdrawalReason> {literal(reason)} ."))
+    return StagedUpdate((), [_status(info, Status.PUBLISHED)], insert)
 
 
 def _with(info: VersionInfo, curator: str, when: str) -> VersionInfo:
     return replace(info, status=Status.PUBLISHED, curator=curator, decided=when)
-

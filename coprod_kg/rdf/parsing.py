@@ -2,14 +2,15 @@
 
 Safety rules: JSON-LD never fetches a remote ``@context`` (only inline contexts and our own
 context, resolved from the bundled copy of ``docs/context.jsonld``); RDF/XML with a DOCTYPE or
-ENTITY declaration is refused before parsing, so no entity is ever expanded. Syntax errors become
-:class:`~coprod_kg.errors.ParseError` with the line and column.
+ENTITY declaration is refused before parsing, so no entity is ever expanded; nesting deeper than
+:data:`~coprod_kg.rdf.nesting.MAX_NESTING` is refused before parsing and in the parsed graph
+(:mod:`coprod_kg.rdf.nesting`), and a ``RecursionError`` a parser still hits becomes a 400 too.
+Syntax errors become :class:`~coprod_kg.errors.ParseError` with the line and column.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,7 +24,8 @@ from rdflib import Graph
 from rdflib.exceptions import ParserError
 
 from coprod_kg import bundle
-from coprod_kg.errors import BadInput, ParseError, UnsupportedMediaType
+from coprod_kg.errors import BadInput, ParseError, PayloadTooLarge, UnsupportedMediaType
+from coprod_kg.rdf import nesting
 from coprod_kg.rdf.namespaces import BASE
 from coprod_kg.rdf.sources import new_graph
 
@@ -60,7 +62,6 @@ _OXI_FORMATS = {
     "nt": pyoxigraph.RdfFormat.N_TRIPLES,
     "xml": pyoxigraph.RdfFormat.RDF_XML,
 }
-_DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
 def media_type_for(path: Path) -> str:
@@ -77,37 +78,55 @@ def media_type_for(path: Path) -> str:
 
 
 def parse_rdf(data: bytes | str, media_type: str, source_name: str | None = None,
-              into: Graph | None = None) -> Graph:
-    """Parse ``data`` of ``media_type`` into a graph (``into`` or a new one)."""
+              into: Graph | None = None, max_triples: int | None = None) -> Graph:
+    """Parse ``data`` of ``media_type`` into a graph (``into`` or a new one).
+
+    With ``max_triples``, a document holding more triples is refused (413), as early as the
+    syntax allows (Turtle and N-Triples before rdflib builds the graph).
+    """
     kind = MEDIA_TYPES.get(media_type.split(";")[0].strip().lower())
     if kind is None:
         raise UnsupportedMediaType(f"cannot read {media_type!r}; send one of "
                                    f"{', '.join(sorted(MEDIA_TYPES))}")
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    graph = new_graph() if into is None else into
-    if kind == "json-ld":
-        _parse_json_ld(raw, graph, source_name)
+    graph = new_graph()  # this document alone: ``into`` receives it only once it is checked
+    try:
+        if kind == "json-ld":
+            _parse_json_ld(raw, graph, source_name)
+        else:
+            _parse_text(raw, kind, graph, source_name, max_triples)
+    except RecursionError:  # the second line: the checks of coprod_kg.rdf.nesting missed a form
+        raise ParseError(f"the document is nested too deeply for the {kind} parser; flatten "
+                         "it", source=source_name) from None
+    if max_triples is not None:
+        _check_count(len(graph), max_triples, source_name)
+    nesting.check_blank_nodes(graph, source_name)
+    if into is None:
+        return graph
+    into += graph
+    return into
+
+
+def _check_count(count: int, limit: int, source_name: str | None) -> None:
+    if count > limit:
+        where = f"{source_name}: " if source_name else ""
+        raise PayloadTooLarge(f"{where}the document holds more than {limit} triples, the limit "
+                              "for one upload (COPROD_MAX_TRIPLES)")
+
+
+def _parse_text(raw: bytes, kind: str, graph: Graph, source_name: str | None,
+                max_triples: int | None) -> None:
+    if kind == "xml":
+        nesting.check_xml(raw, source_name)
     else:
-        if kind == "xml" and _DTD.search(raw):
-            raise ParseError("RDF/XML with a DOCTYPE or ENTITY declaration is refused "
-                             "(entities are never expanded); remove the declaration",
-                             line=_line_of(raw, _DTD), source=source_name)
-        _parse_text(raw, kind, graph, source_name)
-    return graph
-
-
-def _line_of(raw: bytes, pattern: re.Pattern[bytes]) -> int | None:
-    match = pattern.search(raw)
-    return None if match is None else raw.count(b"\n", 0, match.start()) + 1
-
-
-def _parse_text(raw: bytes, kind: str, graph: Graph, source_name: str | None) -> None:
-    if kind in ("turtle", "nt"):
+        nesting.check_turtle(raw, source_name)
         # The engine's strict parser first: it gives exact positions, and it refuses input
         # (N3 variables such as ``?x``) that crashes rdflib's Turtle parser instead of failing.
         try:
-            for _ in pyoxigraph.parse(raw, format=_OXI_FORMATS[kind], base_iri=BASE):
-                pass
+            triples = pyoxigraph.parse(raw, format=_OXI_FORMATS[kind], base_iri=BASE)
+            for count, _ in enumerate(triples, start=1):
+                if max_triples is not None and count > max_triples:
+                    _check_count(count, max_triples, source_name)
         except SyntaxError as exc:
             text = str(exc).split(": ", 1)[-1]
             raise ParseError(text, line=exc.lineno, column=exc.offset, source=source_name) from exc
@@ -157,6 +176,7 @@ def _our_context() -> Any:
 
 
 def _parse_json_ld(raw: bytes, graph: Graph, source_name: str | None) -> None:
+    nesting.check_json(raw, source_name)
     try:
         document = json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -168,6 +188,7 @@ def _parse_json_ld(raw: bytes, graph: Graph, source_name: str | None) -> None:
         raise ParseError("a JSON-LD document must be a JSON object or array", line=1, column=1,
                          source=source_name)
     resolved = _resolve_contexts(document, source_name)
+    nesting.check_json_ld_contexts(resolved, source_name)
     try:
         with quiet_json_ld():
             graph.parse(data=json.dumps(resolved), format="json-ld", base=BASE)

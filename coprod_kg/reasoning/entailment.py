@@ -249,6 +249,10 @@ def materialise(engine: GraphWriter, ontology_graph: str, sources: Iterable[str]
     for name in dict.fromkeys(inputs):
         triples.extend(engine.graph_triples(name))
     known = entail(triples, schema)
+    replace_graph = getattr(engine, "replace_graph", None)  # a Graph Store: bounded requests
+    if replace_graph is not None:
+        replace_graph(target, sorted(known, key=str))
+        return len(known)
     engine.update(f"DROP SILENT GRAPH <{target}>")
     _insert(engine, target, sorted(known, key=str))
     return len(known)

@@ -48,6 +48,9 @@ class QueryInfo:
 
     form: QueryForm
     dataset: frozenset[str] | None = None
+    #: IRIs the query can put in graph position (``GRAPH <iri>``, or bound to a ``GRAPH ?g``
+    #: variable through VALUES, BIND or a FILTER on it): each must be a public graph.
+    graphs: frozenset[str] = frozenset()
 
     @property
     def has_dataset_clause(self) -> bool:
@@ -91,12 +94,12 @@ def _is_update(query: str) -> bool:
     return True
 
 
-def _translate_dataset(parsed: Any, base_iri: str | None) -> frozenset[str]:
-    """The ``FROM``/``FROM NAMED`` IRIs, prefixes and base resolved (rdflib's translation)."""
+def _translate(parsed: Any, base_iri: str | None) -> Any:
+    """rdflib's algebra of ``parsed``, prefixes and base resolved."""
     from rdflib.plugins.sparql.algebra import translateQuery
 
     try:
-        algebra = translateQuery(parsed, base=base_iri).algebra
+        return translateQuery(parsed, base=base_iri).algebra
     except RecursionError:
         raise
     # rdflib raises a bare Exception for an unknown prefix ("Unknown namespace prefix"); any
@@ -104,11 +107,71 @@ def _translate_dataset(parsed: Any, base_iri: str | None) -> frozenset[str]:
     # refused, whatever the reason.
     except Exception as exc:
         raise BadInput(f"malformed query: {exc}") from exc
+
+
+def _translate_dataset(parsed: Any, base_iri: str | None) -> frozenset[str]:
+    """The ``FROM``/``FROM NAMED`` IRIs, prefixes and base resolved (rdflib's translation)."""
+    algebra = _translate(parsed, base_iri)
     iris: set[str] = set()
     for clause in algebra.get("datasetClause") or []:
         for key in ("default", "named"):
             if key in clause:  # CompValue.get returns odd defaults for missing keys
                 iris.add(str(clause[key]))
+    return frozenset(iris)
+
+
+def _get(node: object, key: str) -> Any:
+    """A field of an rdflib CompValue (``CompValue.get`` answers the key when it is absent)."""
+    return dict.get(node, key) if isinstance(node, dict) else None
+
+
+def _graph_iris(parsed: Any, base_iri: str | None) -> frozenset[str]:
+    """Every IRI that can name the graph of a ``GRAPH`` pattern (see :class:`QueryInfo`).
+
+    Conservative: a variable feeding a ``GRAPH ?g`` variable through ``BIND`` counts as one
+    too, and every IRI of a FILTER expression that mentions such a variable is collected.
+    Servers differ on a graph outside the dataset (Virtuoso yields one empty solution, so
+    ``ASK`` answers true), so the gate must not leave it to them.
+
+    >>> sorted(analyse_query("ASK { VALUES ?g { <http://x/g> } GRAPH ?g { ?s ?p ?o } }").graphs)
+    ['http://x/g']
+    """
+    from rdflib.plugins.sparql.algebra import translatePrologue
+    from rdflib.term import URIRef, Variable
+
+    algebra = _translate(parsed, base_iri)
+    prologue = translatePrologue(parsed[0], base_iri)
+    nodes = [n for n in _nodes(algebra) if _name(n) is not None]
+    graph_vars: set[Variable] = set()
+    iris: set[str] = set()
+    for node in nodes:
+        # "GraphGraphPattern": rdflib leaves the patterns inside EXISTS untranslated
+        if _name(node) in ("Graph", "GraphGraphPattern"):
+            term = _get(node, "term")
+            if isinstance(term, Variable):
+                graph_vars.add(term)
+            else:  # an IRI, a prefixed name or a relative IRI of the parse tree
+                iris.add(str(prologue.absolutize(term)))
+    grown = True
+    while grown:  # BIND(?x AS ?g): ?x names graphs too
+        before = len(graph_vars)
+        for node in nodes:
+            if _name(node) == "Extend" and _get(node, "var") in graph_vars:
+                graph_vars |= {v for v in _nodes(_get(node, "expr"))
+                               if isinstance(v, Variable)}
+        grown = len(graph_vars) > before
+    for node in nodes:
+        name = _name(node)
+        if name == "values":
+            for row in _get(node, "res") or []:
+                iris |= {str(v) for k, v in row.items()
+                         if k in graph_vars and isinstance(v, URIRef)}
+        elif name in ("Extend", "Filter"):
+            expr = list(_nodes(_get(node, "expr")))
+            mentioned = (name == "Extend" and _get(node, "var") in graph_vars) or any(
+                isinstance(v, Variable) and v in graph_vars for v in expr)
+            if mentioned:
+                iris |= {str(v) for v in expr if isinstance(v, URIRef)}
     return frozenset(iris)
 
 
@@ -136,13 +199,16 @@ def analyse_query(query: str, base_iri: str | None = None) -> QueryInfo:
         dataset = None
         if dict.get(form_node, "datasetClause"):  # CompValue.get returns the key if absent
             dataset = _translate_dataset(parsed, base_iri)
+        graphs: frozenset[str] = frozenset()
+        if any(_name(node) == "GraphGraphPattern" for node in _nodes(parsed)):
+            graphs = _graph_iris(parsed, base_iri)
     except RecursionError:
         raise QueryTooComplex("the query is nested too deeply to be checked") from None
     except ParseBaseException as exc:
         if _is_update(query):
             raise BadInput(UPDATE_REFUSED) from None
         raise _parse_error(exc) from None
-    return QueryInfo(_FORMS[name], dataset)
+    return QueryInfo(_FORMS[name], dataset, graphs)
 
 
 def inspect_query(query: str, base_iri: str | None = None) -> QueryInfo:

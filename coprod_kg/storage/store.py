@@ -159,12 +159,15 @@ def dataset_for(request: QueryRequest, info: QueryInfo, public: Sequence[str],
 
     An allow-list: protocol graphs (``default-graph-uri``/``named-graph-uri``) override the
     query's ``FROM`` and are kept only if public (any other IRI, a pending submission or an
-    unknown graph, is dropped, so it reads as empty). A query's own ``FROM``/``FROM NAMED``
-    naming anything but a public graph is refused. Without a dataset, the default graph is the
-    public graphs' union: the store's own union when the store read holds nothing else
-    (``public_only_store``), else the explicit list.
+    unknown graph, is dropped, so it reads as empty). A query's own ``FROM``/``FROM NAMED``, or
+    a ``GRAPH`` pattern, naming anything but a public graph is refused. Without a dataset, the
+    default graph is the public graphs' union: the store's own union when the store read holds
+    nothing else (``public_only_store``), else the explicit list.
     """
     allowed = set(public)
+    hidden = info.graphs - allowed
+    if hidden:  # refused here, whatever a server would make of a graph outside the dataset
+        raise BadInput(f"the query names a graph that is not public: {sorted(hidden)[0]}")
     if request.default_graphs is not None or request.named_graphs is not None:
         default = tuple(g for g in request.default_graphs or () if g in allowed)
         named = tuple(g for g in request.named_graphs or () if g in allowed)

@@ -210,7 +210,9 @@ def _run_engine(context: ValidationContext, data: Graph) -> Graph:
     engine = pyshacl
     if context.engine == "pyshacl-turbo":
         engine = importlib.import_module("pyshacl_turbo")
-    with SPARQL_PARSER_LOCK:  # pySHACL parses SHACL-SPARQL with rdflib's shared parser
+    # pySHACL parses SHACL-SPARQL with rdflib's shared parser, which threads corrupt; in the
+    # server each validation worker process runs one validation at a time, so it never waits.
+    with SPARQL_PARSER_LOCK:
         _, report, _ = engine.validate(
             data, shacl_graph=context.shapes, inference=None, advanced=False,
             allow_warnings=True, allow_infos=True, abort_on_first=False)
@@ -245,10 +247,16 @@ def _filtered_report(report: Graph, keep: set[Node], conforms: bool) -> Graph:
 
 
 def _copy_closure(source: Graph, node: Node, into: Graph) -> None:
-    for pred, obj in source.predicate_objects(node):
-        into.add((node, pred, obj))
-        if isinstance(obj, BNode):
-            _copy_closure(source, obj, into)
+    """Copy ``node``'s triples and those of the blank nodes it reaches (a loop, not recursion:
+    a reported value may be a long list)."""
+    pending, seen = [node], {node}
+    while pending:
+        current = pending.pop()
+        for pred, obj in source.predicate_objects(current):
+            into.add((current, pred, obj))
+            if isinstance(obj, BNode) and obj not in seen:
+                seen.add(obj)
+                pending.append(obj)
 
 
 def _stamp(*directories: Path) -> tuple[tuple[str, int], ...]:

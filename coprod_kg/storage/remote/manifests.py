@@ -1,7 +1,7 @@
 """The manifest of the remote back end: one ``rdf:value`` literal of the private graph
 :data:`MANIFEST_GRAPH` about itself (the same JSON as the embedded store's file), so every
-stateless API process reads the same list of public graphs; every write replaces it in one
-SPARQL Update request.
+stateless API process reads the same list of public graphs; every write replaces that graph
+in one request.
 """
 
 from __future__ import annotations
@@ -17,21 +17,10 @@ MANIFEST_GRAPH = str(GRAPH["manifest"])
 _VALUE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#value"
 
 
-def manifest_update(manifest: Manifest) -> str:
-    """The SPARQL Update text replacing the remote manifest with ``manifest``.
-
-    Callers may append it (after ``;``) to their own update, so a graph change and the public
-    flags that go with it are applied by the server in the same request.
-    """
-    literal = ox.Literal(manifest_to_json(manifest))
-    return (f"DROP SILENT GRAPH <{MANIFEST_GRAPH}> ;\n"
-            f"INSERT DATA {{ GRAPH <{MANIFEST_GRAPH}> {{ "
-            f"<{MANIFEST_GRAPH}> <{_VALUE}> {literal} }} }}")
-
-
 def conditional_manifest_update(expected: Manifest | None, manifest: Manifest) -> str:
-    """Like :func:`manifest_update`, but changes nothing unless the stored manifest is still
-    ``expected`` (same generation; ``None``: no manifest yet). Check with a read afterwards."""
+    """The ONE update operation replacing the remote manifest, which changes nothing unless
+    the stored manifest is still ``expected`` (same generation; ``None``: no manifest yet).
+    Check with a read afterwards."""
     literal = ox.Literal(manifest_to_json(manifest))
     graph, value = f"<{MANIFEST_GRAPH}>", f"<{_VALUE}>"
     if expected is None:
@@ -57,7 +46,12 @@ class RemoteManifestStore:
         return None
 
     def write(self, manifest: Manifest) -> None:
-        self.writer.update(manifest_update(manifest))
+        """ONE Graph Store PUT of the manifest graph: the server replaces it whole (a
+        ``DROP`` then ``INSERT DATA`` request may be applied in part, and Virtuoso answers
+        ``OPTIONAL`` with no solution when nothing matches)."""
+        self.writer.replace_graph(MANIFEST_GRAPH, [ox.Triple(
+            ox.NamedNode(MANIFEST_GRAPH), ox.NamedNode(_VALUE),
+            ox.Literal(manifest_to_json(manifest)))])
 
     def close(self) -> None:
         """Close the writer's HTTP client (if the writer owns it)."""

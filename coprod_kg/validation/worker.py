@@ -1,0 +1,405 @@
+"""Validate uploads in worker processes under hard limits, off the API process.
+
+An upload (``POST /validate``, a submission) is parsed and validated by one of at most
+``COPROD_VALIDATION_WORKERS`` worker processes. Each worker lowers its CPU priority
+(``os.nice``), so light queries keep the CPU, and caps its address space (``RLIMIT_AS``,
+``COPROD_VALIDATION_MEMORY``) and, for each task, its CPU time (``RLIMIT_CPU``); the caller kills
+it when the validation passes ``COPROD_VALIDATION_TIMEOUT`` and the next upload gets a fresh one.
+An upload that finds every worker busy waits :data:`QUEUE_WAIT` seconds at most, then gets 503.
+
+The worker refuses a document with more than ``COPROD_MAX_TRIPLES`` triples or
+``COPROD_MAX_RECORDS`` records before validating it, and sends back only the rendered report (or
+the validation result, and for a submission its triples as N-Triples): the API process never
+builds the graph of a validation. The knowledge-graph lookups validation needs (types and
+labels of referenced nodes) are answered by the calling process on the worker's request, so the
+store stays where it is.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import resource
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+
+from rdflib import Graph, URIRef
+
+from coprod_kg.config import Settings
+from coprod_kg.errors import (
+    CoprodError,
+    PayloadTooLarge,
+    ValidationBusy,
+    ValidationTimeout,
+)
+from coprod_kg.rdf.parsing import parse_rdf
+from coprod_kg.rdf.source_lines import SourceText
+from coprod_kg.rdf.sources import new_graph
+from coprod_kg.validation.report import render
+from coprod_kg.validation.shacl import Lookup, ValidationContext, ValidationResult, load_context_for
+from coprod_kg.validation.shacl import validate_graph as _validate_graph
+
+#: Seconds an upload waits for a free worker before 503 (``Retry-After`` tells when to retry).
+QUEUE_WAIT = 10.0
+#: Seconds a new worker may take to import its libraries and load the shapes.
+STARTUP_TIMEOUT = 120.0
+#: Tasks a worker runs before it is replaced (bounds what a long-lived heap accumulates).
+TASKS_PER_WORKER = 200
+#: How much the workers lower their scheduling priority (``os.nice``).
+NICENESS = 10
+_MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one upload may use: records, triples, seconds, and bytes of address space."""
+
+    max_records: int
+    max_triples: int
+    timeout: float
+    memory_bytes: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        """The limits ``settings`` configure."""
+        return cls(settings.max_records, settings.max_triples, settings.validation_timeout,
+                   settings.validation_memory * _MIB)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A validated upload: its report rendered (when asked for) or its result, and, when asked
+    for, its parsed graph."""
+
+    result: ValidationResult | None
+    rendered: str | None = None
+    graph: Graph | None = None
+
+
+@dataclass(frozen=True)
+class _Task:
+    data: bytes
+    media_type: str
+    source_name: str | None
+    engine: str
+    with_triples: bool
+    render: str | None  #: one of coprod_kg.validation.report.FORMATS, or None for the result itself
+
+
+@dataclass(frozen=True)
+class _Answer:
+    result: ValidationResult | None
+    rendered: str | None
+    ntriples: bytes | None
+
+
+def check_records(graph: Graph, limit: int, source_name: str | None = None) -> None:
+    """413 when ``graph`` describes more than ``limit`` records (distinct IRI subjects)."""
+    records = {s for s in graph.subjects() if isinstance(s, URIRef)}
+    if len(records) > limit:
+        where = f"{source_name}: " if source_name else ""
+        raise PayloadTooLarge(f"{where}the document describes {len(records)} records; the limit "
+                              f"for one upload is {limit} (COPROD_MAX_RECORDS)")
+
+
+def parse_and_validate(data: bytes, media_type: str, source_name: str | None,
+                       context: ValidationContext,
+                       limits: Limits | None = None) -> tuple[Graph, ValidationResult]:
+    """Parse, check the limits (if given) and validate, in this process."""
+    graph = parse_rdf(data, media_type, source_name,
+                      max_triples=None if limits is None else limits.max_triples)
+    if limits is not None:
+        check_records(graph, limits.max_records, source_name)
+    text = data.decode("utf-8", errors="replace")
+    return graph, _validate_graph(graph, context=context, texts=[SourceText(source_name, text)])
+
+
+# --- the worker process -----------------------------------------------------------------------
+
+
+def _confine(limits: Limits) -> None:
+    """Lower this process's priority and cap its memory (for the rest of its life)."""
+    os.nice(NICENESS)
+    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+
+
+def _limit_cpu(seconds: float) -> None:
+    """Let this task use ``seconds`` more CPU time; past it the kernel stops the process."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    soft = math.ceil(usage.ru_utime + usage.ru_stime + seconds) + 1
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+
+def _asking(conn: Connection) -> Lookup:
+    """A lookup answered by the calling process (which holds the store)."""
+    def lookup(nodes: set[URIRef]) -> Graph:
+        conn.send(("lookup", sorted(str(n) for n in nodes)))
+        graph = Graph()
+        graph.parse(data=conn.recv(), format="nt")
+        return graph
+    return lookup
+
+
+def _run(task: _Task, context: ValidationContext, limits: Limits) -> _Answer:
+    context = context.with_engine(task.engine)
+    graph, result = parse_and_validate(task.data, task.media_type, task.source_name, context,
+                                       limits)
+    triples = graph.serialize(format="nt", encoding="utf-8") if task.with_triples else None
+    if task.render is None:
+        return _Answer(result, None, triples)
+    return _Answer(None, render(result, task.render), triples)
+
+
+def _worker_main(conn: Connection, settings: Settings) -> None:
+    """One worker: confine itself, load the shapes, then validate one task at a time."""
+    limits = Limits.of(settings)
+    try:
+        _confine(limits)
+        context = load_context_for(settings).with_lookup(_asking(conn))
+    except (CoprodError, OSError, MemoryError) as exc:
+        conn.send(("error", CoprodError(f"the validation worker could not start: {exc}")))
+        return
+    conn.send(("ready", None))
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        _limit_cpu(limits.timeout)
+        out_of_memory = False
+        try:
+            answer: tuple[str, object] = ("ok", _run(task, context, limits))
+        except CoprodError as exc:
+            answer = ("error", exc)
+        except MemoryError:
+            out_of_memory = True  # answered below: the traceback holds the memory until then
+        if out_of_memory:
+            # the memory is back, but the heap may be fragmented: this worker quits, and the
+            # caller starts another one
+            conn.send(("fatal", _out_of_memory(limits)))
+            return
+        conn.send(answer)
+
+
+def _out_of_memory(limits: Limits) -> PayloadTooLarge:
+    return PayloadTooLarge(f"validating this document needs more than "
+                           f"{limits.memory_bytes // _MIB} MiB (COPROD_VALIDATION_MEMORY); "
+                           "send a smaller document")
+
+
+# --- the calling side -------------------------------------------------------------------------
+
+
+@dataclass
+class _Worker:
+    process: BaseProcess
+    conn: Connection
+    tasks: int = 0
+
+
+class ValidationPool:
+    """At most ``settings.validation_workers`` validations at once, each in a worker process.
+
+    :meth:`run` is thread-safe and blocking (call it from a thread, not an event loop).
+    Workers start at first use and are kept for the next uploads.
+    """
+
+    def __init__(self, settings: Settings, queue_wait: float = QUEUE_WAIT) -> None:
+        if settings.validation_workers < 1:
+            raise ValueError("validation_workers must be at least 1")
+        self.settings = settings
+        self.limits = Limits.of(settings)
+        self.queue_wait = queue_wait
+        self._context = multiprocessing.get_context("spawn")
+        self._slots = threading.BoundedSemaphore(settings.validation_workers)
+        self._idle: list[_Worker] = []
+        self._all: dict[int, _Worker] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+        self.running = 0  #: validations holding a worker now
+
+    def run(self, data: bytes, media_type: str, source_name: str | None, lookup: Lookup,
+            engine: str = "pyshacl", with_triples: bool = False,
+            render_as: str | None = None) -> Checked:
+        """Parse and validate ``data`` in a worker; the graph comes back if ``with_triples``,
+        the report rendered in ``render_as`` (see :func:`coprod_kg.validation.report.render`)
+        if given.
+
+        ValidationBusy (503) when no worker frees up in time, ValidationTimeout (503) past the
+        time limit, PayloadTooLarge (413) past a size or memory limit, and the errors of the
+        document (ParseError...) as the worker raised them.
+        """
+        if not self._slots.acquire(timeout=self.queue_wait):
+            raise ValidationBusy(f"every validation worker is busy (at most "
+                                 f"{self.settings.validation_workers} at once); try again later")
+        with self._lock:
+            self.running += 1
+        try:
+            with self._worker() as worker:
+                answer = self._exchange(worker, _Task(data, media_type, source_name, engine,
+                                                      with_triples, render_as), lookup)
+        finally:
+            with self._lock:
+                self.running -= 1
+            self._slots.release()
+        if isinstance(answer, CoprodError):
+            raise answer
+        graph = None
+        if answer.ntriples is not None:
+            graph = new_graph()
+            graph.parse(data=answer.ntriples, format="nt")
+        return Checked(answer.result, answer.rendered, graph)
+
+    @contextmanager
+    def _worker(self) -> Iterator[_Worker]:
+        """An idle worker (or a new one); kept after a task, replaced if the task broke it."""
+        with self._lock:
+            worker = self._idle.pop() if self._idle else None
+        if worker is None:
+            worker = self._spawn()
+        try:
+            yield worker
+        except BaseException:
+            self._retire(worker)
+            raise
+        worker.tasks += 1
+        with self._lock:
+            keep = not self._closed and worker.tasks < TASKS_PER_WORKER
+            if keep:
+                self._idle.append(worker)
+        if not keep:
+            self._retire(worker)
+
+    def _spawn(self) -> _Worker:
+        parent, child = self._context.Pipe()
+        process = self._context.Process(target=_worker_main, args=(child, self.settings),
+                                        name="coprod-validation-worker", daemon=True)
+        process.start()
+        child.close()
+        worker = _Worker(process, parent)
+        with self._lock:
+            self._all[id(worker)] = worker
+        try:
+            if not parent.poll(STARTUP_TIMEOUT):
+                raise CoprodError("the validation worker did not start in time")
+            status, payload = parent.recv()
+            if status != "ready":
+                assert isinstance(payload, CoprodError)
+                raise payload
+        except (EOFError, OSError, CoprodError) as exc:
+            self._retire(worker)
+            if isinstance(exc, CoprodError):
+                raise
+            raise CoprodError(f"the validation worker could not start: {exc}") from exc
+        return worker
+
+    def _exchange(self, worker: _Worker, task: _Task,
+                  lookup: Lookup) -> _Answer | CoprodError:
+        """Send ``task`` and answer the worker's lookups until its answer or the deadline.
+
+        An error about the document is returned (the worker stays usable); anything that
+        leaves the worker unusable is raised, and :meth:`_worker` replaces it.
+        """
+        deadline = time.monotonic() + self.limits.timeout
+        try:
+            worker.conn.send(task)
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not worker.conn.poll(remaining):
+                    raise self._timeout()
+                status, payload = worker.conn.recv()
+                if status == "lookup":
+                    found = lookup({URIRef(iri) for iri in payload})
+                    worker.conn.send(found.serialize(format="nt", encoding="utf-8"))
+                    continue
+                if status == "ok":
+                    assert isinstance(payload, _Answer)
+                    return payload
+                assert isinstance(payload, CoprodError)
+                if status == "fatal":
+                    raise payload
+                return payload
+        except (EOFError, OSError) as exc:
+            raise self._died(worker) from exc
+
+    def _timeout(self) -> ValidationTimeout:
+        return ValidationTimeout(f"the validation ran longer than {self.limits.timeout:g} s "
+                                 "(COPROD_VALIDATION_TIMEOUT) and was stopped; send a smaller "
+                                 "document")
+
+    def _died(self, worker: _Worker) -> CoprodError:
+        """What a worker that vanished mid-task means for the caller."""
+        worker.process.join(5)
+        code = worker.process.exitcode
+        if code == -signal.SIGXCPU:
+            return self._timeout()
+        if code in (-signal.SIGABRT, -signal.SIGSEGV, -signal.SIGBUS):
+            # an allocation refused by RLIMIT_AS outside Python (the Rust parser aborts)
+            return _out_of_memory(self.limits)
+        return CoprodError(f"the validation worker stopped unexpectedly (exit code {code})")
+
+    def _retire(self, worker: _Worker) -> None:
+        with self._lock:
+            self._all.pop(id(worker), None)
+        if worker.process.is_alive():
+            worker.process.kill()
+        worker.process.join(5)
+        worker.conn.close()
+
+    def worker_pids(self) -> list[int]:
+        """The process ids of the live workers (for monitoring and tests)."""
+        with self._lock:
+            return [w.process.pid for w in self._all.values() if w.process.pid is not None]
+
+    def close(self) -> None:
+        """Stop every worker process (a task still running fails)."""
+        with self._lock:
+            self._closed = True
+            workers = list(self._all.values())
+            self._idle.clear()
+        for worker in workers:
+            self._retire(worker)
+
+
+_ACTIVE: list[ValidationPool] = []
+
+
+def install(pool: ValidationPool) -> None:
+    """Make ``pool`` the one :func:`validate_bounded` uses (the server does, at start-up)."""
+    _ACTIVE.append(pool)
+
+
+def uninstall(pool: ValidationPool) -> None:
+    """Stop using ``pool`` (the server does, at shutdown)."""
+    if pool in _ACTIVE:
+        _ACTIVE.remove(pool)
+
+
+def active_pool() -> ValidationPool | None:
+    """The pool installed last, if any."""
+    return _ACTIVE[-1] if _ACTIVE else None
+
+
+def validate_bounded(data: bytes, media_type: str, source_name: str | None,
+                     context: ValidationContext) -> tuple[Graph, ValidationResult]:
+    """Parse and validate an upload: in the installed pool's worker when there is one (the
+    server), else in this process without the upload limits (the command line's own files)."""
+    pool = active_pool()
+    if pool is None:
+        return parse_and_validate(data, media_type, source_name, context)
+    checked = pool.run(data, media_type, source_name, context.lookup, context.engine,
+                       with_triples=True)
+    assert checked.graph is not None and checked.result is not None
+    return checked.graph, checked.result
