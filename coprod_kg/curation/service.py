@@ -65,8 +65,10 @@ class Curation(CurationBase):
         """A service over ``backend`` (or a back end of its own, released by :meth:`close`);
         the writer is opened at the first read or write.
 
-        With ``repair`` the manifest's public flags are re-derived from the curation graph now,
-        which repairs a crash between a store write and the manifest write.
+        With ``repair`` (and a loaded store) the writer is opened now, which first finishes
+        interrupted writes and re-derives entailments and the manifest's public flags from the
+        curation graph (a crash between a store write and the manifest write); otherwise that
+        happens at the first read or write.
         """
         service = cls(settings, backend)
         if repair:
