@@ -137,3 +137,19 @@ def write_dump(backend: Backend, fmt: DumpFormat, output: Path) -> int:
             stream.write(chunk)
             size += len(chunk)
     return size
+
+
+def write_release(backend: Backend, folder: Path, version: str, day: str) -> list[Path]:
+    """The dated dumps of a release: ``coprod-kg-{version}-{day}.{nq,ttl,nt}`` in ``folder``,
+    and ``SHA256SUMS`` over them (``sha256sum -c`` reads it); returns the files written."""
+    written = []
+    for fmt in DUMP_FORMATS.values():
+        suffix = Path(fmt.filename).suffix
+        target = folder / f"coprod-kg-{version}-{day}{suffix}"
+        write_dump(backend, fmt, target)
+        written.append(target)
+    lines = [f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n" for p in written]
+    sums = folder / "SHA256SUMS"
+    with atomic_write(sums) as stream:
+        stream.write("".join(lines).encode())
+    return [*written, sums]
