@@ -12,7 +12,8 @@ from backends import jsonld_nodes, manifest_of, store_of
 from rdflib import Graph
 
 from coprod_kg.errors import BadInput, NotAcceptable
-from coprod_kg.rdf.formats import QueryForm, negotiate
+from coprod_kg.rdf.conneg import negotiate_query as negotiate
+from coprod_kg.rdf.formats import QueryForm
 from coprod_kg.rdf.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH
 from coprod_kg.sparql.safety import inspect_query
 from coprod_kg.storage.embedded.oxigraph_store import OxigraphStore

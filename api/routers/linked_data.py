@@ -24,6 +24,7 @@ from coprod_kg.publishing.dump import DUMP_FORMATS, etag, iter_dump
 from coprod_kg.publishing.published_ontology import ensure_built
 from coprod_kg.publishing.void import serialise, summarise
 from coprod_kg.rdf import conneg
+from coprod_kg.rdf.formats import GRAPH_FORMATS
 from coprod_kg.storage.backend import Backend
 from coprod_kg.storage.store import KnowledgeStore
 
@@ -47,18 +48,15 @@ StoreDep = Annotated[KnowledgeStore, Depends(get_store)]
 BackendDep = Annotated[Backend, Depends(get_backend)]
 VARY = {"Vary": "Accept"}
 #: Short names shown in "also as" links, for each RDF media type.
-FORMAT_NAMES: dict[str, str] = {
-    conneg.TURTLE: "ttl", conneg.JSON_LD: "jsonld", conneg.N_TRIPLES: "nt",
-    conneg.RDF_XML: "rdf",
-}
+FORMAT_NAMES: dict[str, str] = {f.media_type: f.short for f in GRAPH_FORMATS}
 #: The published ontology files (built by coprod_kg.publishing.docs), per media type.
 ONTOLOGY_FILES: dict[str, str] = {
     conneg.HTML: docs.HTML_NAME, conneg.TURTLE: "coprod.ttl", conneg.JSON_LD: "coprod.jsonld",
     conneg.N_TRIPLES: "coprod.nt", conneg.RDF_XML: "coprod.owl",
 }
 VOID_TYPES = (conneg.TURTLE, conneg.JSON_LD, conneg.HTML, conneg.N_TRIPLES, conneg.RDF_XML)
-_RDF_FORMATS = {conneg.TURTLE: ox.RdfFormat.TURTLE, conneg.JSON_LD: ox.RdfFormat.JSON_LD,
-                conneg.N_TRIPLES: ox.RdfFormat.N_TRIPLES, conneg.RDF_XML: ox.RdfFormat.RDF_XML}
+_RDF_FORMATS = {f.media_type: f.oxigraph for f in GRAPH_FORMATS
+                if isinstance(f.oxigraph, ox.RdfFormat)}
 
 
 def _choose(request: Request, offered: tuple[str, ...]) -> str:

@@ -22,8 +22,8 @@ from starlette.concurrency import run_in_threadpool
 
 from coprod_kg.config import Settings
 from coprod_kg.errors import BadInput, PayloadTooLarge, UnsupportedMediaType
-from coprod_kg.rdf.conneg import parse_accept
-from coprod_kg.rdf.formats import GRAPH_FORMATS, QueryForm, ResultFormat, negotiate
+from coprod_kg.rdf.conneg import negotiate_query, parse_accept
+from coprod_kg.rdf.formats import GRAPH_FORMATS, QueryForm, ResultFormat
 from coprod_kg.sparql.service_description import serialise, service_description
 from coprod_kg.storage.store import KnowledgeStore, prepare
 
@@ -118,7 +118,7 @@ def _describe_service(request: Request, settings: Settings, store: KnowledgeStor
         return RedirectResponse("/query", status_code=303)
     if request.method != "GET":
         raise BadInput("no 'query' parameter")
-    fmt: ResultFormat = negotiate(QueryForm.CONSTRUCT, accept, format_param)
+    fmt: ResultFormat = negotiate_query(QueryForm.CONSTRUCT, accept, format_param)
     graph = service_description(settings.public_url.rstrip("/") + "/sparql",
                                 [g.name for g in store.graphs()])
     return Response(serialise(graph, fmt), media_type=fmt.media_type, headers={"Vary": "Accept"})

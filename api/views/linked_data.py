@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pyoxigraph as ox
 
 from coprod_kg.errors import BadInput, CoprodError, NotFound
-from coprod_kg.rdf import conneg
+from coprod_kg.rdf.formats import GRAPH_FORMATS
 from coprod_kg.rdf.namespaces import BASE, ONTOLOGY_IRI
 from coprod_kg.storage.rows import Row, select
 from coprod_kg.storage.store import KnowledgeStore, QueryRequest
@@ -29,12 +29,7 @@ DEREFERENCEABLE: tuple[str, ...] = (
 )
 
 #: Store format names for each RDF media type a page offers.
-STORE_FORMATS: dict[str, str] = {
-    conneg.TURTLE: "turtle",
-    conneg.JSON_LD: "jsonld",
-    conneg.N_TRIPLES: "ntriples",
-    conneg.RDF_XML: "rdfxml",
-}
+STORE_FORMATS: dict[str, str] = {f.media_type: f.name for f in GRAPH_FORMATS}
 
 #: Properties whose value names a thing, best first (the first found is the display label).
 LABEL_PROPERTIES: tuple[str, ...] = (

@@ -89,6 +89,11 @@ class CurationBase:
         """Open the writer now (server start), which repairs what a crash left half done."""
         self.writer()
 
+    def _published(self) -> GraphReader | None:
+        """The published state (public graphs only; None before the first load): lookups and
+        confinement read it, so a process that is not the writer can still validate."""
+        return self.backend.published_reader()
+
     @contextmanager
     def _read(self) -> Iterator[GraphReader | None]:
         """The writer (None if the store is empty). Curation never opens the main store
@@ -159,12 +164,12 @@ class CurationBase:
 
         See :mod:`coprod_kg.curation.confinement` for the rules.
         """
-        with self._read() as reader:
-            if reader is None:
-                confinement.check_record(triples, case)
-                return set()
-            self._ontology = confinement.ontology_view(reader, self._ontology)
-            return confinement.confine(reader, self._public(), self._ontology, triples, case)
+        reader = self._published()
+        if reader is None:
+            confinement.check_record(triples, case)
+            return set()
+        self._ontology = confinement.ontology_view(reader, self._ontology)
+        return confinement.confine(reader, self._public(), self._ontology, triples, case)
 
     def commit(self, request: str, user: str, action: str, target: str,
                 detail: str = "") -> None:
@@ -257,17 +262,17 @@ class CurationBase:
             derive_manifest(self.manifests(), reader)
 
     def _lookup(self, nodes: set[URIRef]) -> Graph:
-        with self._read() as reader:
-            if reader is None:
-                return Graph()
-            return types_and_labels(reader, self._public(), nodes)
+        reader = self._published()
+        if reader is None:
+            return Graph()
+        return types_and_labels(reader, self._public(), nodes)
 
     def check_foreign(self, prepared: Prepared) -> None:
         subjects = foreign_subjects(prepared.graph, prepared.case)
-        with self._read() as reader:
-            if reader is None or not subjects:
-                return
-            taken = described_elsewhere(reader, self._public(), subjects, prepared.case)
+        reader = self._published()
+        if reader is None or not subjects:
+            return
+        taken = described_elsewhere(reader, self._public(), subjects, prepared.case)
         if taken:
             listed = ", ".join(f"{s} (in {g})" for s, g in sorted(taken.items()))
             raise Unprocessable("the submission redefines resources that another record "

@@ -89,9 +89,9 @@ class Curation(CurationBase):
         The full check ran before validation; only this part can change meanwhile (another
         record minting the same resource was published).
         """
-        with self._read() as reader:
-            offences = [] if reader is None else confinement.taken_offences(
-                reader, self._public(), triples, case)
+        reader = self._published()
+        offences = [] if reader is None else confinement.taken_offences(
+            reader, self._public(), triples, case)
         if offences:
             raise OutsideCase(case, offences)
 

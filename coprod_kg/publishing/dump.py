@@ -19,6 +19,7 @@ import pyoxigraph as ox
 from coprod_kg.atomic import atomic_write
 from coprod_kg.config import Settings
 from coprod_kg.errors import BadInput
+from coprod_kg.rdf.formats import rdf_format
 from coprod_kg.rdf.namespaces import PREFIXES
 from coprod_kg.storage.backend import Backend, remote_writer
 from coprod_kg.storage.embedded.oxigraph_store import open_read_only
@@ -44,10 +45,9 @@ class DumpFormat:
 
 
 DUMP_FORMATS: dict[str, DumpFormat] = {
-    "nquads": DumpFormat("nquads", "coprod.nq", "application/n-quads", ox.RdfFormat.N_QUADS),
-    "turtle": DumpFormat("turtle", "coprod.ttl", "text/turtle", ox.RdfFormat.TURTLE),
-    "ntriples": DumpFormat("ntriples", "coprod.nt", "application/n-triples",
-                           ox.RdfFormat.N_TRIPLES),
+    f.name: DumpFormat(f.name, f"coprod.{f.short}", f.media_type, f.oxigraph)
+    for f in map(rdf_format, ("nquads", "turtle", "ntriples"))
+    if isinstance(f.oxigraph, ox.RdfFormat)
 }
 
 

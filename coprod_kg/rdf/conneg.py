@@ -1,4 +1,5 @@
-"""Content negotiation: pick a media type from an ``Accept`` header (RFC 9110 §12.5.1).
+"""Content negotiation, the one place that picks a format from an ``Accept`` header (RFC 9110
+§12.5.1) or a ``?format=`` value, over the formats of :mod:`coprod_kg.rdf.formats`.
 
 Pure functions with no web framework, shared by the linked-data pages, the dumps, VoID and the
 SPARQL endpoint. The server's preference breaks ties: ``offered`` is listed best first.
@@ -10,13 +11,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from coprod_kg.errors import NotAcceptable
+from coprod_kg.rdf.formats import (
+    FORMATS,
+    GRAPH_ALIASES,
+    Format,
+    QueryForm,
+    formats_for,
+    rdf_format,
+)
 
-HTML = "text/html"
-TURTLE = "text/turtle"
-JSON_LD = "application/ld+json"
-N_TRIPLES = "application/n-triples"
-N_QUADS = "application/n-quads"
-RDF_XML = "application/rdf+xml"
+HTML = rdf_format("html").media_type
+TURTLE = rdf_format("turtle").media_type
+JSON_LD = rdf_format("jsonld").media_type
+N_TRIPLES = rdf_format("ntriples").media_type
+N_QUADS = rdf_format("nquads").media_type
+RDF_XML = rdf_format("rdfxml").media_type
 
 #: RDF serialisations of one graph, in the server's order of preference.
 RDF_GRAPH_TYPES: tuple[str, ...] = (TURTLE, JSON_LD, N_TRIPLES, RDF_XML)
@@ -25,33 +34,12 @@ PAGE_TYPES: tuple[str, ...] = (HTML, *RDF_GRAPH_TYPES)
 
 #: Names accepted by ``?format=`` (for links and clients that cannot set headers).
 FORMAT_ALIASES: dict[str, str] = {
-    "html": HTML,
-    "ttl": TURTLE,
-    "turtle": TURTLE,
-    "jsonld": JSON_LD,
-    "json-ld": JSON_LD,
-    "json": JSON_LD,
-    "nt": N_TRIPLES,
-    "ntriples": N_TRIPLES,
-    "n-triples": N_TRIPLES,
-    "nq": N_QUADS,
-    "nquads": N_QUADS,
-    "n-quads": N_QUADS,
-    "rdf": RDF_XML,
-    "xml": RDF_XML,
-    "rdfxml": RDF_XML,
-    "rdf-xml": RDF_XML,
+    name: f.media_type for f in FORMATS if f.kind != "results"
+    for name in (f.name, f.short, *f.names)
 }
 
 #: Other names clients send for the same formats (normalised before matching).
-SYNONYMS: dict[str, str] = {
-    "application/x-turtle": TURTLE,
-    "application/turtle": TURTLE,
-    "text/plain": N_TRIPLES,  # N-Triples' historical media type
-    "application/xml": RDF_XML,
-    "text/xml": RDF_XML,
-    "application/xhtml+xml": HTML,
-}
+SYNONYMS: dict[str, str] = {alt: f.media_type for f in FORMATS for alt in f.page_also}
 
 
 @dataclass(frozen=True)
@@ -171,3 +159,63 @@ def choose(accept: str | None, format_param: str | None, offered: Sequence[str])
     if format_param:
         return format_media_type(format_param, offered)
     return negotiate(accept, offered)
+
+
+# --- the answer of a SPARQL query ---------------------------------------------------------
+
+
+def _specificity(media_range: MediaRange, media_type: str) -> int:
+    """How closely ``media_range`` matches ``media_type``: 3 exact, 2 type/*, 1 */*, 0 not."""
+    return media_range.specificity + 1 if media_range.matches(media_type) else 0
+
+
+def _quality(ranges: list[MediaRange], fmt: Format) -> tuple[float, int]:
+    """The client's preference for ``fmt``: (q, closeness) of its best media type.
+
+    Each media type takes the q of its most specific matching range (RFC 9110 section 12.5.1);
+    the format's own media type beats an alias, so ``application/json`` on a SELECT picks SPARQL
+    JSON and on a CONSTRUCT picks JSON-LD.
+    """
+    best = (0.0, 0)
+    for media_type in fmt.media_types:
+        matches = [(_specificity(r, media_type), r.q) for r in ranges
+                   if _specificity(r, media_type)]
+        if matches:
+            spec, q = max(matches)
+            best = max(best, (q, spec * 2 + (media_type == fmt.media_type)))
+    return best
+
+
+def negotiate_query(form: QueryForm, accept: str | None, format_param: str | None = None
+                    ) -> Format:
+    """Choose the format to answer a query of ``form`` (the formats of :func:`negotiate`, with
+    the media types that name a results or a graph format depending on the form).
+
+    A ``format`` parameter (a short name like ``csv``, a media type, or the ``xml``/``json`` that
+    clients such as SPARQLWrapper send for every form) wins when it names a format of this form;
+    otherwise the Accept header decides, ties going to our default. Raises
+    :class:`NotAcceptable` when nothing fits.
+
+    >>> negotiate_query(QueryForm.SELECT, "text/csv;q=0.9, application/sparql-results+xml").name
+    'xml'
+    >>> negotiate_query(QueryForm.CONSTRUCT, None).name
+    'turtle'
+    """
+    candidates = formats_for(form)
+    offered = ", ".join(f.media_type for f in candidates)
+    if format_param:
+        wanted = format_param.strip().lower()
+        if form.returns_graph:
+            wanted = GRAPH_ALIASES.get(wanted, wanted)
+        for fmt in candidates:
+            if wanted == fmt.name or wanted in fmt.media_types:
+                return fmt
+    if not accept or not accept.strip():
+        return candidates[0]
+    ranges = parse_accept(accept, synonyms=False)
+    scored = [(_quality(ranges, fmt), -i, fmt) for i, fmt in enumerate(candidates)]
+    (q, _), _, best = max(scored, key=lambda item: (item[0][0], item[0][1], item[1]))
+    if q <= 0:
+        raise NotAcceptable(f"none of the media types in Accept: {accept!r} can answer a "
+                            f"{form.value} query; available: {offered}")
+    return best

@@ -1,4 +1,6 @@
-"""Result formats of SPARQL queries and HTTP content negotiation over them.
+"""The registry of formats: every serialisation the server reads or writes, declared once.
+
+Content negotiation over them is :mod:`coprod_kg.rdf.conneg`.
 
 A query's *form* decides which formats apply: ``SELECT``/``ASK`` give a results table or boolean
 (SPARQL JSON, XML, CSV, TSV); ``CONSTRUCT``/``DESCRIBE`` give a graph (Turtle, N-Triples, JSON-LD,
@@ -9,9 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Literal
+
+import pyoxigraph as ox
 
 from coprod_kg.errors import NotAcceptable
-from coprod_kg.rdf.conneg import MediaRange, parse_accept
 
 
 class QueryForm(Enum):
@@ -29,102 +33,91 @@ class QueryForm(Enum):
 
 
 @dataclass(frozen=True)
-class ResultFormat:
-    """One serialisation: its short name, the media type we send, and others we accept for it."""
+class Format:
+    """One serialisation, declared once: every negotiation, parser choice, dump and answer reads
+    this table.
+
+    ``name`` is the key (and a ``?format=`` value); ``short`` the name in links and file
+    extensions; ``names`` other ``?format=`` values; ``also`` other media types clients send for
+    it (some, like ``application/json``, name a results format or a graph format depending on
+    the query); ``page_also`` those of them that mean this format on a linked-data page too;
+    ``suffixes`` file name endings that hold it; ``rdflib`` and ``oxigraph`` the engines' names.
+    """
 
     name: str
     media_type: str
-    graph: bool
+    kind: Literal["page", "graph", "dataset", "results"]
+    short: str = ""
+    names: tuple[str, ...] = ()
     also: tuple[str, ...] = ()
+    page_also: tuple[str, ...] = ()
+    suffixes: tuple[str, ...] = ()
+    rdflib: str | None = None
+    oxigraph: ox.RdfFormat | ox.QueryResultsFormat | None = None
+
+    @property
+    def graph(self) -> bool:
+        """True for RDF graph formats (the answers of CONSTRUCT and DESCRIBE)."""
+        return self.kind == "graph"
 
     @property
     def media_types(self) -> tuple[str, ...]:
         return (self.media_type, *self.also)
 
 
+#: Every format the server reads or writes.
+FORMATS: tuple[Format, ...] = (
+    Format("html", "text/html", "page", "html", page_also=("application/xhtml+xml",)),
+    # graph formats, the default (Turtle) first
+    Format("turtle", "text/turtle", "graph", "ttl", ("ttl",), ("application/x-turtle",),
+           ("application/x-turtle", "application/turtle"), (".ttl",), "turtle",
+           ox.RdfFormat.TURTLE),
+    Format("ntriples", "application/n-triples", "graph", "nt", ("nt", "n-triples"),
+           ("text/plain",), ("text/plain",), (".nt",), "nt", ox.RdfFormat.N_TRIPLES),
+    Format("jsonld", "application/ld+json", "graph", "jsonld", ("json-ld", "json"),
+           ("application/json",), (), (".jsonld", ".json"), "json-ld", ox.RdfFormat.JSON_LD),
+    Format("rdfxml", "application/rdf+xml", "graph", "rdf", ("rdf", "xml", "rdf-xml"),
+           ("application/xml", "text/xml"), ("application/xml", "text/xml"),
+           (".rdf", ".owl", ".xml"), "xml", ox.RdfFormat.RDF_XML),
+    Format("nquads", "application/n-quads", "dataset", "nq", ("nq", "n-quads"),
+           suffixes=(".nq",), rdflib="nquads", oxigraph=ox.RdfFormat.N_QUADS),
+    # table and boolean formats, the default (JSON) first
+    Format("json", "application/sparql-results+json", "results", "srj",
+           also=("application/json", "text/javascript", "application/javascript"),
+           oxigraph=ox.QueryResultsFormat.JSON),
+    Format("xml", "application/sparql-results+xml", "results", "srx",
+           also=("application/xml", "text/xml"), oxigraph=ox.QueryResultsFormat.XML),
+    Format("csv", "text/csv", "results", "csv", oxigraph=ox.QueryResultsFormat.CSV),
+    Format("tsv", "text/tab-separated-values", "results", "tsv",
+           oxigraph=ox.QueryResultsFormat.TSV),
+)
+
+#: The formats' former name (a SPARQL answer's format).
+ResultFormat = Format
+
 #: Table and boolean formats, the default (JSON) first.
-RESULT_FORMATS: tuple[ResultFormat, ...] = (
-    ResultFormat("json", "application/sparql-results+json", False,
-                 ("application/json", "text/javascript", "application/javascript")),
-    ResultFormat("xml", "application/sparql-results+xml", False, ("application/xml", "text/xml")),
-    ResultFormat("csv", "text/csv", False),
-    ResultFormat("tsv", "text/tab-separated-values", False),
-)
-
+RESULT_FORMATS: tuple[Format, ...] = tuple(f for f in FORMATS if f.kind == "results")
 #: Graph formats, the default (Turtle) first.
-GRAPH_FORMATS: tuple[ResultFormat, ...] = (
-    ResultFormat("turtle", "text/turtle", True, ("application/x-turtle",)),
-    ResultFormat("ntriples", "application/n-triples", True, ("text/plain",)),
-    ResultFormat("jsonld", "application/ld+json", True, ("application/json",)),
-    ResultFormat("rdfxml", "application/rdf+xml", True, ("application/xml", "text/xml")),
-)
-
+GRAPH_FORMATS: tuple[Format, ...] = tuple(f for f in FORMATS if f.kind == "graph")
 #: Short names clients use for graph formats (``format=xml`` on a CONSTRUCT means RDF/XML).
-GRAPH_ALIASES: dict[str, str] = {"xml": "rdfxml", "rdf": "rdfxml", "json": "jsonld",
-                                 "json-ld": "jsonld", "ttl": "turtle", "nt": "ntriples",
-                                 "n-triples": "ntriples"}
+GRAPH_ALIASES: dict[str, str] = {n: f.name for f in GRAPH_FORMATS for n in f.names}
 
-FORMATS_BY_NAME: dict[str, ResultFormat] = {f.name: f for f in RESULT_FORMATS + GRAPH_FORMATS}
+FORMATS_BY_NAME: dict[str, Format] = {f.name: f for f in RESULT_FORMATS + GRAPH_FORMATS}
+_ALL_BY_NAME: dict[str, Format] = {f.name: f for f in FORMATS}
+
+
+def rdf_format(name: str) -> Format:
+    """A page, graph or dataset format by its name.
+
+    >>> rdf_format("turtle").media_type, rdf_format("nquads").short
+    ('text/turtle', 'nq')
+    """
+    return _ALL_BY_NAME[name]
 
 
 def formats_for(form: QueryForm) -> tuple[ResultFormat, ...]:
     """The formats a query of ``form`` can be answered in, the default first."""
     return GRAPH_FORMATS if form.returns_graph else RESULT_FORMATS
-
-
-def _specificity(media_range: MediaRange, media_type: str) -> int:
-    """How closely ``media_range`` matches ``media_type``: 3 exact, 2 type/*, 1 */*, 0 not."""
-    return media_range.specificity + 1 if media_range.matches(media_type) else 0
-
-
-def _quality(ranges: list[MediaRange], fmt: ResultFormat) -> tuple[float, int]:
-    """The client's preference for ``fmt``: (q, closeness) of its best media type.
-
-    Each media type takes the q of its most specific matching range (RFC 9110 section 12.5.1);
-    the format's own media type beats an alias, so ``application/json`` on a SELECT picks SPARQL
-    JSON and on a CONSTRUCT picks JSON-LD.
-    """
-    best = (0.0, 0)
-    for media_type in fmt.media_types:
-        matches = [(_specificity(r, media_type), r.q) for r in ranges
-                   if _specificity(r, media_type)]
-        if matches:
-            spec, q = max(matches)
-            best = max(best, (q, spec * 2 + (media_type == fmt.media_type)))
-    return best
-
-
-def negotiate(form: QueryForm, accept: str | None, format_param: str | None = None) -> ResultFormat:
-    """Choose the format to answer a query of ``form``.
-
-    A ``format`` parameter (a short name like ``csv``, a media type, or the ``xml``/``json`` that
-    clients such as SPARQLWrapper send for every form) wins when it names a format of this form;
-    otherwise the Accept header decides, ties going to our default. Raises
-    :class:`NotAcceptable` when nothing fits.
-
-    >>> negotiate(QueryForm.SELECT, "text/csv;q=0.9, application/sparql-results+xml").name
-    'xml'
-    >>> negotiate(QueryForm.CONSTRUCT, None).name
-    'turtle'
-    """
-    candidates = formats_for(form)
-    offered = ", ".join(f.media_type for f in candidates)
-    if format_param:
-        wanted = format_param.strip().lower()
-        if form.returns_graph:
-            wanted = GRAPH_ALIASES.get(wanted, wanted)
-        for fmt in candidates:
-            if wanted == fmt.name or wanted in fmt.media_types:
-                return fmt
-    if not accept or not accept.strip():
-        return candidates[0]
-    ranges = parse_accept(accept, synonyms=False)
-    scored = [(_quality(ranges, fmt), -i, fmt) for i, fmt in enumerate(candidates)]
-    (q, _), _, best = max(scored, key=lambda item: (item[0][0], item[0][1], item[1]))
-    if q <= 0:
-        raise NotAcceptable(f"none of the media types in Accept: {accept!r} can answer a "
-                            f"{form.value} query; available: {offered}")
-    return best
 
 
 def format_by_name(name: str) -> ResultFormat:

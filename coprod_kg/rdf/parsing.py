@@ -26,6 +26,7 @@ from rdflib.exceptions import ParserError
 from coprod_kg import bundle
 from coprod_kg.errors import BadInput, ParseError, PayloadTooLarge, UnsupportedMediaType
 from coprod_kg.rdf import nesting
+from coprod_kg.rdf.formats import GRAPH_FORMATS
 from coprod_kg.rdf.namespaces import BASE
 from coprod_kg.rdf.sources import new_graph
 
@@ -33,34 +34,18 @@ from coprod_kg.rdf.sources import new_graph
 CONTEXT_IRI = BASE + "context.jsonld"
 CONTEXT_FILE = bundle.path("context.jsonld")
 
-#: Media type -> rdflib parser name.
+#: Media type -> rdflib parser name, for every graph format (:mod:`coprod_kg.rdf.formats`).
 MEDIA_TYPES: dict[str, str] = {
-    "text/turtle": "turtle",
-    "application/x-turtle": "turtle",
-    "application/ld+json": "json-ld",
-    "application/json": "json-ld",
-    "application/rdf+xml": "xml",
-    "application/xml": "xml",
-    "text/xml": "xml",
-    "application/n-triples": "nt",
-    "text/plain": "nt",
+    media: f.rdflib for f in GRAPH_FORMATS for media in f.media_types if f.rdflib
 }
 
 #: File suffix -> media type (for the CLI and directory scans).
-SUFFIXES: dict[str, str] = {
-    ".ttl": "text/turtle",
-    ".jsonld": "application/ld+json",
-    ".json": "application/ld+json",
-    ".rdf": "application/rdf+xml",
-    ".owl": "application/rdf+xml",
-    ".xml": "application/rdf+xml",
-    ".nt": "application/n-triples",
-}
+SUFFIXES: dict[str, str] = {suffix: f.media_type for f in GRAPH_FORMATS for suffix in f.suffixes}
 
+#: rdflib parser name -> pyoxigraph format, for the formats pyoxigraph reads first.
 _OXI_FORMATS = {
-    "turtle": pyoxigraph.RdfFormat.TURTLE,
-    "nt": pyoxigraph.RdfFormat.N_TRIPLES,
-    "xml": pyoxigraph.RdfFormat.RDF_XML,
+    f.rdflib: f.oxigraph for f in GRAPH_FORMATS
+    if f.rdflib in ("turtle", "nt", "xml") and isinstance(f.oxigraph, pyoxigraph.RdfFormat)
 }
 
 

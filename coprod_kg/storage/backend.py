@@ -10,6 +10,7 @@ queries and dumps, which never open a store themselves. Accounts and the audit l
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from types import TracebackType
 
@@ -18,6 +19,7 @@ import pyoxigraph as ox
 from coprod_kg.config import Settings
 from coprod_kg.errors import BadInput
 from coprod_kg.storage.embedded.manifests import FileManifestStore
+from coprod_kg.storage.embedded.public_view import open_snapshot, snapshot_key
 from coprod_kg.storage.embedded.writer import OxigraphReader, OxigraphWriter
 from coprod_kg.storage.manifest import Manifest, ManifestStore
 from coprod_kg.storage.remote.http import RemoteEndpoints, make_client
@@ -88,6 +90,8 @@ class Backend:
         self.manifest_view = manifest_view
         self._writer: OxigraphWriter | RemoteWriter | None = None
         self._manifests: ManifestStore | None = None
+        self._published: tuple[str, OxigraphReader] | None = None  # snapshot key, reader
+        self._lock = threading.Lock()
 
     def __enter__(self) -> Backend:
         return self
@@ -133,6 +137,22 @@ class Backend:
     def loaded(self) -> bool:
         """Whether a load has published a state yet."""
         return self.manifests().read() is not None
+
+    def published_reader(self) -> GraphReader | None:
+        """The published state alone, for reads of public graphs (validation lookups, the
+        confinement of a record): the immutable snapshot of the public view (embedded), opened
+        once per published state, or the server (remote); ``None`` before the first load.
+        Never the main store, so any process can read while the writer works."""
+        if self.remote:
+            return self._open_writer()
+        manifest = self.manifests().read()
+        if manifest is None:
+            return None
+        key = snapshot_key(manifest)
+        with self._lock:
+            if self._published is None or self._published[0] != key:
+                self._published = (key, OxigraphReader(open_snapshot(self.settings.store, key)))
+            return self._published[1]
 
     def snapshot_reader(self) -> GraphReader:
         """A read-only view of the whole store as it is now, for commands that only read while
@@ -187,6 +207,7 @@ class Backend:
         """
         manifests, self._manifests = self._manifests, None
         writer, self._writer = self._writer, None
+        self._published = None
         if manifests is not None:
             manifests.close()
         if writer is not None:

@@ -19,7 +19,8 @@ from typing import Literal, Protocol
 import pyoxigraph
 
 from coprod_kg.errors import BadInput, CoprodError, Unprocessable
-from coprod_kg.rdf.formats import QueryForm, ResultFormat, format_by_name, formats_for, negotiate
+from coprod_kg.rdf.conneg import negotiate_query
+from coprod_kg.rdf.formats import QueryForm, ResultFormat, format_by_name, formats_for
 from coprod_kg.rdf.terms import Row
 from coprod_kg.sparql.safety import QueryInfo, inspect_query
 
@@ -136,7 +137,7 @@ def prepare(query: str, accept: str | None = None, format_param: str | None = No
 def answer_format(request: QueryRequest, form: QueryForm) -> ResultFormat:
     """The format of the answer to ``request``, a query of ``form`` (406 if none fits)."""
     if request.accept is not None or request.format_param is not None:
-        return negotiate(form, request.accept, request.format_param)
+        return negotiate_query(form, request.accept, request.format_param)
     wanted = format_by_name(request.format)
     return wanted if wanted in formats_for(form) else formats_for(form)[0]
 

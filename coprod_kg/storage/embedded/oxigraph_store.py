@@ -15,7 +15,7 @@ from typing import BinaryIO, cast
 import pyoxigraph as ox
 
 from coprod_kg.errors import BadInput, CoprodError
-from coprod_kg.rdf.formats import QueryForm
+from coprod_kg.rdf.formats import GRAPH_FORMATS, RESULT_FORMATS, QueryForm
 from coprod_kg.rdf.namespaces import PREFIXES
 from coprod_kg.sparql.spool import open_spool_file
 from coprod_kg.storage.embedded.public_view import open_snapshot, snapshot_key
@@ -34,18 +34,9 @@ from coprod_kg.storage.store import (
 #: Largest serialised answer, unless the caller sets one (``COPROD_MAX_RESPONSE_BYTES``).
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 
-_RESULTS_FORMATS = {
-    "json": ox.QueryResultsFormat.JSON,
-    "xml": ox.QueryResultsFormat.XML,
-    "csv": ox.QueryResultsFormat.CSV,
-    "tsv": ox.QueryResultsFormat.TSV,
-}
-_GRAPH_FORMATS = {
-    "turtle": ox.RdfFormat.TURTLE,
-    "ntriples": ox.RdfFormat.N_TRIPLES,
-    "jsonld": ox.RdfFormat.JSON_LD,
-    "rdfxml": ox.RdfFormat.RDF_XML,
-}
+_RESULTS_FORMATS = {f.name: f.oxigraph for f in RESULT_FORMATS
+                    if isinstance(f.oxigraph, ox.QueryResultsFormat)}
+_GRAPH_FORMATS = {f.name: f.oxigraph for f in GRAPH_FORMATS if isinstance(f.oxigraph, ox.RdfFormat)}
 
 
 def open_read_only(store_dir: Path, key: str | None = None) -> ox.Store:
