@@ -11,6 +11,7 @@ from backends import remote_overrides
 from coprod_kg.accounts import Role, User
 from coprod_kg.backend import open_store
 from coprod_kg.config import PROJECT_ROOT, Settings, load_settings
+from coprod_kg.errors import BadInput
 from coprod_kg.store import prepare
 
 TEMPLATE = PROJECT_ROOT / "data" / "cases" / "fixmystreet.ttl"
@@ -43,6 +44,10 @@ def ask(settings: Settings, pattern: str) -> bool:
         try:
             body = store.query(prepare(f"ASK {{ {pattern} }}")).body
             break
+        except BadInput as exc:  # the gate refuses a graph that is not public: not visible
+            if "not public" not in str(exc):
+                raise
+            return False
         except RuntimeError:
             if attempt == 4:
                 raise
