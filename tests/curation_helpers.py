@@ -10,6 +10,7 @@ from backends import remote_overrides
 
 from coprod_kg.config import PROJECT_ROOT, Settings, load_settings
 from coprod_kg.curation.accounts import Role, User
+from coprod_kg.errors import BadInput
 from coprod_kg.runtime import open_backend
 from coprod_kg.storage.store import prepare
 
@@ -43,6 +44,10 @@ def ask(settings: Settings, pattern: str) -> bool:
         try:
             body = store.query(prepare(f"ASK {{ {pattern} }}")).body
             break
+        except BadInput as exc:  # the gate refuses a graph that is not public: not visible
+            if "not public" not in str(exc):
+                raise
+            return False
         except RuntimeError:
             if attempt == 4:
                 raise

@@ -157,3 +157,10 @@ def test_source_page_lists_the_cases_and_concepts_citing_it(client: TestClient,
     assert rows
     for row in rows:
         assert f'href="/case/{row["c"].value.rsplit("/", 1)[-1]}"' in page
+
+
+def test_a_concept_is_cited_by_its_english_label(client: TestClient) -> None:
+    # delivery-phase is labelled in six languages (ontology/labels.ttl); a citation is English
+    response = client.get(CONCEPT, headers={"Accept": CSL})
+    assert response.status_code == 200
+    assert parse(CSL, response.text)["title"] == "delivery phase"

@@ -252,7 +252,12 @@ def test_private_graphs_are_never_visible(stores: tuple[RemoteStore, OxigraphSto
         prepare(f"SELECT * WHERE {{ <{SECRET_SUBJECT}> ?p ?o }}"),
         prepare(f"SELECT * WHERE {{ <{graph}> ?p ?o }}"),
     ):
-        assert json.loads(remote.query(request).body)["results"]["bindings"] == []
+        try:
+            answer = remote.query(request)
+        except BadInput as exc:  # refused before the server: as good as empty
+            assert "not public" in str(exc)
+            continue
+        assert json.loads(answer.body)["results"]["bindings"] == []
     everywhere = remote.query(prepare("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"))
     assert graph.encode() not in everywhere.body
     with pytest.raises(BadInput, match="not public"):

@@ -30,7 +30,7 @@ from coprod_kg.validation.worker import NICENESS, ValidationPool, install, unins
 
 RECORD = record("limits-check")
 RECORD_IRIS = 8  # distinct IRI subjects of the test record
-RECORD_TRIPLES = 51
+RECORD_TRIPLES = 55
 SYNTAXES = {"text/turtle": "turtle", "application/ld+json": "json-ld",
             "application/rdf+xml": "xml", "application/n-triples": "nt"}
 

@@ -197,9 +197,12 @@ def case_item(store: KnowledgeStore, iri: str) -> dict[str, Any]:
 def concept_item(store: KnowledgeStore, iri: str) -> dict[str, Any]:
     """The CSL-JSON item of a concept or scheme, as an entry of the ontology's version."""
     check_iri(iri)
+    # the English label (the citation's language), else an untagged one
     rows = select(store, _P + "SELECT ?label ?modified WHERE { "
                   f"<{iri}> skos:prefLabel|rdfs:label ?label . "
-                  f"OPTIONAL {{ <{BASE}ontology> dcterms:modified ?modified }} }}")
+                  "FILTER(LANGMATCHES(LANG(?label), 'en') || LANG(?label) = '') "
+                  f"OPTIONAL {{ <{BASE}ontology> dcterms:modified ?modified }} }} "
+                  "ORDER BY DESC(LANG(?label))")
     if not rows:
         raise NotFound(f"{iri} is not a concept of the knowledge graph")
     item = _kg_item(iri, "entry-dictionary", _one(rows, "label"), _one(rows, "modified"),
