@@ -92,7 +92,8 @@ def test_the_wheel_holds_no_top_level_api_and_no_checkout_paths(
     for must in ("coprod_kg/web/app.py", "coprod_kg/web/templates/base.html",
                  "coprod_kg/web/static/yasgui/yasgui.min.js", "coprod_kg/bundle/context.jsonld",
                  "coprod_kg/bundle/ontology/coprod.ttl", "coprod_kg/bundle/shapes/case.ttl",
-                 "coprod_kg/cli/__init__.py", "coprod_kg/curation/__init__.py"):
+                 "coprod_kg/cli/__init__.py", "coprod_kg/curation/__init__.py",
+                 "coprod_kg/publishing/templates/ontology.html.j2"):
         assert must in names, must
     assert sum(n.startswith("coprod_kg/bundle/data/cases/") for n in names) == len(CASES)
     assert any(n.startswith("coprod_kg/bundle/competency/") and n.endswith(".rq") for n in names)
@@ -137,6 +138,8 @@ def test_installed_coprod_kg_loads_serves_and_answers(
         query_page = httpx.get(url + "/query", timeout=60)
         assert query_page.status_code == 200 and "yasgui" in query_page.text.lower()
         assert httpx.get(url + "/context.jsonld", timeout=60).status_code == 200
+        ontology = httpx.get(url + "/ontology", headers={"Accept": "text/html"}, timeout=300)
+        assert ontology.status_code == 200 and "<html" in ontology.text.lower()
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=60)
