@@ -2,11 +2,10 @@
 
 A version's entailments depend only on the ontology and the version's own triples (the rules of
 :mod:`coprod_kg.reasoning.entailment` join data with the schema, and a record's defined-class
-memberships
-with its own codings), so each published version gets its graph ``{version graph}/inferred``
-when it is published, and loses it when it is superseded or withdrawn. Entailments are derived
-data: they are written after the version's atomic update, and :func:`sync_inferred` repairs a
-crash in between by computing every published version that still lacks them.
+memberships with its own codings), so each published version gets its graph ``{version
+graph}/inferred`` when it is published, and loses it when it is superseded or withdrawn. Entailments
+are derived data: they are written after the version's atomic update, and :func:`sync_inferred`
+repairs a crash in between by computing every published version that still lacks them.
 """
 
 from __future__ import annotations

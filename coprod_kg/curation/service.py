@@ -1,10 +1,9 @@
 """The curation service: submit, review, revise and withdraw case records, with history.
 
-Every state change is ONE SPARQL Update (built by :mod:`coprod_kg.curation.updates`) executed
-by a :class:`~coprod_kg.storage.embedded.writer.GraphWriter`; then the store is
-flushed, the
-manifest's public flags are re-derived from the curation graph, the audit log is written, and
-only then does the method return (the acknowledgement).
+Every state change is ONE SPARQL Update (built by :mod:`coprod_kg.curation.updates`) executed by a
+:class:`~coprod_kg.storage.embedded.writer.GraphWriter`; then the store is flushed, the manifest's
+public flags are re-derived from the curation graph, the audit log is written, and only then does
+the method return (the acknowledgement).
 """
 
 from __future__ import annotations

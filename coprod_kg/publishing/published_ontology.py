@@ -1,9 +1,9 @@
 """The published ontology files (HTML and each RDF serialisation), built once per version.
 
 The server answers ``/ontology`` from these files. They are built by
-:mod:`coprod_kg.publishing.docs` when
-missing or when the ontology sources changed (a digest of the sources is kept next to them), so
-a request never pays for a build unless the ontology changed since the last one.
+:mod:`coprod_kg.publishing.docs` when missing or when the ontology sources changed (a digest of the
+sources is kept next to them), so a request never pays for a build unless the ontology changed since
+the last one.
 """
 
 from __future__ import annotations

@@ -1,16 +1,15 @@
 """Inspect a SPARQL query before running it, from its parse by the SPARQL grammar.
 
-pyoxigraph runs ``SERVICE`` (federation) against any address and cannot turn it off, so a query
-that contains it must be refused *before* it reaches the engine. A word list is fooled by the
-grammar's corners (``SERVICE:x`` with an empty prefix, ``\\u0053ERVICE``, ``}SERVICE<...>``,
-escapes in prefixed names), so the decision is taken on rdflib's parse of the query: a text
-that does not parse as a SPARQL 1.1 *query* is refused (fail closed), and so is any parse tree
-holding a ``ServiceGraphPattern``. The same parse gives the query form and the ``FROM``/``FROM
-NAMED`` IRIs. The query workers (:mod:`coprod_kg.storage.embedded.query_worker`) call
-:func:`analyse_query`, each
-in its own single-threaded process; in-process callers use :func:`inspect_query`, which holds
-the rdflib lock. The workers' operating-system barrier (:mod:`coprod_kg.sparql.sandbox`) stops a
-network call even if this check were ever wrong.
+pyoxigraph runs ``SERVICE`` (federation) against any address and cannot turn it off, so a query that
+contains it must be refused *before* it reaches the engine. A word list is fooled by the grammar's
+corners (``SERVICE:x`` with an empty prefix, ``\\u0053ERVICE``, ``}SERVICE<...>``, escapes in
+prefixed names), so the decision is taken on rdflib's parse of the query: a text that does not parse
+as a SPARQL 1.1 *query* is refused (fail closed), and so is any parse tree holding a
+``ServiceGraphPattern``. The same parse gives the query form and the ``FROM``/``FROM NAMED`` IRIs.
+The query workers (:mod:`coprod_kg.storage.embedded.query_worker`) call :func:`analyse_query`, each
+in its own single-threaded process; in-process callers use :func:`inspect_query`, which holds the
+rdflib lock. The workers' operating-system barrier (:mod:`coprod_kg.sparql.sandbox`) stops a network
+call even if this check were ever wrong.
 """
 
 from __future__ import annotations

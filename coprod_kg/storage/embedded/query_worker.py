@@ -1,15 +1,14 @@
 """Run queries in sandboxed worker processes that can be stopped at the timeout.
 
 pyoxigraph has no timeout and cannot be interrupted from Python, so each query goes to a worker
-process, which can be killed. Before it reads any task, a worker takes the network away from
-itself and caps its memory (:mod:`coprod_kg.sparql.sandbox`); then, for each task, it parses and
-checks
-the query (:mod:`coprod_kg.sparql.safety`: SERVICE, updates, the ``FROM`` allow-list, the query
-form and the answer's format), runs it on the public snapshot and writes the answer, to a spool
-file when asked (:mod:`coprod_kg.sparql.spool`). A worker that passes the deadline is killed and
-replaced; one that runs out of memory dies (the engine aborts) and is replaced too; the others
-keep serving. Workers reopen the store when the public snapshot changes (its key comes with
-each task). A pool with no store directory only checks queries (the remote back end).
+process, which can be killed. Before it reads any task, a worker takes the network away from itself
+and caps its memory (:mod:`coprod_kg.sparql.sandbox`); then, for each task, it parses and checks the
+query (:mod:`coprod_kg.sparql.safety`: SERVICE, updates, the ``FROM`` allow-list, the query form and
+the answer's format), runs it on the public snapshot and writes the answer, to a spool file when
+asked (:mod:`coprod_kg.sparql.spool`). A worker that passes the deadline is killed and replaced; one
+that runs out of memory dies (the engine aborts) and is replaced too; the others keep serving.
+Workers reopen the store when the public snapshot changes (its key comes with each task). A pool
+with no store directory only checks queries (the remote back end).
 
 The server has one pool per lane (:data:`~coprod_kg.storage.store.Lane`): the site's own reads never
 wait behind anonymous ``/sparql`` queries.

@@ -1,13 +1,12 @@
 """What stands between a query and the remote SPARQL server: a sandboxed check, and per-lane
 limits.
 
-The remote back end sends queries to a server we do not control, so every query is first
-parsed and checked (SERVICE, updates, the ``FROM`` allow-list, its form and answer format) in a
-sandboxed, killable worker process of :mod:`coprod_kg.storage.embedded.query_worker` that only
-checks; then it
+The remote back end sends queries to a server we do not control, so every query is first parsed and
+checked (SERVICE, updates, the ``FROM`` allow-list, its form and answer format) in a sandboxed,
+killable worker process of :mod:`coprod_kg.storage.embedded.query_worker` that only checks; then it
 waits for a free slot of its lane (``COPROD_QUERY_WORKERS`` concurrent ``/sparql`` requests,
-``COPROD_SITE_WORKERS`` for the site's own reads), so the site never waits behind anonymous
-queries. Answers asked for as files go to a :class:`~coprod_kg.sparql.spool.Spool`.
+``COPROD_SITE_WORKERS`` for the site's own reads), so the site never waits behind anonymous queries.
+Answers asked for as files go to a :class:`~coprod_kg.sparql.spool.Spool`.
 """
 
 from __future__ import annotations
