@@ -91,10 +91,9 @@ def derive_manifest(manifests: ManifestStore, reader: GraphReader,
     """Rewrite the manifest's curated records from ``reader``; new generation if changed.
 
     ``manifests`` is the manifest file of the embedded store or the remote server's manifest
-    graph (:mod:`coprod_kg.storage.manifest_store`). The write is conditional on the manifest read:
-    if
-    another writer process replaced it meanwhile (remote back end), everything is read and
-    derived again, so a stale derivation never overwrites a newer one.
+    graph (:class:`~coprod_kg.storage.manifest.ManifestStore`). The write is conditional on the
+    manifest read: if another writer process replaced it meanwhile (remote back end), everything
+    is read and derived again, so a stale derivation never overwrites a newer one.
     """
     for _ in range(attempts):
         current = manifests.read()

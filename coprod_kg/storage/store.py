@@ -1,7 +1,8 @@
 """The one store interface the CLI and the API use, whatever engine sits behind it.
 
 :class:`KnowledgeStore` answers queries (in the engine's own serialisation, never re-parsed) and
-lists the public graphs. It is backed by an embedded pyoxigraph store (:mod:`coprod_kg.storage.embedded.oxigraph_store`, and
+lists the public graphs. It is backed by an embedded pyoxigraph store
+(:mod:`coprod_kg.storage.embedded.oxigraph_store`, and
 :mod:`coprod_kg.storage.embedded.query_worker` for the server's sandboxed, time- and memory-limited
 worker processes) or by a remote SPARQL server (:mod:`coprod_kg.storage.remote.store`).
 :class:`GraphReader` and :class:`GraphWriter` are the one protocol pair for reading and writing

@@ -5,8 +5,8 @@ the client negotiated with us; the server's bytes are passed on untouched. The d
 allow-list of :func:`~coprod_kg.storage.store.dataset_for`, sent as ``default-graph-uri`` and
 ``named-graph-uri``, so private graphs (pending submissions, the manifest) cannot be read. The
 public graph list is the manifest kept in the server itself
-(:mod:`coprod_kg.storage.remote.manifests`), so any number of stateless API processes can sit in front
-of one server.
+(:mod:`coprod_kg.storage.remote.manifests`), so any number of stateless API processes can sit in
+front of one server.
 
 ``max_results`` cannot be checked without re-parsing the answer, so the remote store caps the
 answer's size in bytes instead (``max_bytes``), reading it as a stream.
