@@ -28,7 +28,9 @@ def curation_for(app: FastAPI, settings: Settings) -> Curation:
         with _LOCK:
             service = getattr(app.state, "curation", None)
             if service is None:
-                service = Curation.open(settings, backend_for(app))
+                # no repair here: the start-up recovers (open_if_loaded), and a process
+                # that is not the writer must still serve validation from the snapshot
+                service = Curation.open(settings, backend_for(app), repair=False)
                 app.state.curation = service
     return service
 
