@@ -67,6 +67,10 @@ class ValidationContext:
     vocab: Mapping[Node, tuple[tuple[Node, Node, Node], ...]]
     lookup: Lookup = no_lookup
     engine: str = "pyshacl"
+    #: The ontology and shapes folders it was loaded from ("" when built from graphs): a
+    #: validation worker loads its own from its settings, so it may serve only a context of
+    #: the same origin.
+    origin: tuple[str, str] = ("", "")
 
     @classmethod
     def from_graphs(cls, ontology: Graph, shapes: Graph,
@@ -87,8 +91,9 @@ class ValidationContext:
     @classmethod
     def load(cls, settings: Settings, lookup: Lookup = no_lookup) -> ValidationContext:
         """Load the ontology and shapes named by ``settings``."""
-        return cls.from_graphs(load_ontology(settings.ontology_dir),
-                               load_shapes(settings.shapes_dir), lookup)
+        loaded = cls.from_graphs(load_ontology(settings.ontology_dir),
+                                 load_shapes(settings.shapes_dir), lookup)
+        return replace(loaded, origin=context_origin(settings))
 
     def with_lookup(self, lookup: Lookup) -> ValidationContext:
         """The same context with another knowledge-graph lookup."""
@@ -278,4 +283,10 @@ def load_context_for(settings: Settings, kg_files: Iterable[Path] = ()) -> Valid
     files = list(kg_files)
     lookup = graph_lookup(load_files(files)) if files else no_lookup
     stamp = _stamp(settings.ontology_dir, settings.shapes_dir)
-    return _cached_context(settings.ontology_dir, settings.shapes_dir, stamp).with_lookup(lookup)
+    context = _cached_context(settings.ontology_dir, settings.shapes_dir, stamp)
+    return replace(context, lookup=lookup, origin=context_origin(settings))
+
+
+def context_origin(settings: Settings) -> tuple[str, str]:
+    """Where a context for ``settings`` loads its ontology and shapes from."""
+    return str(settings.ontology_dir), str(settings.shapes_dir)

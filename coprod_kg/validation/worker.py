@@ -43,7 +43,13 @@ from coprod_kg.rdf.parsing import parse_rdf
 from coprod_kg.rdf.source_lines import SourceText
 from coprod_kg.rdf.sources import new_graph
 from coprod_kg.validation.report import render
-from coprod_kg.validation.shacl import Lookup, ValidationContext, ValidationResult, load_context_for
+from coprod_kg.validation.shacl import (
+    Lookup,
+    ValidationContext,
+    ValidationResult,
+    context_origin,
+    load_context_for,
+)
 from coprod_kg.validation.shacl import validate_graph as _validate_graph
 
 #: Seconds an upload waits for a free worker before 503 (``Retry-After`` tells when to retry).
@@ -397,7 +403,8 @@ def validate_bounded(data: bytes, media_type: str, source_name: str | None,
     """Parse and validate an upload: in the installed pool's worker when there is one (the
     server), else in this process without the upload limits (the command line's own files)."""
     pool = active_pool()
-    if pool is None:
+    if pool is None or context_origin(pool.settings) != context.origin:
+        # no server pool, or one loaded with another ontology and shapes than ``context``
         return parse_and_validate(data, media_type, source_name, context)
     checked = pool.run(data, media_type, source_name, context.lookup, context.engine,
                        with_triples=True)
