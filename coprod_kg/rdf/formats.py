@@ -9,6 +9,7 @@ RDF/XML). The engine serialises every one of them itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
@@ -59,6 +60,16 @@ class Format:
     def graph(self) -> bool:
         """True for RDF graph formats (the answers of CONSTRUCT and DESCRIBE)."""
         return self.kind == "graph"
+
+    def __reduce__(self) -> tuple[Callable[[str], Format], tuple[str]]:
+        """Pickled by name (the engines' format objects cannot be pickled): a format travels
+        to and from the query workers as the registry's own entry.
+
+        >>> import pickle
+        >>> pickle.loads(pickle.dumps(rdf_format("turtle"))) is rdf_format("turtle")
+        True
+        """
+        return (rdf_format, (self.name,))
 
     @property
     def media_types(self) -> tuple[str, ...]:
