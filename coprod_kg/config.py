@@ -105,6 +105,12 @@ SETTINGS: tuple[Setting, ...] = (
         "`/query` replaced by `/store`).",
     ),
     Setting(
+        "remote_state_ttl", "1",
+        "Remote back end: seconds a server process reuses the published state it read (the "
+        "manifest and the curation records), so that a query costs one request; its own writes "
+        "are seen at once, other processes' after at most this long. 0: read it per query.",
+    ),
+    Setting(
         "max_response_bytes", "268435456",
         "Largest serialised answer of one query, in bytes (both back ends).",
     ),
@@ -202,6 +208,7 @@ class Settings:
     sparql_url: str = ""
     sparql_update_url: str = ""
     gsp_url: str = ""
+    remote_state_ttl: float = 1.0
     max_response_bytes: int = 268435456
     site_workers: int = 1
     query_memory_mb: int = 1024

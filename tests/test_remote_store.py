@@ -13,6 +13,7 @@ import json
 import socket
 from collections.abc import Iterator
 
+import httpx
 import pyoxigraph as ox
 import pytest
 from rdflib import BNode, Graph
@@ -26,12 +27,14 @@ from remote_fixtures import (
 )
 
 from coprod_kg.curation.bundled import is_curated
+from coprod_kg.curation.visibility import curated_flags
 from coprod_kg.errors import BadInput, CoprodError, QueryTimeout
 from coprod_kg.rdf.formats import format_by_name
 from coprod_kg.rdf.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH
 from coprod_kg.reasoning.entailment import materialise
 from coprod_kg.storage.embedded.oxigraph_store import OxigraphStore
 from coprod_kg.storage.manifest import Manifest
+from coprod_kg.storage.remote.changes import WriteCounter
 from coprod_kg.storage.remote.http import BackendUnavailable, RemoteEndpoints
 from coprod_kg.storage.remote.manifests import MANIFEST_GRAPH, RemoteManifestStore
 from coprod_kg.storage.remote.store import RemoteStore
@@ -442,3 +445,82 @@ def test_curation_changes_are_n_triples_without_blank_nodes() -> None:
         assert not any(isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode)
                        for t in parsed)
         assert "[" not in change.operation()
+
+
+# --- one request per query: the published state is read once and kept ------------------------
+
+
+def _counting(remote_real: RemoteCopy, ttl: float,
+              changes: WriteCounter | None = None) -> tuple[RemoteStore, list[httpx.Request]]:
+    sent: list[httpx.Request] = []
+    client = httpx.Client(timeout=30, event_hooks={"request": [sent.append]})
+    store = RemoteStore(remote_real.endpoints, client=client, manifest_view=curated_flags,
+                        manifest_ttl=ttl, changes=changes)
+    return store, sent
+
+
+def test_a_query_costs_one_request_while_the_published_state_holds(remote_real: RemoteCopy
+                                                                    ) -> None:
+    changes = WriteCounter()
+    store, sent = _counting(remote_real, ttl=3600, changes=changes)
+    try:
+        store.query(prepare("ASK { ?s ?p ?o }"))
+        assert (len(sent), store.state_reads) == (2, 1)  # the state, then the query
+        for _ in range(5):
+            store.query(prepare("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"))
+        assert (len(sent), store.state_reads) == (7, 1)
+        changes.bump()  # a write made by this process: the next query reads the state again
+        store.query(prepare("ASK { ?s ?p ?o }"))
+        assert (len(sent), store.state_reads) == (9, 2)
+    finally:
+        store.close()
+        store.client.close()
+
+
+def test_without_a_lifetime_the_state_is_read_for_every_query(remote_real: RemoteCopy) -> None:
+    store, sent = _counting(remote_real, ttl=0)
+    try:
+        for _ in range(3):
+            store.query(prepare("ASK { ?s ?p ?o }"))
+        assert (len(sent), store.state_reads) == (6, 3)
+    finally:
+        store.close()
+        store.client.close()
+
+
+def test_the_state_read_in_one_request_is_the_state_read_graph_by_graph(remote_real: RemoteCopy
+                                                                         ) -> None:
+    store, _ = _counting(remote_real, ttl=0)
+    writer = RemoteWriter(remote_real.endpoints)
+    try:
+        manifest = RemoteManifestStore(writer).read()
+        assert manifest is not None
+        expected = curated_flags(manifest, writer)
+        found = store.manifest()
+        assert found is not None and found.generation == expected.generation
+        assert found.public_graphs() == expected.public_graphs()
+        assert found.graphs == expected.graphs
+    finally:
+        writer.close()
+        store.close()
+        store.client.close()
+
+
+def test_every_write_of_a_writer_counts_even_a_failed_one(oxigraph_server: RemoteEndpoints
+                                                          ) -> None:
+    changes = WriteCounter()
+    writer = RemoteWriter(oxigraph_server, changes=changes)
+    graph = "https://w3id.org/coprod/graph/test-write-counter"
+    try:
+        writer.select(f"SELECT * WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")  # a read
+        assert changes.value == 0
+        writer.replace_graph(graph, [ox.Triple(ox.NamedNode(graph), ox.NamedNode(graph),
+                                               ox.Literal("x"))])
+        writer.update(f"DELETE WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+        writer.remove_graph(graph)
+        assert changes.value == 3
+        with pytest.raises(BadInput):
+            writer.update("THIS IS NOT AN UPDATE")
+        assert changes.value == 4
+    finally:
+        writer.close()

@@ -22,6 +22,7 @@ from coprod_kg.storage.embedded.manifests import FileManifestStore
 from coprod_kg.storage.embedded.public_view import open_snapshot, snapshot_key
 from coprod_kg.storage.embedded.writer import OxigraphReader, OxigraphWriter
 from coprod_kg.storage.manifest import Manifest, ManifestStore
+from coprod_kg.storage.remote.changes import WriteCounter
 from coprod_kg.storage.remote.http import RemoteEndpoints, make_client
 from coprod_kg.storage.remote.manifests import RemoteManifestStore
 from coprod_kg.storage.remote.store import RemoteStore
@@ -62,11 +63,12 @@ def remote_endpoints(settings: Settings) -> RemoteEndpoints:
     return RemoteEndpoints(query, update, store)
 
 
-def remote_writer(settings: Settings) -> RemoteWriter:
-    """A writer (and reader) on the remote server, with its own HTTP client; close it."""
+def remote_writer(settings: Settings, changes: WriteCounter | None = None) -> RemoteWriter:
+    """A writer (and reader) on the remote server, with its own HTTP client; close it.
+    ``changes``: counts its writes for this process's readers."""
     timeout = max(settings.query_timeout, 120.0)
     return RemoteWriter(remote_endpoints(settings), timeout,
-                        make_client(timeout, keepalive=False))
+                        make_client(timeout, keepalive=False), changes)
 
 
 class Backend:
@@ -91,6 +93,7 @@ class Backend:
         self._writer: OxigraphWriter | RemoteWriter | None = None
         self._manifests: ManifestStore | None = None
         self._published: tuple[str, OxigraphReader] | None = None  # snapshot key, reader
+        self._writes = WriteCounter()  # the remote writes of this back end, for its readers
         self._lock = threading.Lock()
 
     def __enter__(self) -> Backend:
@@ -107,7 +110,7 @@ class Backend:
 
     def _open_writer(self) -> OxigraphWriter | RemoteWriter:
         if self._writer is None:
-            self._writer = (remote_writer(self.settings) if self.remote
+            self._writer = (remote_writer(self.settings, self._writes) if self.remote
                             else OxigraphWriter(self.settings.store))
         return self._writer
 
@@ -130,7 +133,8 @@ class Backend:
         """Where the manifest lives: the store directory's file (its public view synced from
         this back end's writer), or the server's private graph."""
         if self._manifests is None:
-            self._manifests = (RemoteManifestStore(remote_writer(self.settings)) if self.remote
+            self._manifests = (RemoteManifestStore(remote_writer(self.settings, self._writes))
+                               if self.remote
                                else FileManifestStore(self.settings.store, self._master))
         return self._manifests
 
@@ -162,7 +166,7 @@ class Backend:
         if self._writer is not None:
             return self._writer
         if self.remote:
-            return remote_writer(self.settings)
+            return remote_writer(self.settings, self._writes)
         return OxigraphReader.read_only(self.settings.store)
 
     def store(self, pooled: bool = True) -> KnowledgeStore:
@@ -180,13 +184,15 @@ class Backend:
                 return RemoteStore(remote_endpoints(settings), timeout=settings.query_timeout,
                                    max_bytes=settings.max_response_bytes,
                                    client=make_client(settings.query_timeout, keepalive=False),
-                                   manifest_view=self.manifest_view)
+                                   manifest_view=self.manifest_view, changes=self._writes,
+                                   manifest_ttl=settings.remote_state_ttl)
             from coprod_kg.storage.remote.lanes import RemoteLanes  # starts worker processes
 
             return RemoteStore(remote_endpoints(settings), timeout=settings.query_timeout,
                                max_bytes=settings.max_response_bytes,
                                lanes=RemoteLanes.start(settings),
-                               manifest_view=self.manifest_view)
+                               manifest_view=self.manifest_view, changes=self._writes,
+                               manifest_ttl=settings.remote_state_ttl)
         if pooled:
             from coprod_kg.storage.embedded.query_worker import PooledStore
 

@@ -14,7 +14,8 @@ from coprod_kg.storage.remote.writer import RemoteWriter
 
 #: The private graph holding the manifest in a remote store (never public, so never queried).
 MANIFEST_GRAPH = str(GRAPH["manifest"])
-_VALUE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#value"
+#: The property of the manifest graph's one triple, whose object is the manifest's JSON.
+MANIFEST_VALUE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#value"
 
 
 def conditional_manifest_update(expected: Manifest | None, manifest: Manifest) -> str:
@@ -22,7 +23,7 @@ def conditional_manifest_update(expected: Manifest | None, manifest: Manifest) -
     the stored manifest is still ``expected`` (same generation; ``None``: no manifest yet).
     Check with a read afterwards."""
     literal = ox.Literal(manifest_to_json(manifest))
-    graph, value = f"<{MANIFEST_GRAPH}>", f"<{_VALUE}>"
+    graph, value = f"<{MANIFEST_GRAPH}>", f"<{MANIFEST_VALUE}>"
     if expected is None:
         return (f"INSERT {{ GRAPH {graph} {{ {graph} {value} {literal} }} }} WHERE {{ "
                 f"FILTER NOT EXISTS {{ GRAPH {graph} {{ {graph} {value} ?any }} }} }}")
@@ -41,7 +42,7 @@ class RemoteManifestStore:
 
     def read(self) -> Manifest | None:
         for triple in self.writer.graph_triples(MANIFEST_GRAPH):
-            if triple.predicate.value == _VALUE and isinstance(triple.object, ox.Literal):
+            if triple.predicate.value == MANIFEST_VALUE and isinstance(triple.object, ox.Literal):
                 return manifest_from_json(triple.object.value)
         return None
 
@@ -50,7 +51,7 @@ class RemoteManifestStore:
         ``DROP`` then ``INSERT DATA`` request may be applied in part, and Virtuoso answers
         ``OPTIONAL`` with no solution when nothing matches)."""
         self.writer.replace_graph(MANIFEST_GRAPH, [ox.Triple(
-            ox.NamedNode(MANIFEST_GRAPH), ox.NamedNode(_VALUE),
+            ox.NamedNode(MANIFEST_GRAPH), ox.NamedNode(MANIFEST_VALUE),
             ox.Literal(manifest_to_json(manifest)))])
 
     def close(self) -> None:

@@ -23,11 +23,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 import httpx
+import pyoxigraph as ox
 
 from coprod_kg.errors import BadInput, CoprodError
-from coprod_kg.rdf.formats import ResultFormat
+from coprod_kg.rdf.formats import RESULT_FORMATS, ResultFormat
+from coprod_kg.rdf.namespaces import GRAPH
 from coprod_kg.sparql.spool import open_spool_file
-from coprod_kg.storage.manifest import Manifest, ManifestStore
+from coprod_kg.storage.embedded.writer import OxigraphReader
+from coprod_kg.storage.manifest import Manifest, ManifestStore, manifest_from_json
+from coprod_kg.storage.remote.changes import WriteCounter
 from coprod_kg.storage.remote.http import (
     RemoteEndpoints,
     make_client,
@@ -35,7 +39,7 @@ from coprod_kg.storage.remote.http import (
     raise_for_status,
     transport_error,
 )
-from coprod_kg.storage.remote.manifests import RemoteManifestStore
+from coprod_kg.storage.remote.manifests import MANIFEST_GRAPH, MANIFEST_VALUE, RemoteManifestStore
 from coprod_kg.storage.remote.writer import RemoteWriter
 from coprod_kg.storage.store import (
     GraphReader,
@@ -50,6 +54,11 @@ from coprod_kg.storage.store import (
 if TYPE_CHECKING:
     from coprod_kg.storage.remote.lanes import RemoteLanes
 
+
+#: The curation graph, whose records decide which case versions are public.
+CURATION_GRAPH = str(GRAPH["curation"])
+#: SPARQL JSON results, the format of the state's one read.
+RESULTS_JSON = RESULT_FORMATS[0]
 
 #: Largest error body read from the server (the message only needs its start).
 _ERROR_BYTES = 64 * 1024
@@ -72,9 +81,11 @@ class RemoteStore:
                  max_bytes: int = 256 * 1024 * 1024, manifest_ttl: float = 0.0,
                  manifests: ManifestStore | None = None,
                  client: httpx.Client | None = None, lanes: RemoteLanes | None = None,
-                 manifest_view: Callable[[Manifest, GraphReader], Manifest] | None = None
-                 ) -> None:
-        """``manifest_ttl``: seconds a read manifest is reused (0: read it for every query).
+                 manifest_view: Callable[[Manifest, GraphReader], Manifest] | None = None,
+                 changes: WriteCounter | None = None) -> None:
+        """``manifest_ttl``: seconds a read published state is reused (0: read it for every
+        query); ``changes``: this process's write counter, whose every bump makes the next query
+        read the state again.
         ``lanes``: the server's sandboxed query checks and per-lane limits (without them,
         queries are checked in-process: the CLI and tests). ``manifest_view``: recomputes the
         public flags of curated graphs from the graphs themselves
@@ -89,23 +100,54 @@ class RemoteStore:
         self.manifests = manifests or RemoteManifestStore(
             RemoteWriter(endpoints, timeout, self.client))
         self.manifest_view = manifest_view
-        self._cached: tuple[float, Manifest] | None = None
+        self.changes = changes
+        self._cached: tuple[float, int, Manifest] | None = None  # read at, write count, state
         self._lock = threading.Lock()
+        self.state_reads = 0  # how many times the state was read from the server
+
+    def _writes(self) -> int:
+        return self.changes.value if self.changes is not None else 0
 
     def manifest(self) -> Manifest | None:
-        """The manifest from the server (reused for ``manifest_ttl`` seconds), with the public
-        flags of curated graphs recomputed by ``manifest_view``."""
-        now = time.monotonic()
+        """The published state: the manifest from the server with the public flags of curated
+        graphs recomputed by ``manifest_view`` (reused for ``manifest_ttl`` seconds, and until
+        this process writes)."""
+        now, writes = time.monotonic(), self._writes()  # before the read: a write during it
+        with self._lock:                                # makes the next query read again
+            cached = self._cached
+            if (cached is not None and now - cached[0] < self.manifest_ttl
+                    and cached[1] == writes):
+                return cached[2]
+        manifest = self._read_state()
         with self._lock:
-            if self._cached is not None and now - self._cached[0] < self.manifest_ttl:
-                return self._cached[1]
-        manifest = self.manifests.read()
-        if manifest is not None and self.manifest_view is not None:
-            manifest = self.manifest_view(manifest, RemoteWriter(self.endpoints, self.timeout,
-                                                                 self.client))
-        with self._lock:
-            self._cached = None if manifest is None else (now, manifest)
+            self.state_reads += 1
+            self._cached = None if manifest is None else (now, writes, manifest)
         return manifest
+
+    def _read_state(self) -> Manifest | None:
+        """The manifest and, for ``manifest_view``, the curation records: one request."""
+        if self.manifest_view is None:
+            return self.manifests.read()
+        if not isinstance(self.manifests, RemoteManifestStore):  # a test's stand-in
+            manifest = self.manifests.read()
+            reader: GraphReader = RemoteWriter(self.endpoints, self.timeout, self.client)
+        else:
+            state = self._state_graphs()
+            manifest = _manifest_in(state)
+            reader = OxigraphReader(state)
+        return None if manifest is None else self.manifest_view(manifest, reader)
+
+    def _state_graphs(self) -> ox.Store:
+        """The manifest graph and the curation graph, fetched in one SELECT into memory."""
+        query = (f"SELECT ?g ?s ?p ?o WHERE {{ VALUES ?g {{ <{MANIFEST_GRAPH}> "
+                 f"<{CURATION_GRAPH}> }} GRAPH ?g {{ ?s ?p ?o }} }}")
+        body, _, _ = self._fetch(query_form(query, None, None), RESULTS_JSON)
+        solutions = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+        assert isinstance(solutions, ox.QuerySolutions)
+        state = ox.Store()
+        state.extend(ox.Quad(row["s"], row["p"], row["o"], row["g"])
+                     for row in solutions)
+        return state
 
     def _loaded(self) -> Manifest:
         manifest = self.manifest()
@@ -174,6 +216,15 @@ class RemoteStore:
     def close(self) -> None:
         if self._owned:
             self.client.close()
+
+
+def _manifest_in(state: ox.Store) -> Manifest | None:
+    """The manifest literal of :data:`MANIFEST_GRAPH` in ``state``, if there is one."""
+    graph = ox.NamedNode(MANIFEST_GRAPH)
+    for quad in state.quads_for_pattern(graph, ox.NamedNode(MANIFEST_VALUE), None, graph):
+        if isinstance(quad.object, ox.Literal):
+            return manifest_from_json(quad.object.value)
+    return None
 
 
 def _read_some(response: httpx.Response) -> bytes:

@@ -31,6 +31,7 @@ import pyoxigraph as ox
 from coprod_kg.errors import CoprodError
 from coprod_kg.rdf.namespaces import GRAPH
 from coprod_kg.rdf.terms import Row, solution_rows
+from coprod_kg.storage.remote.changes import WriteCounter
 from coprod_kg.storage.remote.http import (
     RemoteEndpoints,
     make_client,
@@ -59,9 +60,13 @@ class RemoteWriter:
     """Graph-level and update-level writes (and the reads curation needs) on a remote server."""
 
     def __init__(self, endpoints: RemoteEndpoints, timeout: float = 120.0,
-                 client: httpx.Client | None = None) -> None:
+                 client: httpx.Client | None = None, changes: WriteCounter | None = None
+                 ) -> None:
+        """``changes``: bumped after every write, so this process's readers of the published
+        state re-read it at once (:class:`~coprod_kg.storage.remote.store.RemoteStore`)."""
         self.endpoints = endpoints
         self.timeout = timeout
+        self.changes = changes
         self._owned = client is None
         self.client = client if client is not None else make_client(timeout)
 
@@ -69,11 +74,19 @@ class RemoteWriter:
 
     def _send(self, action: str, method: str, url: str, **kwargs: object) -> httpx.Response:
         try:
-            response = self.client.request(method, url, **kwargs)  # type: ignore[arg-type]
-        except httpx.TransportError as exc:
-            raise transport_error(exc, action, self.timeout) from exc
-        raise_for_status(response.status_code, response.content, action)
-        return response
+            try:
+                response = self.client.request(method, url, **kwargs)  # type: ignore[arg-type]
+            except httpx.TransportError as exc:
+                raise transport_error(exc, action, self.timeout) from exc
+            raise_for_status(response.status_code, response.content, action)
+            return response
+        finally:
+            if action != "query" and method != "GET":  # a write, even a failed one, may
+                self._changed()                          # have changed the state
+
+    def _changed(self) -> None:
+        if self.changes is not None:
+            self.changes.bump()
 
     # -- GraphWriter ------------------------------------------------------------------------
 
@@ -98,6 +111,8 @@ class RemoteWriter:
             response = self.client.delete(self.endpoints.store, params={"graph": name})
         except httpx.TransportError as exc:
             raise transport_error(exc, f"GSP DELETE of <{name}>", self.timeout) from exc
+        finally:
+            self._changed()
         if response.status_code != 404:
             raise_for_status(response.status_code, response.content, f"GSP DELETE of <{name}>")
 
