@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from coprod_kg import __version__
 from coprod_kg.config import Settings, load_settings
+from coprod_kg.errors import CoprodError
 from coprod_kg.storage.store import KnowledgeStore
 from coprod_kg.validation.worker import ValidationPool, install, uninstall
 
@@ -29,6 +32,8 @@ from .routers import (
 )
 from .workflow import close_curation, open_if_loaded
 
+logger = logging.getLogger(__name__)
+
 #: Every router, in the order their routes are matched.
 ROUTERS: tuple[APIRouter, ...] = (
     sparql.router, health.router, validate.router, curation.router, linked_data.router,
@@ -36,9 +41,12 @@ ROUTERS: tuple[APIRouter, ...] = (
 )
 
 
-def create_app(settings: Settings, store: KnowledgeStore | None = None) -> FastAPI:
+def create_app(settings: Settings, store: KnowledgeStore | None = None,
+               warm_validation: bool = False) -> FastAPI:
     """Build the app. Without ``store``, the back end of ``settings`` (embedded worker pool or
-    remote SPARQL server) is opened at startup and closed at shutdown."""
+    remote SPARQL server) is opened at startup and closed at shutdown. ``warm_validation``
+    starts the validation workers in the background at startup (the served app does), so
+    that the first large uploads do not start them while other clients query."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -51,6 +59,9 @@ def create_app(settings: Settings, store: KnowledgeStore | None = None) -> FastA
         validation = ValidationPool(settings)  # uploads are validated in its workers
         app.state.validation_pool = validation
         install(validation)
+        if warm_validation:
+            threading.Thread(target=_warm, args=(validation,), name="coprod-validation-warm-up",
+                             daemon=True).start()
         try:
             await run_in_threadpool(open_if_loaded, app, settings)
             yield
@@ -86,6 +97,14 @@ def create_app(settings: Settings, store: KnowledgeStore | None = None) -> FastA
     return app
 
 
+def _warm(pool: ValidationPool) -> None:
+    """Start the validation workers; one that fails to start is started again on first use."""
+    try:
+        pool.warm()
+    except CoprodError as exc:
+        logger.warning("validation workers not started ahead: %s", exc)
+
+
 def create_app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory``: settings from the ``COPROD_*`` variables."""
-    return create_app(load_settings())
+    return create_app(load_settings(), warm_validation=True)

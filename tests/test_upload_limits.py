@@ -253,3 +253,19 @@ def test_past_the_memory_limit_is_413_and_the_pool_recovers() -> None:
         assert after.rendered == before  # a fresh worker, the same report
     finally:
         pool.close()
+
+
+def test_warming_starts_every_worker_once_and_uploads_use_them() -> None:
+    """The served app starts its validation workers ahead (``warm``), so the first large
+    uploads do not start them while other clients query; a closed pool starts none."""
+    settings = load_settings({}).with_overrides(validation_workers=2)
+    pool = ValidationPool(settings)
+    try:
+        assert pool.warm() == 2
+        warmed = sorted(pool.worker_pids())
+        assert len(warmed) == 2 and pool.warm() == 0  # nothing more to start
+        pool.run(record("warm-check"), "text/turtle", None, no_lookup, render_as="json")
+        assert sorted(pool.worker_pids()) == warmed  # an idle worker served the upload
+    finally:
+        pool.close()
+    assert pool.warm() == 0 and pool.worker_pids() == []

@@ -219,7 +219,9 @@ class ValidationPool:
     """At most ``settings.validation_workers`` validations at once, each in a worker process.
 
     :meth:`run` is thread-safe and blocking (call it from a thread, not an event loop).
-    Workers start at first use and are kept for the next uploads.
+    Workers start at first use, or all at once with :meth:`warm` (the server does, so that the
+    first uploads do not pay for starting them while others query), and are kept for the next
+    uploads.
     """
 
     def __init__(self, settings: Settings, queue_wait: float = QUEUE_WAIT) -> None:
@@ -368,6 +370,27 @@ class ValidationPool:
         """The process ids of the live workers (for monitoring and tests)."""
         with self._lock:
             return [w.process.pid for w in self._all.values() if w.process.pid is not None]
+
+    def warm(self) -> int:
+        """Start workers until ``validation_workers`` are idle or running; how many started.
+
+        Safe to call from a thread while the pool serves: a worker started after
+        :meth:`close` is stopped at once.
+        """
+        started = 0
+        while True:
+            with self._lock:
+                if self._closed or len(self._all) >= self.settings.validation_workers:
+                    return started
+            worker = self._spawn()
+            started += 1
+            with self._lock:
+                closed = self._closed
+                if not closed:
+                    self._idle.append(worker)
+            if closed:
+                self._retire(worker)
+                return started
 
     def close(self) -> None:
         """Stop every worker process (a task still running fails)."""
