@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from coprod_kg.errors import NotAcceptable
 from coprod_kg.rdf.formats import (
@@ -131,8 +132,7 @@ def negotiate(accept: str | None, offered: Sequence[str]) -> str:
             raise NotAcceptable(f"cannot read the Accept header {accept!r}; offered: "
                                 + ", ".join(offered))
         return offered[0]
-    scored = [(quality(ranges, media), -index, media) for index, media in enumerate(offered)]
-    q, _, media = max(scored)
+    q, media = _pick(ranges, [(media, (media,)) for media in offered])
     if q <= 0.0:
         raise NotAcceptable(f"none of the offered types is acceptable: {', '.join(offered)}")
     return media
@@ -161,7 +161,9 @@ def choose(accept: str | None, format_param: str | None, offered: Sequence[str])
     return negotiate(accept, offered)
 
 
-# --- the answer of a SPARQL query ---------------------------------------------------------
+# --- the one ranking -------------------------------------------------------------------------
+
+T = TypeVar("T")
 
 
 def _specificity(media_range: MediaRange, media_type: str) -> int:
@@ -169,21 +171,35 @@ def _specificity(media_range: MediaRange, media_type: str) -> int:
     return media_range.specificity + 1 if media_range.matches(media_type) else 0
 
 
-def _quality(ranges: list[MediaRange], fmt: Format) -> tuple[float, int]:
-    """The client's preference for ``fmt``: (q, closeness) of its best media type.
+def _quality(ranges: Sequence[MediaRange], names: Sequence[str]) -> tuple[float, int]:
+    """The client's preference for a format known by ``names`` (its own media type first, then
+    its aliases): (q, closeness) of its best-matched name.
 
-    Each media type takes the q of its most specific matching range (RFC 9110 section 12.5.1);
-    the format's own media type beats an alias, so ``application/json`` on a SELECT picks SPARQL
+    Each name takes the q of its most specific matching range (RFC 9110 section 12.5.1); the
+    format's own media type beats an alias, so ``application/json`` on a SELECT picks SPARQL
     JSON and on a CONSTRUCT picks JSON-LD.
     """
     best = (0.0, 0)
-    for media_type in fmt.media_types:
+    for index, media_type in enumerate(names):
         matches = [(_specificity(r, media_type), r.q) for r in ranges
                    if _specificity(r, media_type)]
         if matches:
             spec, q = max(matches)
-            best = max(best, (q, spec * 2 + (media_type == fmt.media_type)))
+            best = max(best, (q, spec * 2 + (index == 0)))
     return best
+
+
+def _pick(ranges: Sequence[MediaRange], candidates: Sequence[tuple[T, Sequence[str]]]
+             ) -> tuple[float, T]:
+    """The candidate the client prefers, and its q: the highest q, then the closest match,
+    then the server's order (``candidates`` is listed best first)."""
+    scored = [(_quality(ranges, names), -index, value)
+              for index, (value, names) in enumerate(candidates)]
+    (q, _), _, best = max(scored, key=lambda item: (item[0][0], item[0][1], item[1]))
+    return q, best
+
+
+# --- the answer of a SPARQL query ---------------------------------------------------------
 
 
 def negotiate_query(form: QueryForm, accept: str | None, format_param: str | None = None
@@ -213,8 +229,7 @@ def negotiate_query(form: QueryForm, accept: str | None, format_param: str | Non
     if not accept or not accept.strip():
         return candidates[0]
     ranges = parse_accept(accept, synonyms=False)
-    scored = [(_quality(ranges, fmt), -i, fmt) for i, fmt in enumerate(candidates)]
-    (q, _), _, best = max(scored, key=lambda item: (item[0][0], item[0][1], item[1]))
+    q, best = _pick(ranges, [(fmt, fmt.media_types) for fmt in candidates])
     if q <= 0:
         raise NotAcceptable(f"none of the media types in Accept: {accept!r} can answer a "
                             f"{form.value} query; available: {offered}")
