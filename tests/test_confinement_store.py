@@ -23,12 +23,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from coprod_kg.storage.remote.manifests import MANIFEST_GRAPH
 
 from coprod_kg.config import Settings
 from coprod_kg.curation import CURATION_GRAPH, PROVENANCE_GRAPH, Curation, VersionInfo, updates
 from coprod_kg.curation.prepare import prepare
 from coprod_kg.errors import OutsideCase
+from coprod_kg.storage.remote.manifests import MANIFEST_GRAPH
 from tests.curation_helpers import ALICE, BOB, writable_copy
 
 VALID = Path(__file__).parent / "data" / "valid" / "case-with-own-source.ttl"
