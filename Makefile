@@ -72,7 +72,8 @@ pytest: install $(DEV_STAMP) $(AXE)
 REMOTE_TESTS := tests/test_store.py tests/test_load.py tests/test_sparql_protocol.py \
 	tests/test_sparql_clients.py tests/test_linked_data.py tests/test_dumps.py \
 	tests/test_curation_core.py tests/test_api_curation.py tests/test_api_validate.py \
-	tests/test_remote_store.py tests/test_remote_e2e.py tests/test_composition.py
+	tests/test_remote_store.py tests/test_remote_e2e.py tests/test_composition.py \
+	tests/test_answer_staleness.py
 FREE_PORT = $$($(BIN)/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
 pytest-remote: pytest-oxigraph pytest-virtuoso

@@ -17,6 +17,7 @@ from coprod_kg.errors import CoprodError
 from coprod_kg.storage.store import KnowledgeStore
 from coprod_kg.validation.worker import ValidationPool, install, uninstall
 
+from .caching import AnswerCaching
 from .deps import backend_for
 from .errors import install_error_handlers
 from .routers import (
@@ -30,6 +31,7 @@ from .routers import (
     sparql,
     validate,
 )
+from .views.linked_data import DEREFERENCEABLE
 from .workflow import close_curation, open_if_loaded
 
 logger = logging.getLogger(__name__)
@@ -39,6 +41,11 @@ ROUTERS: tuple[APIRouter, ...] = (
     sparql.router, health.router, validate.router, curation.router, linked_data.router,
     pages.router, explore.router, curation_pages.router, docs.router,
 )
+#: GET paths whose answers depend only on the published state and the request (so they are
+#: tagged and kept by api.caching): pages, VoID, the ontology, and every dereferenceable IRI.
+CACHED_PATHS = ("/", "/query", "/ontology", "/ontology/", "/.well-known/void",
+                "/browse/concepts", "/browse/organisations", "/browse/sources", explore.EXPLORER)
+CACHED_PREFIXES = (*(f"/{kind}/" for kind in DEREFERENCEABLE), explore.EXPLORER + "/charts/")
 
 
 def create_app(settings: Settings, store: KnowledgeStore | None = None,
@@ -88,6 +95,8 @@ def create_app(settings: Settings, store: KnowledgeStore | None = None,
     app.state.settings = settings
     app.state.store = store
     install_error_handlers(app)
+    # Added before CORS, so CORS wraps it: answers from the cache get its headers too.
+    app.add_middleware(AnswerCaching, paths=CACHED_PATHS, prefixes=CACHED_PREFIXES)
     # Any origin may read; writes need a bearer token, never cookies, so no credentials mode.
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_credentials=False,
                        allow_methods=["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS"],

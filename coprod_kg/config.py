@@ -134,6 +134,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest total of answers waiting on disk to be sent; past it `/sparql` answers 503.",
     ),
     Setting(
+        "answer_cache_bytes", "67108864",
+        "Bytes of serialised answers (`/sparql`, linked data, pages, VoID) kept in memory for "
+        "the published state they were computed from; repeats are answered without the engine. "
+        "An answer above an eighth of it is not kept. 0: no in-process cache (entity tags and "
+        "`304` still work).",
+    ),
+    Setting(
         "send_timeout", "30",
         "Seconds a client may take to accept each chunk of an answer before it is cut off.",
     ),
@@ -215,6 +222,7 @@ class Settings:
     allow_unsandboxed_queries: bool = False
     spool_max_bytes: int = 1073741824
     send_timeout: float = 30.0
+    answer_cache_bytes: int = 67108864
     client_query_seconds: float = 60.0
     client_window: float = 60.0
     client_concurrency: int = 5

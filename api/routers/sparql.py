@@ -20,14 +20,23 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from coprod_kg.caching.answers import CachedAnswer, entity_tag
 from coprod_kg.config import Settings
 from coprod_kg.errors import BadInput, PayloadTooLarge, UnsupportedMediaType
 from coprod_kg.rdf.conneg import negotiate_query, parse_accept
 from coprod_kg.rdf.formats import GRAPH_FORMATS, QueryForm, ResultFormat
 from coprod_kg.sparql.service_description import serialise, service_description
-from coprod_kg.storage.store import KnowledgeStore, prepare
+from coprod_kg.storage.store import KnowledgeStore, QueryResult, prepare
 
 from ..budget import charged, query_ticket
+from ..caching import (
+    SPARQL_VARY,
+    Answers,
+    answers_for,
+    public_headers,
+    published_state,
+    sparql_params_key,
+)
 from ..deps import get_settings, get_store
 from ..streaming import SpooledAnswer
 from ..upload import read_body
@@ -105,11 +114,51 @@ async def _answer(params: Params, request: Request, settings: Settings,
                        _values(params, "named-graph-uri") or None,
                        base_iri=settings.public_url.rstrip("/") + "/sparql",
                        lane="public", spool=True)
+    answers = answers_for(request.app)
+    anonymous = "authorization" not in request.headers  # others are never cached (api.caching)
+    state = await published_state(store) if anonymous else None
+    key = None if state is None else sparql_params_key(answers.site, state, params, accept)
+    get = request.method == "GET"
+    # What a GET answer carries (and what is kept); a POST answer is for its client only.
+    tagged = public_headers(entity_tag(key), SPARQL_VARY) if key else {"Vary": SPARQL_VARY}
+    headers = tagged if get else {"Vary": "Accept"}
+    if key is not None:
+        hit = answers.cache.get(key)
+        if hit is not None:  # not charged: no engine ran
+            stored = dict(_decoded(hit.headers))
+            return Response(hit.body, media_type=stored.get("content-type"),
+                            headers={**stored, **headers} if get else headers)
     with charged(request):  # the client's query time budget (api/budget.py)
         result = await run_in_threadpool(store.query, prepared)
-    if result.path is None:  # a store that answers in memory (tests, the in-process store)
-        return Response(result.body, media_type=result.media_type, headers={"Vary": "Accept"})
-    return SpooledAnswer(result, settings.send_timeout, headers={"Vary": "Accept"})
+    if key is not None and await published_state(store) != state:  # published meanwhile
+        key = None
+        headers = {"Vary": SPARQL_VARY, "Cache-Control": "no-cache"} if get else headers
+    size = result.size if result.path is not None else len(result.body)
+    if key is not None and size <= answers.cache.body_limit:
+        return await _kept(result, answers, key, tagged, headers)
+    if result.path is None:  # a small answer, or a store that answers in memory
+        return Response(result.body, media_type=result.media_type, headers=headers)
+    return SpooledAnswer(result, settings.send_timeout, headers=headers)
+
+
+def _decoded(raw: tuple[tuple[bytes, bytes], ...]) -> list[tuple[str, str]]:
+    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw
+            if k != b"content-length"]
+
+
+async def _kept(result: QueryResult, answers: Answers, key: str, tagged: dict[str, str],
+                headers: dict[str, str]) -> Response:
+    """The answer from memory, kept under ``key`` with the headers of a GET (``tagged``); the
+    spool file, if any, is read and deleted."""
+    body = result.body
+    if result.path is not None:
+        try:
+            body = await run_in_threadpool(result.path.read_bytes)
+        finally:
+            result.discard()
+    stored = Response(body, media_type=result.media_type, headers=tagged)
+    answers.cache.put(key, CachedAnswer(tuple(stored.raw_headers), body))
+    return Response(body, media_type=result.media_type, headers=headers)
 
 
 def _describe_service(request: Request, settings: Settings, store: KnowledgeStore,

@@ -15,6 +15,7 @@ call even if this check were ever wrong.
 from __future__ import annotations
 
 import signal
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -208,6 +209,59 @@ def analyse_query(query: str, base_iri: str | None = None) -> QueryInfo:
             raise BadInput(UPDATE_REFUSED) from None
         raise _parse_error(exc) from None
     return QueryInfo(_FORMS[name], dataset, graphs)
+
+
+class Verdicts:
+    """The last verdicts of :func:`analyse_query` (its :class:`QueryInfo` or its refusal),
+    keyed by the exact query text and base IRI, so a repeated query is not parsed again.
+
+    Exact, so as safe as the parse itself: the same text gets the same verdict. Bounded by
+    ``max_entries`` and by ``max_chars`` of query text in all; a query longer than a tenth of
+    that is parsed every time. Refusals for time (:class:`QueryTooComplex` from the parse
+    deadline) are not kept. One per query worker process (not thread-safe, like the parser).
+
+    >>> verdicts = Verdicts()
+    >>> verdicts.analyse("ASK {}", None).form, len(verdicts)
+    (<QueryForm.ASK: 'ASK'>, 1)
+    """
+
+    def __init__(self, max_entries: int = 4096, max_chars: int = 8 * 1024 * 1024) -> None:
+        self.max_entries = max_entries
+        self.max_chars = max_chars
+        self._entries: OrderedDict[tuple[str, str | None], QueryInfo | BadInput] = (
+            OrderedDict())
+        self._chars = 0
+
+    def analyse(self, query: str, base_iri: str | None) -> QueryInfo:
+        """:func:`analyse_query`, or its verdict on the same text last time."""
+        key = (query, base_iri)
+        found = self._entries.get(key)
+        if found is None:
+            try:
+                found = analyse_query(query, base_iri)
+            except QueryTooComplex:
+                raise
+            except BadInput as exc:
+                found = exc
+            self._keep(key, found)
+        else:
+            self._entries.move_to_end(key)
+        if isinstance(found, BadInput):
+            raise type(found)(*found.args)  # a fresh one: no traceback carried along
+        return found
+
+    def _keep(self, key: tuple[str, str | None], verdict: QueryInfo | BadInput) -> None:
+        size = len(key[0]) + len(key[1] or "")
+        if size > self.max_chars // 10:
+            return
+        self._entries[key] = verdict
+        self._chars += size
+        while len(self._entries) > self.max_entries or self._chars > self.max_chars:
+            (text, base), _ = self._entries.popitem(last=False)
+            self._chars -= len(text) + len(base or "")
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 def inspect_query(query: str, base_iri: str | None = None) -> QueryInfo:

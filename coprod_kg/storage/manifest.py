@@ -32,6 +32,15 @@ class Manifest:
         """Names of the public graphs, sorted: the union of these is the default graph."""
         return sorted(name for name, record in self.graphs.items() if record.public)
 
+    def public_state(self) -> str:
+        """The identity of the published state: a digest of every public graph's name, source
+        digest and size (equal digests, equal public content; see :mod:`coprod_kg.caching`)."""
+        digest = hashlib.sha256()
+        for name in self.public_graphs():
+            record = self.graphs[name]
+            digest.update(f"{name}\t{record.sha256}\t{record.triples}\n".encode())
+        return digest.hexdigest()[:32]
+
     def private_graphs(self) -> list[str]:
         """Names of graphs that must never be queried (e.g. pending submissions), sorted."""
         return sorted(name for name, record in self.graphs.items() if not record.public)

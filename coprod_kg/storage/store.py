@@ -193,6 +193,10 @@ def resolve_dataset(request: QueryRequest, public: list[str], private: list[str]
 class KnowledgeStore(Protocol):
     """Read access to the knowledge graph: the API and the CLI depend on this only."""
 
+    #: True when :meth:`published_state` reads a local file only (no request to a server), so
+    #: it may be called on the event loop.
+    local_state: bool
+
     def query(self, request: QueryRequest) -> QueryResult:
         """Run a prepared query and return its serialised answer."""
         ...
@@ -203,6 +207,11 @@ class KnowledgeStore(Protocol):
 
     def ready(self) -> bool:
         """True when the store exists and has been loaded."""
+        ...
+
+    def published_state(self) -> str | None:
+        """The identity of the published state answers now come from (``None`` before the
+        first load): equal identities, equal public graphs (see :mod:`coprod_kg.caching`)."""
         ...
 
     def close(self) -> None:

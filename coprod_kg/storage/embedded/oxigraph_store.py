@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from itertools import islice
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 
 import pyoxigraph as ox
 
@@ -88,15 +88,52 @@ class _CappedWriter:
         self.sink.flush()
 
 
+#: Answers up to this size go back to the API in the worker's reply instead of a spool file
+#: (a file costs more than the answer for a light query).
+INLINE_BYTES = 64 * 1024
+
+
+class _Spill(io.RawIOBase):
+    """Keeps what is written in memory up to :data:`INLINE_BYTES`, then moves it all to the
+    new spool file ``path`` (created only then)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self.memory = io.BytesIO()
+        self.file: BinaryIO | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, chunk: Any) -> int:
+        data = bytes(chunk)
+        if self.file is None and self.memory.tell() + len(data) > INLINE_BYTES:
+            self.file = open_spool_file(self.path)
+            self.file.write(self.memory.getvalue())
+            self.memory = io.BytesIO()
+        (self.file or self.memory).write(data)
+        return len(data)
+
+    def flush(self) -> None:
+        if self.file is not None:
+            self.file.flush()
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+        super().close()
+
+
 def execute(store: ox.Store, request: QueryRequest, dataset: Dataset, max_results: int,
             max_bytes: int = DEFAULT_MAX_BYTES, form: QueryForm | None = None,
             spool: Path | None = None) -> QueryResult:
     """Run ``request`` on ``store`` once and serialise the whole answer with the engine.
 
     ``form`` is the query's form from its parse (:func:`~coprod_kg.storage.store.plan_query`);
-    without
-    it the form is taken from the engine's answer. With ``spool`` the answer is written to
-    that new file (mode 0600) instead of memory. Raises :class:`ResultTooLarge` past
+    without it the form is taken from the engine's answer. With ``spool`` an answer larger
+    than :data:`INLINE_BYTES` is written to that new file (mode 0600) instead of memory (a
+    smaller one comes back in memory, ``path`` ``None``). Raises :class:`ResultTooLarge` past
     ``max_results`` triples (CONSTRUCT, DESCRIBE) or past ``max_bytes`` of serialised answer
     (every form), and :class:`BadInput` for a malformed query. The answer is complete before
     any status is sent, so it never turns into an error half-way.
@@ -107,7 +144,7 @@ def execute(store: ox.Store, request: QueryRequest, dataset: Dataset, max_result
     else:
         actual = form if form is not None and form.returns_graph else QueryForm.CONSTRUCT
     fmt = answer_format(request, actual)
-    sink: BinaryIO = io.BytesIO() if spool is None else open_spool_file(spool)
+    sink = io.BytesIO() if spool is None else cast(BinaryIO, _Spill(spool))
     try:
         capped = _CappedWriter(sink, max_bytes)
         writer = cast(BinaryIO, capped)  # the engine only calls write() and flush()
@@ -120,9 +157,11 @@ def execute(store: ox.Store, request: QueryRequest, dataset: Dataset, max_result
                 raise ResultTooLarge(f"the query returns more than {max_results} triples; "
                                      "add a LIMIT")
             ox.serialize(triples, writer, _GRAPH_FORMATS[fmt.name], prefixes=PREFIXES)
-        if spool is None:
-            assert isinstance(sink, io.BytesIO)
+        if isinstance(sink, io.BytesIO):
             return QueryResult(sink.getvalue(), fmt.media_type, actual)
+        assert isinstance(sink, _Spill)
+        if sink.file is None:  # small: it travels back in the reply, no file
+            return QueryResult(sink.memory.getvalue(), fmt.media_type, actual)
         sink.close()
         return QueryResult(b"", fmt.media_type, actual, spool, capped.size)
     except (OSError, RuntimeError) as exc:
@@ -143,6 +182,8 @@ class OxigraphStore:
     It has no timeout: the server goes through
     :class:`coprod_kg.storage.embedded.query_worker.WorkerPool`.
     """
+
+    local_state = True
 
     def __init__(self, store_dir: Path, max_results: int = 100_000,
                  max_bytes: int = DEFAULT_MAX_BYTES) -> None:
@@ -174,6 +215,10 @@ class OxigraphStore:
 
     def ready(self) -> bool:
         return read_manifest(self.store_dir) is not None
+
+    def published_state(self) -> str | None:
+        manifest = read_manifest(self.store_dir)
+        return None if manifest is None else manifest.public_state()
 
     def close(self) -> None:
         self._store = None

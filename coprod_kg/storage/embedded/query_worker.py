@@ -31,7 +31,7 @@ import pyoxigraph as ox
 from coprod_kg.errors import CoprodError, QueryOutOfMemory, QueryTimeout
 from coprod_kg.fairness.budget import waiting_for_worker
 from coprod_kg.rdf.formats import QueryForm
-from coprod_kg.sparql.safety import QueryInfo, analyse_query, parse_deadline
+from coprod_kg.sparql.safety import QueryInfo, Verdicts, analyse_query, parse_deadline
 from coprod_kg.sparql.sandbox import install_barriers, limit_memory
 from coprod_kg.sparql.spool import Spool
 from coprod_kg.storage.embedded.oxigraph_store import DEFAULT_MAX_BYTES, execute
@@ -76,11 +76,16 @@ class _Task:
     spool: str | None = None  #: write the answer to this new file
 
 
+#: This worker process's last parse verdicts (see :class:`~coprod_kg.sparql.safety.Verdicts`).
+_VERDICTS = Verdicts()
+
+
 def _checked(task: _Task, config: WorkerConfig) -> Plan:
-    """Parse and check the task's query once: its form, answer format and allowed dataset."""
+    """Parse and check the task's query once: its form, answer format and allowed dataset
+    (a text this worker already parsed keeps its verdict)."""
     local = task.snapshot is not None  # the snapshot holds public graphs only: its union
     with parse_deadline(config.parse_seconds):
-        return plan_query(task.request, task.public, local, analyse=analyse_query)
+        return plan_query(task.request, task.public, local, analyse=_VERDICTS.analyse)
 
 
 def _dataset(task: _Task, config: WorkerConfig) -> tuple[QueryForm | None, Dataset]:
@@ -273,6 +278,8 @@ class PooledStore:
     worker
     pools, one per lane (``workers`` for ``/sparql``, ``site_workers`` for the site)."""
 
+    local_state = True
+
     def __init__(self, store_dir: Path, workers: int, timeout: float, max_results: int,
                  max_bytes: int = DEFAULT_MAX_BYTES, *, site_workers: int = 1,
                  memory_mb: int = 0, allow_unsandboxed: bool = False,
@@ -289,7 +296,7 @@ class PooledStore:
             self.close()
             raise
         self.spool = Spool(spool_max_bytes, max_bytes)
-        self._cached: tuple[tuple[int, int], Manifest] | None = None
+        self._cached: tuple[tuple[int, int, int], Manifest, str] | None = None
         self._lock = threading.Lock()
 
     @property
@@ -297,20 +304,29 @@ class PooledStore:
         """The pool of ``/sparql`` (the public lane)."""
         return self.pools["public"]
 
-    def manifest(self) -> Manifest | None:
-        """The load manifest, re-read only when the file changed."""
+    def _current(self) -> tuple[tuple[int, int, int], Manifest, str] | None:
+        """The load manifest and its published state, re-read only when the file changed."""
         try:
             stat = manifest_path(self.store_dir).stat()
         except FileNotFoundError:
             return None
-        key = (stat.st_mtime_ns, stat.st_size)
+        key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
         with self._lock:
             if self._cached is None or self._cached[0] != key:
                 manifest = read_manifest(self.store_dir)
                 if manifest is None:
                     return None
-                self._cached = (key, manifest)
-            return self._cached[1]
+                self._cached = (key, manifest, manifest.public_state())
+            return self._cached
+
+    def manifest(self) -> Manifest | None:
+        """The load manifest, re-read only when the file changed."""
+        current = self._current()
+        return None if current is None else current[1]
+
+    def published_state(self) -> str | None:
+        current = self._current()
+        return None if current is None else current[2]
 
     def query(self, request: QueryRequest) -> QueryResult:
         manifest = self.manifest()

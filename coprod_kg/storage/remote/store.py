@@ -77,6 +77,8 @@ def _with_base(query: str, base_iri: str | None) -> str:
 class RemoteStore:
     """Read access to the knowledge graph held by a remote SPARQL server."""
 
+    local_state = False  # the manifest is read from the server
+
     def __init__(self, endpoints: RemoteEndpoints, timeout: float = 30.0,
                  max_bytes: int = 256 * 1024 * 1024, manifest_ttl: float = 0.0,
                  manifests: ManifestStore | None = None,
@@ -206,6 +208,10 @@ class RemoteStore:
     def graphs(self) -> list[GraphRecord]:
         manifest = self.manifest()
         return [] if manifest is None else [manifest.graphs[n] for n in manifest.public_graphs()]
+
+    def published_state(self) -> str | None:
+        manifest = self.manifest()
+        return None if manifest is None else manifest.public_state()
 
     def ready(self) -> bool:
         try:

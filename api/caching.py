@@ -1,0 +1,386 @@
+"""HTTP caching of answers: strong entity tags, ``304 Not Modified`` and the in-process cache.
+
+Every GET answer of ``/sparql``, of the linked-data documents (cases, concepts, sources, claims,
+the ontology), of the pages and of VoID carries a strong ``ETag``: a digest
+(:func:`coprod_kg.caching.answers.answer_key`) of the site (version, addresses, templates), the
+published state (:meth:`~coprod_kg.storage.store.KnowledgeStore.published_state`) and the
+request (path, query string or query text and dataset, the format negotiated or asked for, the
+page language). ``Cache-Control: public, no-cache`` lets clients and proxies keep it and
+revalidate; ``If-None-Match`` (a list, ``*``, weak comparison of RFC 9110) gets ``304`` before
+anything runs. The same key finds the serialised answer in the app's
+:class:`~coprod_kg.caching.answers.AnswerCache` (``COPROD_ANSWER_CACHE_BYTES``): a repeat is sent
+from memory, without a query worker or the engine. A new published state changes every key.
+
+Who sees what: a request with ``Authorization`` is never answered from the cache, never stored
+in it, and its answer says ``Cache-Control: private, no-store`` (curators and contributors may
+see versions anonymous readers must not, and their views are their own). Only ``200`` answers
+are kept (errors, ``429`` and anything else pass through), and only while the published state
+did not change during the request. POST queries use the same cache inside the route
+(:mod:`api.routers.sparql`), without an entity tag.
+
+:class:`AnswerCaching` is the lean path: an ASGI middleware that answers hits and ``304`` before
+routing, dependencies or a thread; it stores the answers of the pages and linked data it lets
+through, while ``/sparql`` stores its own (it reads small answers into memory anyway).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable, MutableMapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request, cookie_parser
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from coprod_kg import __version__
+from coprod_kg.caching.answers import AnswerCache, CachedAnswer, answer_key, entity_tag
+from coprod_kg.config import Settings
+from coprod_kg.errors import CoprodError, TooManyRequests
+from coprod_kg.fairness.clients import client_key
+from coprod_kg.rdf.conneg import negotiate_query
+from coprod_kg.rdf.formats import QueryForm
+from coprod_kg.storage.store import KnowledgeStore
+
+from .budget import fairness
+from .rendering import LANG_COOKIE, TEMPLATES_DIR
+from .views.i18n import choose_language
+
+#: Revalidate every time (the state may have changed), but keep it: shared caches too.
+PUBLIC = "public, no-cache"
+#: Answers to authenticated requests: nobody keeps them.
+PRIVATE = "private, no-store"
+SPARQL_VARY = "Accept, Authorization"
+PAGE_VARY = "Accept, Accept-Language, Cookie, Authorization"
+_HEADERS = (b"accept", b"accept-language", b"authorization", b"cookie", b"if-none-match")
+_ETAG = re.compile(r'\s*(?:W/)?("[^"]*")\s*(?:,|$)')
+
+
+def if_none_match(header: str | None, etag: str) -> bool:
+    """Whether ``If-None-Match: header`` matches ``etag`` (``*``, or any tag of the list by the
+    weak comparison of RFC 9110: ``W/`` is ignored on both sides).
+
+    >>> if_none_match('W/"a", "b"', '"b"'), if_none_match('"a"', '"b"'), if_none_match("*", '"b"')
+    (True, False, True)
+    """
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    wanted = etag[2:] if etag.startswith("W/") else etag
+    position = 0
+    while position < len(header):
+        found = _ETAG.match(header, position)
+        if found is None:  # malformed from here on: what was read so far decides
+            return False
+        if found.group(1) == wanted:
+            return True
+        position = found.end()
+    return False
+
+
+@lru_cache(maxsize=8)
+def _templates_digest(folder: str) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(TEMPLATES_DIR.rglob("*")):
+        if path.is_file():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def site_identity(settings: Settings) -> str:
+    """What every answer depends on besides the state and the request: the code's version,
+    the public address and base IRI, and the page templates."""
+    return "|".join((__version__, settings.public_url, settings.base_iri,
+                     _templates_digest(str(TEMPLATES_DIR))))
+
+
+@dataclass
+class Answers:
+    """The app's answer cache and site identity (made once per app by :func:`answers_for`)."""
+
+    settings: Settings
+    cache: AnswerCache
+    site: str
+
+
+def answers_for(app: Any) -> Answers:
+    """The :class:`Answers` of ``app`` (rebuilt when its settings object changes)."""
+    settings: Settings = app.state.settings
+    current: Answers | None = getattr(app.state, "answers", None)
+    if current is None or current.settings is not settings:
+        current = Answers(settings, AnswerCache(settings.answer_cache_bytes),
+                          site_identity(settings))
+        app.state.answers = current
+    return current
+
+
+async def published_state(store: KnowledgeStore | None) -> str | None:
+    """The store's published state (``None``: unknown, so nothing is cached or tagged); read on
+    the event loop when it is a local file, else in a thread."""
+    read: Callable[[], str | None] | None = getattr(store, "published_state", None)
+    if read is None:
+        return None
+    if getattr(store, "local_state", False):
+        return read()
+    return await run_in_threadpool(read)
+
+
+@lru_cache(maxsize=512)
+def sparql_variant(accept: str | None, format_param: str | None) -> str:
+    """The formats a query of each form would be answered in: what the answer's bytes depend on
+    among the client's format wishes (so two spellings of one wish share an answer)."""
+    chosen = []
+    for form in QueryForm:
+        try:
+            chosen.append(negotiate_query(form, accept, format_param).name)
+        except CoprodError as exc:  # answered with an error, which is never kept
+            chosen.append(f"!{type(exc).__name__}")
+    return ",".join(chosen)
+
+
+def sparql_key(site: str, state: str, query: str, default_graphs: Iterable[str],
+               named_graphs: Iterable[str], accept: str | None,
+               format_param: str | None) -> str:
+    """The key (and entity tag) of a SPARQL query's answer in ``state``."""
+    return answer_key(state, site, "sparql", query, "\x01".join(default_graphs),
+                      "\x01".join(named_graphs), sparql_variant(accept, format_param))
+
+
+def sparql_params_key(site: str, state: str, params: list[tuple[str, str]],
+                      accept: str | None) -> str | None:
+    """:func:`sparql_key` of decoded protocol parameters; ``None`` unless they hold exactly one
+    query and nothing an error would answer (updates)."""
+    queries = [v for k, v in params if k == "query"]
+    if len(queries) != 1 or any(k in ("update", "using-graph-uri", "using-named-graph-uri")
+                                for k, _ in params):
+        return None
+    formats = [v for k, v in params if k == "format"] or [v for k, v in params if k == "output"]
+    return sparql_key(site, state, queries[0],
+                      [v for k, v in params if k == "default-graph-uri"],
+                      [v for k, v in params if k == "named-graph-uri"], accept,
+                      formats[-1] if formats else None)
+
+
+def public_headers(etag: str, vary: str) -> dict[str, str]:
+    """The caching headers of an anonymous GET answer."""
+    return {"ETag": etag, "Cache-Control": PUBLIC, "Vary": vary}
+
+
+def _scope_headers(scope: Scope) -> dict[bytes, str]:
+    """The first value of each header the cache looks at."""
+    found: dict[bytes, str] = {}
+    for name, value in scope["headers"]:
+        if name in _HEADERS and name not in found:
+            found[name] = value.decode("latin-1")
+    return found
+
+
+def _page_key(site: str, state: str, scope: Scope, headers: dict[bytes, str]) -> str:
+    cookie = headers.get(b"cookie")
+    remembered = cookie_parser(cookie).get(LANG_COOKIE) if cookie else None
+    language = choose_language(None, remembered, headers.get(b"accept-language"))
+    query_string: bytes = scope.get("query_string", b"")
+    return answer_key(state, site, "page", scope["path"], query_string.decode("latin-1"),
+                      (headers.get(b"accept") or "").strip(), language,
+                      remembered or "")
+
+
+def _with_headers(raw: list[tuple[bytes, bytes]], changes: dict[str, str]
+                  ) -> list[tuple[bytes, bytes]]:
+    """``raw`` with the headers named in ``changes`` replaced (``Vary`` merged)."""
+    lowered = {k.lower().encode("latin-1"): v for k, v in changes.items()}
+    vary = [v.decode("latin-1") for k, v in raw if k == b"vary"]
+    out = [(k, v) for k, v in raw if k not in lowered and k != b"vary"]
+    if b"vary" in lowered:
+        names: list[str] = []
+        for item in [*", ".join(vary).split(","), *lowered.pop(b"vary").split(",")]:
+            name = item.strip()
+            if name and name.lower() not in (n.lower() for n in names):
+                names.append(name)
+        vary = [", ".join(names)]
+    out += [(k, v.encode("latin-1")) for k, v in lowered.items()]
+    out += [(b"vary", v.encode("latin-1")) for v in vary if v]
+    return out
+
+
+async def send_not_modified(send: Send, etag: str, vary: str) -> None:
+    """``304`` with the headers a ``200`` would have carried for caches."""
+    await send({"type": "http.response.start", "status": 304,
+                "headers": [(b"etag", etag.encode()), (b"cache-control", PUBLIC.encode()),
+                            (b"vary", vary.encode())]})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def send_cached(send: Send, answer: CachedAnswer) -> None:
+    """Send a kept answer as it was first sent."""
+    await send({"type": "http.response.start", "status": 200, "headers": list(answer.headers)})
+    await send({"type": "http.response.body", "body": answer.body, "more_body": False})
+
+
+def _private(send: Send) -> Send:
+    """``send`` marking every answer ``Cache-Control: private, no-store``."""
+    async def marked(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": _with_headers(
+                list(message.get("headers", [])), {"Cache-Control": PRIVATE})}
+        await send(message)
+    return marked
+
+
+def _admitted(scope: Scope, settings: Settings) -> bool:
+    """Whether the anonymous client may make one more query now (a hit is not charged, and
+    frees its concurrency slot at once, but a client past its budget is refused: the route
+    then answers its 429)."""
+    request = Request(scope)
+    state = fairness(request, settings)
+    if not state.budget.enabled:
+        return True
+    try:
+        ticket = state.budget.admit(client_key(state.client(request)))
+    except TooManyRequests:
+        return False
+    state.budget.release(ticket)
+    return True
+
+
+class AnswerCaching:
+    """The ASGI middleware of the module: hits and 304 before routing; keeps page answers.
+
+    ``paths`` and ``prefixes``: the GET paths (besides ``/sparql``) whose answers depend only on
+    the published state and the request (given by :func:`api.app.create_app`).
+    """
+
+    def __init__(self, app: ASGIApp, paths: Iterable[str] = (),
+                 prefixes: Iterable[str] = ()) -> None:
+        self.app = app
+        self.paths = frozenset(paths)
+        self.prefixes = tuple(prefixes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        sparql = path == "/sparql"
+        if not (sparql or path in self.paths or path.startswith(self.prefixes)):
+            await self.app(scope, receive, send)
+            return
+        headers = _scope_headers(scope)
+        if b"authorization" in headers:
+            await self.app(scope, receive, _private(send))
+            return
+        app = scope["app"]
+        store: KnowledgeStore | None = getattr(app.state, "store", None)
+        state = await published_state(store)
+        if state is None:
+            await self.app(scope, receive, send)
+            return
+        answers = answers_for(app)
+        if sparql:
+            await self._sparql(scope, receive, send, headers, answers, state)
+            return
+        key = _page_key(answers.site, state, scope, headers)
+        etag = entity_tag(key)
+        if if_none_match(headers.get(b"if-none-match"), etag) and (
+                headers.get(b"if-none-match", "").strip() != "*" or key in answers.cache):
+            await send_not_modified(send, etag, PAGE_VARY)
+            return
+        hit = answers.cache.get(key)
+        if hit is not None:
+            await send_cached(send, hit)
+            return
+        await self.app(scope, receive, _Keeper(send, answers.cache, key, store, state,
+                                               headers.get(b"if-none-match")).send)
+
+    async def _sparql(self, scope: Scope, receive: Receive, send: Send,
+                      headers: dict[bytes, str], answers: Answers, state: str) -> None:
+        try:
+            params = parse_qsl(scope.get("query_string", b"").decode("ascii"),
+                               keep_blank_values=True, encoding="utf-8", errors="strict")
+        except UnicodeDecodeError:  # the route answers its 400
+            await self.app(scope, receive, send)
+            return
+        key = sparql_params_key(answers.site, state, params, headers.get(b"accept"))
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        etag = entity_tag(key)
+        match = headers.get(b"if-none-match")
+        if if_none_match(match, etag) and (match or "").strip() != "*":
+            await send_not_modified(send, etag, SPARQL_VARY)
+            return
+        hit = answers.cache.get(key)
+        if hit is not None and _admitted(scope, answers.settings):
+            if match is not None and if_none_match(match, etag):  # "*"
+                await send_not_modified(send, etag, SPARQL_VARY)
+            else:
+                await send_cached(send, hit)
+            return
+        await self.app(scope, receive, send)
+
+
+class _Keeper:
+    """Passes an answer on, tagging a ``200`` and keeping it (if small enough and the state
+    did not change meanwhile); a ``200`` that ``If-None-Match: *`` matches becomes ``304``."""
+
+    def __init__(self, send: Send, cache: AnswerCache, key: str,
+                 store: KnowledgeStore | None, state: str, match: str | None) -> None:
+        self.downstream = send
+        self.cache = cache
+        self.key = key
+        self.store = store
+        self.state = state
+        self.match = match
+        self.keep = False
+        self.silent = False
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.body: list[bytes] = []
+        self.size = 0
+
+    async def send(self, message: MutableMapping[str, Any]) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            await self._start(message)
+        elif kind == "http.response.body":
+            if self.silent:
+                return
+            await self.downstream(message)
+            if self.keep:
+                chunk: bytes = message.get("body", b"")
+                self.size += len(chunk)
+                if self.size > self.cache.body_limit:
+                    self.keep, self.body = False, []
+                else:
+                    self.body.append(chunk)
+                if self.keep and not message.get("more_body", False):
+                    self.cache.put(self.key, CachedAnswer(tuple(self.headers),
+                                                          b"".join(self.body)))
+                    self.keep = False
+        else:  # an extension (pathsend...): pass on, keep nothing
+            self.keep = False
+            await self.downstream(message)
+
+    async def _start(self, message: MutableMapping[str, Any]) -> None:
+        raw = list(message.get("headers", []))
+        if message["status"] != 200:
+            await self.downstream(message)
+            return
+        if await published_state(self.store) != self.state:  # published meanwhile: no tag
+            await self.downstream({**message, "headers": _with_headers(
+                raw, {"Cache-Control": "no-cache"})})
+            return
+        etag = entity_tag(self.key)
+        if if_none_match(self.match, etag):  # "*": this resource exists
+            self.silent = True
+            await send_not_modified(self.downstream, etag, PAGE_VARY)
+            return
+        self.headers = _with_headers(raw, {"ETag": etag, "Cache-Control": PUBLIC,
+                                           "Vary": "Authorization"})
+        self.keep = self.cache.enabled
+        await self.downstream({**message, "headers": self.headers})
+

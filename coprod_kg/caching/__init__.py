@@ -1,0 +1,1 @@
+"""Exact caching of answers by published state (keys, entity tags and the in-process cache)."""
