@@ -28,7 +28,7 @@ ENUMERATIONS = {
     "StakeholderArrangement": "stakeholder-arrangements", "ExitVoiceConcept": "exit-and-voice",
     "SustainabilityFactor": "sustainability-factors", "Risk": "risks", "Outcome": "outcomes",
     "GovernmentMotive": "government-motives", "EvidenceBasis": "evidence-bases",
-    "CurationStatus": "curation-statuses",
+    "CurationStatus": "curation-statuses", "Trajectory": "trajectories",
 }
 
 

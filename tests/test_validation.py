@@ -213,6 +213,76 @@ def test_results_about_kg_nodes_are_not_reported(context: ValidationContext) -> 
     assert result.conforms and not result.findings, render(result, "text")
 
 
+# --- the facts beyond the typology need their evidence like any facet ---------------------------
+
+FACTS_RECORD = DATA / "valid" / "case-with-facts.ttl"
+SHAPES = "https://w3id.org/coprod/shapes/"
+SPARQL_RULE = str(SH.SPARQLConstraintComponent)
+CODING_3 = "<https://w3id.org/coprod/case/test-case-with-facts#coding-3>"
+
+
+def _without(record: str, coding: str, line: str) -> str:
+    """``record`` with one line of the block of ``coding`` removed (the line must be there)."""
+    head, block = record.split(coding + "\n", 1)
+    block, tail = block.split("\n\n", 1) if "\n\n" in block else (block, "")
+    lines = block.splitlines()
+    kept = [x for x in lines if not x.strip().startswith(line)]
+    assert len(kept) == len(lines) - 1, f"{line} not in {coding}"
+    if kept and kept[-1].endswith(" ;"):
+        kept[-1] = kept[-1][:-2] + " ."
+    return head + coding + "\n" + "\n".join(kept) + ("\n\n" + tail if tail else "\n")
+
+
+@pytest.mark.parametrize(("line", "rule"), [
+    ("cp:quote", "Coding-quote-required"),
+    ("cp:locator", "Coding-locator-required"),
+    ("cp:evidenceSource", "Coding-source-required"),
+    ("cp:trajectory", "Coding-facet-required"),
+])
+def test_a_trajectory_coding_still_needs_its_evidence(line: str, rule: str,
+                                                     context: ValidationContext) -> None:
+    record = _without(FACTS_RECORD.read_text(encoding="utf-8"), CODING_3, line)
+    result = validate(record, "text/turtle", context=context)
+    broken = {(str(f.source_shape), str(f.component)) for f in result.violations}
+    assert broken == {(SHAPES + rule, SPARQL_RULE)}, render(result, "text")
+
+
+@pytest.mark.parametrize("facet", [
+    'cp:participantCount "7"^^xsd:nonNegativeInteger', 'cp:funding "a grant"@en',
+    'cp:activity "they cook"@en', 'cp:measuredOutcome "fewer complaints, by survey"@en',
+    "cp:trajectory cpc:failed"])
+def test_each_new_facet_alone_makes_a_coding(facet: str, context: ValidationContext) -> None:
+    record = FACTS_RECORD.read_text(encoding="utf-8").replace(
+        "    cp:trajectory cpc:sustained ;", f"    {facet} ;")
+    result = validate(record, "text/turtle", context=context)
+    assert result.conforms and not result.findings, render(result, "text")
+
+
+@pytest.mark.parametrize("count", ['"-3"^^xsd:nonNegativeInteger', '"12.5"^^xsd:decimal',
+                                   '"1 200"^^xsd:nonNegativeInteger', '"1200"',
+                                   '"1200"^^xsd:integer', '"1200"@en'])
+def test_a_number_of_participants_is_a_whole_number(count: str,
+                                                    context: ValidationContext) -> None:
+    record = FACTS_RECORD.read_text(encoding="utf-8").replace(
+        '"120"^^xsd:nonNegativeInteger', count)
+    result = validate(record, "text/turtle", context=context)
+    broken = {str(f.source_shape) for f in result.violations}
+    assert broken == {SHAPES + "Coding-participants-datatype"}, render(result, "text")
+
+
+@pytest.mark.parametrize("document", ['"https://example.org/report.pdf"',
+                                      '"https://example.org/report.pdf"@en',
+                                      "<mailto:office@example.org>", "<ftp://example.org/a>",
+                                      "<file:///etc/passwd>", "[ rdfs:label \"a report\"@en ]"])
+def test_a_primary_document_is_a_web_address(document: str,
+                                             context: ValidationContext) -> None:
+    record = FACTS_RECORD.read_text(encoding="utf-8").replace(
+        "<http://example.org/preschool/statutes>", document)
+    result = validate(record, "text/turtle", context=context)
+    broken = {str(f.source_shape) for f in result.violations}
+    assert broken == {SHAPES + "Case-primary-document-iri"}, render(result, "text")
+
+
 # --- reports --------------------------------------------------------------------------------------
 
 
