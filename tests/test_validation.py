@@ -15,7 +15,7 @@ from rdflib.namespace import RDF, SH
 from coprod_kg.config import load_settings
 from coprod_kg.errors import BadInput, ParseError
 from coprod_kg.rdf.namespaces import CP
-from coprod_kg.rdf.parsing import quiet_json_ld
+from coprod_kg.rdf.parsing import parse_rdf, quiet_json_ld
 from coprod_kg.validation.report import render
 from coprod_kg.validation.shacl import ValidationContext, graph_lookup, no_lookup, validate
 
@@ -116,6 +116,23 @@ def test_documented_json_example_conforms(context: ValidationContext) -> None:
                       source_name=path.name)
     assert result.conforms, render(result, "text")
     assert not result.findings, render(result, "text")
+
+
+def test_json_example_names_the_facts_beyond_the_typology() -> None:
+    """The context maps the new fields to the case model, with their datatypes."""
+    path = ROOT / "docs" / "example-case.json"
+    graph = parse_rdf(path.read_bytes(), "application/ld+json", source_name=path.name)
+    coding = URIRef("https://w3id.org/coprod/case/example-parent-cooperative-preschools#coding-3")
+    case = URIRef("https://w3id.org/coprod/case/example-parent-cooperative-preschools")
+    xsd = "http://www.w3.org/2001/XMLSchema#"
+    assert graph.value(coding, CP.trajectory) == URIRef("https://w3id.org/coprod/concept/sustained")
+    count = graph.value(coding, CP.participantCount)
+    assert isinstance(count, Literal) and count.datatype == URIRef(xsd + "nonNegativeInteger")
+    for prop in (CP.activity, CP.funding):
+        value = graph.value(coding, prop)
+        assert isinstance(value, Literal) and value.language == "en", prop
+    assert graph.value(case, CP.primaryDocument) == URIRef(
+        "https://example.org/preschool/annual-report-2023.pdf")
 
 
 def test_json_example_uses_the_public_context_iri() -> None:
