@@ -28,7 +28,7 @@ ENUMERATIONS = {
     "StakeholderArrangement": "stakeholder-arrangements", "ExitVoiceConcept": "exit-and-voice",
     "SustainabilityFactor": "sustainability-factors", "Risk": "risks", "Outcome": "outcomes",
     "GovernmentMotive": "government-motives", "EvidenceBasis": "evidence-bases",
-    "CurationStatus": "curation-statuses",
+    "CurationStatus": "curation-statuses", "Trajectory": "trajectories",
 }
 
 
@@ -109,5 +109,43 @@ def test_defined_classes_classify_a_case(ontology: Graph) -> None:
 @pytest.mark.slow
 def test_a_for_profit_firm_in_the_third_sector_is_a_contradiction(ontology: Graph) -> None:
     data = _case_data(CPC.supplementary, CPC["individual-level"], [CP.ForProfitFirm])
+    with pytest.raises(InconsistentOntology):
+        infer_memberships(ontology, data)
+
+
+def _facts_data() -> Graph:
+    """A case whose only coding records facts beyond the typology (no rdf:type on the coding)."""
+    data = Graph()
+    case = CASE["test-facts"]
+    coding = URIRef(case + "#coding-1")
+    data.add((case, RDF.type, CP.CoProductionCase))
+    data.add((case, CP.hasCoding, coding))
+    data.add((case, CP.primaryDocument, URIRef("https://example.org/report.pdf")))
+    data.add((coding, CP.trajectory, CPC.discontinued))
+    data.add((coding, CP.participantCount,
+              Literal("20000", datatype=URIRef("http://www.w3.org/2001/XMLSchema#"
+                                               "nonNegativeInteger"))))
+    data.add((coding, CP.funding, Literal("half of the city's budget", lang="en")))
+    return data
+
+
+@needs_java
+@pytest.mark.slow
+def test_facts_beyond_the_typology_are_consistent_and_typed(ontology: Graph) -> None:
+    data = _facts_data()
+    inferred = infer_memberships(ontology, data)
+    coding = URIRef(CASE["test-facts"] + "#coding-1")
+    assert CP.Coding in set(inferred.objects(coding, RDF.type))
+
+
+@needs_java
+@pytest.mark.slow
+def test_a_trajectory_outside_the_scheme_is_a_contradiction(ontology: Graph) -> None:
+    data = _facts_data()
+    coding = URIRef(CASE["test-facts"] + "#coding-1")
+    other = URIRef("https://w3id.org/coprod/concept/test-paused")
+    data.add((coding, CP.trajectory, other))
+    for member in ("sustained", "failed", "discontinued", "discouraged"):
+        data.add((other, OWL.differentFrom, CPC[member]))
     with pytest.raises(InconsistentOntology):
         infer_memberships(ontology, data)

@@ -400,3 +400,86 @@ def test_every_bundled_and_example_record_passes(real_store: Path,
             service.confine(item.case, item.triples)  # raises OutsideCase naming the triple
     finally:
         service.close()
+
+
+# --- the facts beyond the typology, on the submission's own nodes -------------------------
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+CPC = "https://w3id.org/coprod/concept/"
+_QUOTE = ("Parent participation in cooperative or associative preschool services provides a good "
+          "example.")
+_FACTS_TTL = (
+    '<{case}> cp:primaryDocument <https://example.org/reports/annual-2023.pdf> ; '
+    "cp:hasCoding <{case}#coding-9> .\n"
+    "<{case}#coding-9> a cp:Coding ; cp:trajectory cpc:discontinued ; "
+    'cp:participantCount "350"^^xsd:nonNegativeInteger ; cp:funding "A city grant."@en ; '
+    'cp:activity "Parents cook."@en ; cp:measuredOutcome "Fewer complaints, by survey."@en ; '
+    "cp:evidenceBasis cpc:stated-in-source ; cp:evidenceSource src:pestoff-2015 ; "
+    f'cp:locator "section 4" ; cp:quote "{_QUOTE}"@en .')
+
+
+def _facts_jsonld(slug: str) -> bytes:
+    coding = "{case}#coding-9"
+    return _jsonld(slug, [
+        {"@id": "{case}", f"{CP}primaryDocument": {"@id": "https://example.org/reports/a.pdf"},
+         f"{CP}hasCoding": {"@id": coding}},
+        {"@id": coding, "@type": f"{CP}Coding", f"{CP}trajectory": {"@id": f"{CPC}failed"},
+         f"{CP}participantCount": {"@value": "350", "@type": f"{XSD}nonNegativeInteger"},
+         f"{CP}funding": {"@value": "A city grant.", "@language": "en"},
+         f"{CP}activity": {"@value": "Parents cook.", "@language": "en"},
+         f"{CP}measuredOutcome": {"@value": "Fewer complaints.", "@language": "en"},
+         f"{CP}evidenceBasis": {"@id": f"{CPC}stated-in-source"},
+         f"{CP}evidenceSource": {"@id": "https://w3id.org/coprod/source/pestoff-2015"},
+         f"{CP}locator": "section 4", f"{CP}quote": {"@value": _QUOTE, "@language": "en"}}])
+
+
+def _facts_rdfxml(slug: str) -> bytes:
+    return _rdfxml(slug, (
+        f'<rdf:Description {_NS} rdf:about="{{case}}">'
+        '<cp:primaryDocument rdf:resource="https://example.org/reports/a.pdf"/>'
+        '<cp:hasCoding rdf:resource="{case}#coding-9"/></rdf:Description>'
+        f'<rdf:Description {_NS} rdf:about="{{case}}#coding-9">'
+        f'<rdf:type rdf:resource="{CP}Coding"/>'
+        f'<cp:trajectory rdf:resource="{CPC}discouraged"/>'
+        f'<cp:participantCount rdf:datatype="{XSD}nonNegativeInteger">350</cp:participantCount>'
+        '<cp:funding xml:lang="en">A city grant.</cp:funding>'
+        '<cp:activity xml:lang="en">Parents cook.</cp:activity>'
+        '<cp:measuredOutcome xml:lang="en">Fewer complaints.</cp:measuredOutcome>'
+        f'<cp:evidenceBasis rdf:resource="{CPC}stated-in-source"/>'
+        '<cp:evidenceSource rdf:resource="https://w3id.org/coprod/source/pestoff-2015"/>'
+        '<cp:locator>section 4</cp:locator>'
+        f'<cp:quote xml:lang="en">{_QUOTE}</cp:quote></rdf:Description>'))
+
+
+@pytest.mark.parametrize("media_type", [T, J, X])
+def test_a_record_with_the_new_facts_on_its_own_codings_is_accepted(world: World,
+                                                                     media_type: str) -> None:
+    slug = f"facts-{media_type.split('/')[1].split('+')[0]}"
+    body = {T: lambda: _turtle(slug, _FACTS_TTL), J: lambda: _facts_jsonld(slug),
+            X: lambda: _facts_rdfxml(slug)}[media_type]()
+    status, answer = world.post(body, media_type)
+    assert status == 201, answer
+    assert world.accept(slug, 1)[0] == 200
+    page = world.client.get(f"/case/{slug}")
+    assert page.status_code == 200
+    assert "What the sources report" in page.text and "350" in page.text
+    assert 'href="https://example.org/reports/' in page.text
+
+
+@pytest.mark.parametrize(("name", "extra", "named"), [
+    ("facts-on-another-coding",
+     f"<{OTHER_CASE}#coding-1> cp:trajectory cpc:failed .", f"<{OTHER_CASE}#coding-1>"),
+    ("document-on-another-case",
+     f"<{OTHER_CASE}> cp:primaryDocument <https://example.org/x> .", f"<{OTHER_CASE}>"),
+    ("count-on-another-case",
+     f'<{OTHER_CASE}#coding-9> cp:participantCount "1"^^xsd:nonNegativeInteger .',
+     f"<{OTHER_CASE}#coding-9>"),
+])
+def test_the_new_facts_cannot_be_written_on_another_case(world: World, name: str, extra: str,
+                                                          named: str) -> None:
+    slug = f"inject-{name}"
+    status, answer = world.post(_turtle(slug, extra.replace("{", "{{").replace("}", "}}")))
+    assert status == 422, answer
+    assert answer["error"] == "OutsideCase", answer
+    assert named in str(answer["message"]), answer["message"]
+    assert not world.exists(slug)

@@ -218,3 +218,41 @@ def test_the_language_switch_shows_polish_labels(client: TestClient) -> None:
     assert "<h1>core task</h1>" in english
     every = client.get("/", headers={"Accept-Language": "fr, pl;q=0.5"}).text
     assert '<html lang="pl">' in every
+
+
+TRAJECTORIES = [str(CPC[n]) for n in ("sustained", "failed", "discontinued", "discouraged")]
+
+
+def test_the_trajectory_facet_counts_what_the_store_says(client: TestClient,
+                                                        web_store: Path) -> None:
+    page = client.get("/browse/cases").text
+    rows = select(store_of(web_store), P + "SELECT ?v (COUNT(DISTINCT ?c) AS ?n) WHERE { "
+                  "?c a cp:CoProductionCase ; cp:hasCoding/cp:trajectory ?v } GROUP BY ?v")
+    expected = {r["v"].value: int(r["n"].value) for r in rows}
+    assert expected, "no case in the store records a trajectory"
+    assert set(expected) <= set(TRAJECTORIES)
+    assert facet_counts(page, "trajectory") == expected
+    assert re.search(r'<h3 id="f-trajectory">Trajectory</h3>', page)
+
+
+@pytest.mark.parametrize("name", ["failed", "discontinued", "discouraged"])
+def test_a_trajectory_lists_its_cases_and_its_sparql_agrees(client: TestClient, web_store: Path,
+                                                            name: str) -> None:
+    value = str(CPC[name])
+    wanted = expected_cases(web_store, f"?c cp:hasCoding/cp:trajectory <{value}> .")
+    assert wanted, f"no case is coded {name}"
+    listed = client.get("/browse/cases", params={"trajectory": value, "format": "json"}).json()
+    assert {c["iri"] for c in listed["cases"]} == wanted
+    assert all(value in c["trajectory"].split() for c in listed["cases"])
+    page = client.get("/browse/cases", params={"trajectory": value}).text
+    link = re.search(r'<a href="(/query\?query=[^"]+)">', page)
+    assert link
+    query = dict(parse_qsl(urlsplit(link.group(1).replace("&amp;", "&")).query))["query"]
+    answer = client.get("/sparql", params={"query": query},
+                        headers={"Accept": "application/sparql-results+json"})
+    assert {b["case"]["value"] for b in answer.json()["results"]["bindings"]} == wanted
+
+
+@pytest.mark.parametrize("value", ["failed", "http://a\"><script>", "x" * 3000])
+def test_a_hostile_trajectory_is_400(client: TestClient, value: str) -> None:
+    assert client.get("/browse/cases", params={"trajectory": value}).status_code == 400

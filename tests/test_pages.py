@@ -179,3 +179,63 @@ def test_the_api_reference_is_served_from_here(real_client: TestClient) -> None:
     assert "cdn" not in page.lower()
     assert real_client.get("/static/swagger-ui/swagger-ui-bundle.js").status_code == 200
     assert real_client.get("/redoc").status_code == 404
+
+
+FACT_PROPERTIES = ("trajectory", "participantCount", "funding", "activity", "measuredOutcome")
+
+
+def _facts_section(page: str) -> str:
+    found = re.search(r'<section class="facts-reported".*?</section>', page, re.S)
+    assert found, "no 'What the sources report' section"
+    return html.unescape(found.group(0))
+
+
+def test_case_pages_show_each_fact_with_its_source_locator_and_quote(
+        real_client: TestClient, real_store: Path) -> None:
+    """Every trajectory, number of participants, funding, activity and measured outcome in the
+    store appears on its case's page beside the locator and the quote of its coding."""
+    values = " ".join(f"cp:{p}" for p in FACT_PROPERTIES)
+    rows = select(OxigraphStore(real_store), (
+        "PREFIX cp: <https://w3id.org/coprod/ontology/>\n"
+        "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
+        "SELECT ?case ?p ?value ?label ?locator ?quote WHERE { "
+        f"VALUES ?p {{ {values} }} ?case cp:hasCoding ?c . ?c ?p ?value . "
+        "OPTIONAL { ?value skos:prefLabel ?label FILTER(LANG(?label) = 'en') } "
+        "OPTIONAL { ?c cp:locator ?locator } OPTIONAL { ?c cp:quote ?quote } }"))
+    assert {r["p"].value.rsplit("/", 1)[-1] for r in rows} >= {
+        "trajectory", "participantCount", "funding", "activity"}
+    pages: dict[str, str] = {}
+    for row in rows:
+        case = row["case"].value
+        if case not in pages:
+            response = real_client.get(case.removeprefix(BASE.rstrip("/")))
+            assert response.status_code == 200
+            pages[case] = _facts_section(response.text)
+        section = pages[case]
+        shown = row["label"].value if "label" in row else row["value"].value
+        assert shown in section, (case, shown)
+        if "locator" in row:
+            assert row["locator"].value in section, (case, row["locator"].value)
+        if "quote" in row:
+            assert row["quote"].value in section, (case, row["quote"].value[:40])
+
+
+def test_a_case_page_links_its_primary_documents(real_client: TestClient,
+                                                 real_store: Path) -> None:
+    rows = select(OxigraphStore(real_store),
+                  "PREFIX cp: <https://w3id.org/coprod/ontology/>\n"
+                  "SELECT ?case ?doc WHERE { ?case cp:primaryDocument ?doc }")
+    assert rows, "no case has a primary document"
+    for row in rows:
+        page = real_client.get(row["case"].value.removeprefix(BASE.rstrip("/"))).text
+        assert "Primary documents" in page
+        assert f'<a href="{html.escape(row["doc"].value)}" rel="external noopener">' in page
+
+
+def test_the_facts_read_in_polish_headings(real_client: TestClient) -> None:
+    try:
+        page = real_client.get("/case/community-health-councils-england", params={"lang": "pl"})
+    finally:
+        real_client.cookies.clear()  # the switch sets a cookie; the client is shared
+    assert page.status_code == 200
+    assert "Co podają źródła" in page.text and "Dokumenty źródłowe" in page.text

@@ -15,7 +15,7 @@ from rdflib.namespace import RDF, SH
 from coprod_kg.config import load_settings
 from coprod_kg.errors import BadInput, ParseError
 from coprod_kg.rdf.namespaces import CP
-from coprod_kg.rdf.parsing import quiet_json_ld
+from coprod_kg.rdf.parsing import parse_rdf, quiet_json_ld
 from coprod_kg.validation.report import render
 from coprod_kg.validation.shacl import ValidationContext, graph_lookup, no_lookup, validate
 
@@ -118,6 +118,23 @@ def test_documented_json_example_conforms(context: ValidationContext) -> None:
     assert not result.findings, render(result, "text")
 
 
+def test_json_example_names_the_facts_beyond_the_typology() -> None:
+    """The context maps the new fields to the case model, with their datatypes."""
+    path = ROOT / "docs" / "example-case.json"
+    graph = parse_rdf(path.read_bytes(), "application/ld+json", source_name=path.name)
+    coding = URIRef("https://w3id.org/coprod/case/example-parent-cooperative-preschools#coding-3")
+    case = URIRef("https://w3id.org/coprod/case/example-parent-cooperative-preschools")
+    xsd = "http://www.w3.org/2001/XMLSchema#"
+    assert graph.value(coding, CP.trajectory) == URIRef("https://w3id.org/coprod/concept/sustained")
+    count = graph.value(coding, CP.participantCount)
+    assert isinstance(count, Literal) and count.datatype == URIRef(xsd + "nonNegativeInteger")
+    for prop in (CP.activity, CP.funding):
+        value = graph.value(coding, prop)
+        assert isinstance(value, Literal) and value.language == "en", prop
+    assert graph.value(case, CP.primaryDocument) == URIRef(
+        "https://example.org/preschool/annual-report-2023.pdf")
+
+
 def test_json_example_uses_the_public_context_iri() -> None:
     document = json.loads((ROOT / "docs" / "example-case.json").read_text(encoding="utf-8"))
     assert document["@context"] == "https://w3id.org/coprod/context.jsonld"
@@ -211,6 +228,76 @@ def test_results_about_kg_nodes_are_not_reported(context: ValidationContext) -> 
         "cito:citesAsEvidence src:pestoff-2015", "cito:citesAsEvidence src:test-kg-source")
     result = validate(record, "text/turtle", context=context.with_lookup(graph_lookup(kg)))
     assert result.conforms and not result.findings, render(result, "text")
+
+
+# --- the facts beyond the typology need their evidence like any facet ---------------------------
+
+FACTS_RECORD = DATA / "valid" / "case-with-facts.ttl"
+SHAPES = "https://w3id.org/coprod/shapes/"
+SPARQL_RULE = str(SH.SPARQLConstraintComponent)
+CODING_3 = "<https://w3id.org/coprod/case/test-case-with-facts#coding-3>"
+
+
+def _without(record: str, coding: str, line: str) -> str:
+    """``record`` with one line of the block of ``coding`` removed (the line must be there)."""
+    head, block = record.split(coding + "\n", 1)
+    block, tail = block.split("\n\n", 1) if "\n\n" in block else (block, "")
+    lines = block.splitlines()
+    kept = [x for x in lines if not x.strip().startswith(line)]
+    assert len(kept) == len(lines) - 1, f"{line} not in {coding}"
+    if kept and kept[-1].endswith(" ;"):
+        kept[-1] = kept[-1][:-2] + " ."
+    return head + coding + "\n" + "\n".join(kept) + ("\n\n" + tail if tail else "\n")
+
+
+@pytest.mark.parametrize(("line", "rule"), [
+    ("cp:quote", "Coding-quote-required"),
+    ("cp:locator", "Coding-locator-required"),
+    ("cp:evidenceSource", "Coding-source-required"),
+    ("cp:trajectory", "Coding-facet-required"),
+])
+def test_a_trajectory_coding_still_needs_its_evidence(line: str, rule: str,
+                                                     context: ValidationContext) -> None:
+    record = _without(FACTS_RECORD.read_text(encoding="utf-8"), CODING_3, line)
+    result = validate(record, "text/turtle", context=context)
+    broken = {(str(f.source_shape), str(f.component)) for f in result.violations}
+    assert broken == {(SHAPES + rule, SPARQL_RULE)}, render(result, "text")
+
+
+@pytest.mark.parametrize("facet", [
+    'cp:participantCount "7"^^xsd:nonNegativeInteger', 'cp:funding "a grant"@en',
+    'cp:activity "they cook"@en', 'cp:measuredOutcome "fewer complaints, by survey"@en',
+    "cp:trajectory cpc:failed"])
+def test_each_new_facet_alone_makes_a_coding(facet: str, context: ValidationContext) -> None:
+    record = FACTS_RECORD.read_text(encoding="utf-8").replace(
+        "    cp:trajectory cpc:sustained ;", f"    {facet} ;")
+    result = validate(record, "text/turtle", context=context)
+    assert result.conforms and not result.findings, render(result, "text")
+
+
+@pytest.mark.parametrize("count", ['"-3"^^xsd:nonNegativeInteger', '"12.5"^^xsd:decimal',
+                                   '"1 200"^^xsd:nonNegativeInteger', '"1200"',
+                                   '"1200"^^xsd:integer', '"1200"@en'])
+def test_a_number_of_participants_is_a_whole_number(count: str,
+                                                    context: ValidationContext) -> None:
+    record = FACTS_RECORD.read_text(encoding="utf-8").replace(
+        '"120"^^xsd:nonNegativeInteger', count)
+    result = validate(record, "text/turtle", context=context)
+    broken = {str(f.source_shape) for f in result.violations}
+    assert broken == {SHAPES + "Coding-participants-datatype"}, render(result, "text")
+
+
+@pytest.mark.parametrize("document", ['"https://example.org/report.pdf"',
+                                      '"https://example.org/report.pdf"@en',
+                                      "<mailto:office@example.org>", "<ftp://example.org/a>",
+                                      "<file:///etc/passwd>", "[ rdfs:label \"a report\"@en ]"])
+def test_a_primary_document_is_a_web_address(document: str,
+                                             context: ValidationContext) -> None:
+    record = FACTS_RECORD.read_text(encoding="utf-8").replace(
+        "<http://example.org/preschool/statutes>", document)
+    result = validate(record, "text/turtle", context=context)
+    broken = {str(f.source_shape) for f in result.violations}
+    assert broken == {SHAPES + "Case-primary-document-iri"}, render(result, "text")
 
 
 # --- reports --------------------------------------------------------------------------------------

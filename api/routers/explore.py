@@ -3,6 +3,8 @@
 Every state is in the URL (``?level=IRI&phase=IRI&q=words&page=2``), so a list can be shared,
 bookmarked and reached with the back button; the page is plain HTML with links and a form, and
 works without script. ``?format=csv`` and ``?format=json`` download every case of the list.
+The facets are those of :data:`api.views.facets.FACETS`; ``?trajectory=IRI`` (for instance
+``https://w3id.org/coprod/concept/failed``) lists the cases whose sources report that course.
 """
 
 from __future__ import annotations

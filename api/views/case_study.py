@@ -1,5 +1,6 @@
 """A case page that reads like a case study: header card, coded claims with their evidence,
-participations, outcomes, sources, versions.
+participations, what the sources report (trajectory, participants, funding, activities, measured
+outcomes), outcomes, primary documents, sources, versions.
 
 A few SELECT queries over the public graphs; labels are picked in the reader's language. The raw
 triples stay on the page (folded), from :mod:`api.views.resource_view`.
@@ -27,9 +28,13 @@ EVIDENCE = {str(CP[n]) for n in ("evidenceSource", "locator", "quote", "evidence
                                  "rationale")} | {RDF_TYPE, str(CITO.citesAsEvidence)}
 #: Claim dimensions in reading order (others follow by label).
 DIMENSION_ORDER = [str(CP[n]) for n in (
-    "level", "phase", "relationType", "clientTask", "actsThrough", "timeDimension",
-    "innovationType", "meetsCriterion", "reportedOutcome", "reportedRisk")]
+    "trajectory", "level", "phase", "relationType", "clientTask", "actsThrough", "timeDimension",
+    "innovationType", "meetsCriterion", "reportedOutcome", "reportedRisk", "participantCount",
+    "activity", "funding", "measuredOutcome")]
 OUTCOMES = {str(CP["reportedOutcome"]), str(CP["reportedRisk"])}
+#: The facts beyond the typology that case databases record, in the order the page lists them.
+FACTS = [str(CP[n]) for n in ("trajectory", "participantCount", "funding", "activity",
+                              "measuredOutcome")]
 _LABEL_CHUNK = 300
 
 
@@ -94,6 +99,8 @@ class CaseStudy:
     participants: list[tuple[Link, str]] = field(default_factory=list)
     claims: list[Claim] = field(default_factory=list)
     outcomes: list[tuple[Link, Link, Claim]] = field(default_factory=list)
+    facts: list[tuple[Link, Link, Claim]] = field(default_factory=list)
+    primary_documents: list[Link] = field(default_factory=list)
     sources: list[SourceRef] = field(default_factory=list)
     versions: list[Version] = field(default_factory=list)
     illustrates: list[Link] = field(default_factory=list)
@@ -117,6 +124,14 @@ def labels(store: KnowledgeStore, iris: Iterable[str]) -> dict[str, dict[str, st
         for row in sorted(rows, key=lambda r: rank.get(r["p"].value, 2)):
             found.setdefault(row["x"].value, {}).setdefault(row["l"].lang, row["l"].value)
     return found
+
+
+def _in_one_language(literals: list[Row], lang: str) -> list[str]:
+    """The texts of ``literals`` (rows with ``?o``) in one language, the reader's if there are
+    any, else English, else the first found; numbers and untagged texts always."""
+    tags = {r["o"].lang for r in literals if r["o"].lang}
+    chosen = next((t for t in (lang, "en") if t in tags), min(tags) if tags else "")
+    return sorted(r["o"].value for r in literals if r["o"].lang in ("", chosen))
 
 
 def _dimension_name(text: str) -> str:
@@ -213,11 +228,19 @@ def case_study(store: KnowledgeStore, iri: str, lang: str = "en") -> CaseStudy:
     study.participants = [(link(r["role"].value) if "role" in r else Link(""),
                            link(r["who"].value).text if "who" in r else "")
                           for r in sorted(participation_rows, key=lambda r: r["pa"].value)]
+    study.primary_documents = [Link(r["o"].value, r["o"].value)
+                               for r in sorted(by_prop.get("primaryDocument", []),
+                                               key=lambda r: r["o"].value) if r["o"].is_iri]
     study.claims = _claims(coding_rows, link, lang)
     for claim in study.claims:
         for dimension, values in claim.dimensions:
             if dimension.iri in OUTCOMES:
                 study.outcomes.extend((dimension, value, claim) for value in values)
+    order = {p: i for i, p in enumerate(FACTS)}
+    study.facts = sorted(((dimension, value, claim) for claim in study.claims
+                          for dimension, values in claim.dimensions
+                          if dimension.iri in order for value in values),
+                         key=lambda f: order[f[0].iri])
     cited = {r["o"].value for r in head if r["p"].value == str(CITO.citesAsEvidence)}
     cited |= {c.source.iri for c in study.claims if c.source}
     refs = references(store, cited)
@@ -239,15 +262,18 @@ def _claims(rows: list[Row], make: Callable[[str], Link], lang: str) -> list[Cla
     claims = []
     for coding, found in by_coding.items():
         dims: dict[str, list[Link]] = {}
+        texts: dict[str, list[Row]] = {}
         evidence: dict[str, list[Row]] = {}
         for row in found:
             prop = row["p"].value
             if prop in EVIDENCE:
                 evidence.setdefault(prop.rsplit("/", 1)[-1], []).append(row)
+            elif row["o"].is_iri:
+                dims.setdefault(prop, []).append(make(row["o"].value))
             else:
-                value = row["o"]
-                dims.setdefault(prop, []).append(
-                    make(value.value) if value.is_iri else Link(value.value))
+                texts.setdefault(prop, []).append(row)
+        for prop, literals in texts.items():
+            dims.setdefault(prop, []).extend(Link(v) for v in _in_one_language(literals, lang))
         order = {p: i for i, p in enumerate(DIMENSION_ORDER)}
         dimensions = [(Link(_dimension_name(make(p).text), p), sorted(v, key=lambda x: x.text))
                       for p, v in sorted(dims.items(),

@@ -228,7 +228,7 @@ def list_sparql(flt: Filter) -> str:
 
 
 EXPORT_COLUMNS = ("iri", "title", "kind", "country", "country_label", "place", "start", "end",
-                  "ongoing")
+                  "ongoing", "trajectory")
 
 
 def export_rows(index: CaseIndex, flt: Filter, lang: str = "en") -> list[dict[str, str]]:
@@ -245,6 +245,9 @@ def export_rows(index: CaseIndex, flt: Filter, lang: str = "en") -> list[dict[st
             "country_label": index.label(record.country, lang) if record.country else "",
             "place": pick(record.places, lang), "start": record.start, "end": record.end,
             "ongoing": "true" if record.ongoing else "",
+            "trajectory": " ".join(sorted(
+                value for value, bits in index.masks.get("trajectory", {}).items()
+                if bits >> position & 1)),
         })
     return out
 

@@ -63,6 +63,7 @@ FACETS: tuple[Facet, ...] = (
     Facet("level", "Level", "?case cp:hasCoding/cp:level ?v ."),
     Facet("phase", "Phase", "?case cp:hasCoding/cp:phase ?v ."),
     Facet("relation", "Relation type", "?case cp:hasCoding/cp:relationType ?v ."),
+    Facet("trajectory", "Trajectory", "?case cp:hasCoding/cp:trajectory ?v ."),
     Facet("servicekind", "Service kind",
           "?case cp:service/rdf:type ?v . ?v rdfs:subClassOf+ cp:Service ."),
     Facet("field", "Service field", "?case cp:service/cp:serviceField ?v ."),
