@@ -10,6 +10,7 @@ from rdflib.namespace import RDF
 
 ROOT = Path(__file__).resolve().parent.parent
 CP = Namespace("https://w3id.org/coprod/ontology/")
+CPC = Namespace("https://w3id.org/coprod/concept/")
 
 
 def _records() -> Graph:
@@ -26,7 +27,11 @@ def test_the_readme_counts_documented_cases_countries_and_illustrations() -> Non
     countries = {graph.value(case, CP.country) for case in documented} - {None}
     row = next(line for line in (ROOT / "README.md").read_text().splitlines()
                if line.startswith("| `data/`"))
-    found = re.search(r"(\d+) documented cases from (\d+) countries.*?(\d+) illustrative", row)
+    found = re.search(r"(\d+) documented cases from (\d+) countries, (\d+) of them where "
+                      r"co-production failed.*?(\d+) illustrative", row)
     assert found, row
-    assert (int(found[1]), int(found[2]), int(found[3])) == (
-        len(documented), len(countries), len(illustrations))
+    setbacks = {CPC.failed, CPC.discontinued, CPC.discouraged}
+    failed = {case for case in documented for coding in graph.objects(case, CP.hasCoding)
+              if graph.value(coding, CP.trajectory) in setbacks}
+    assert (int(found[1]), int(found[2]), int(found[3]), int(found[4])) == (
+        len(documented), len(countries), len(failed), len(illustrations))
