@@ -6,6 +6,8 @@
     python -m bench --mixed                          # 32 clients, queries + submissions, 60 s
     python -m bench --fairness                       # heavy queries / big validations vs. reads
     python -m bench --explorer                       # the case explorer at 10,000 cases
+    python -m bench --native                         # wrk throughput, fixed cost, real graph
+    python -m bench --native --quick                 # the same, smaller and shorter (~3 min)
 """
 
 from __future__ import annotations
@@ -88,7 +90,35 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="synthetic cases of the explorer run (default: 10000)")
     parser.add_argument("--explorer-runs", type=int, default=200,
                         help="timed runs per explorer query kind (default: 200)")
+    native = parser.add_argument_group("--native: wrk throughput, fixed cost, real graph")
+    native.add_argument("--native", action="store_true",
+                        help="only the native run (issue 14): wrk against every server, the "
+                        "fixed cost per request and the competency questions over the real "
+                        "graph; writes native.md and native.json")
+    native.add_argument("--native-size", type=int, default=None,
+                        help="triples of the generated graph of the throughput scenarios "
+                        "(default 100000; 0, the quick run's: the real graph only)")
+    native.add_argument("--wrk-duration", type=float, default=None,
+                        help="seconds per wrk run (default 8; quick 3)")
+    native.add_argument("--warmup", type=float, default=None,
+                        help="seconds of the warm-up run per scenario and server "
+                        "(default 2; quick 1)")
+    native.add_argument("--repeats", type=int, default=None,
+                        help="-t2 -c8 runs per scenario and server (default 2; quick 1)")
+    native.add_argument("--mix-length", type=int, default=20_000,
+                        help="requests drawn for the repeated mix (default 20000)")
+    native.add_argument("--heavy-length", type=int, default=3_000,
+                        help="distinct heavy requests per run (default 3000)")
+    native.add_argument("--fixed-requests", type=int, default=None,
+                        help="sequential requests per fixed-cost probe and server "
+                        "(default 400; quick 100)")
+    native.add_argument("--real-runs", type=int, default=None,
+                        help="times each competency question is sent per server "
+                        "(default 15; quick 3)")
+    native.add_argument("--wrk-timeout", type=float, default=60.0,
+                        help="wrk's per-request timeout in seconds (default 60)")
     args = parser.parse_args(argv)
+    _native_defaults(args)
     if args.quick:
         args.sizes, args.duration, args.concurrency = "2000", 1.0, 2
         args.validation_runs, args.max_requests = 3, 200
@@ -99,6 +129,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if not args.size_list or min(args.size_list) < 100:
         parser.error("--sizes needs at least one size of 100 triples or more")
     return args
+
+
+def _native_defaults(args: argparse.Namespace) -> None:
+    quick = {"native_size": 0, "wrk_duration": 3.0, "warmup": 1.0, "repeats": 1,
+             "fixed_requests": 100, "real_runs": 3}
+    full = {"native_size": 100_000, "wrk_duration": 8.0, "warmup": 2.0, "repeats": 2,
+            "fixed_requests": 400, "real_runs": 15}
+    for name, value in (quick if args.quick else full).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
 
 
 def _log(message: str) -> None:
@@ -224,6 +264,25 @@ def run_fairness(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_native(args: argparse.Namespace) -> int:
+    """``--native``: write ``native.json`` and ``native.md`` in ``--out``."""
+    from bench import native, native_report
+
+    peers = [] if args.no_peers else [p for p in PEERS if available(p)]
+    for name in PEERS:
+        if name not in peers and not args.no_peers:
+            _log(f"{name} is not installed: skipped (pip install -e '.[bench]')")
+    try:
+        results = native.run(args, peers, _log)
+    finally:
+        if args.work == args.out / "work":
+            shutil.rmtree(args.work, ignore_errors=True)
+    figures = {s: native_report.ratio(results, s) for s in native_report.TARGETS}
+    _log(f"wrote {args.out / 'native.md'} and {args.out / 'native.json'}; ratios {figures}, "
+         f"fixed cost {results['synthetic'].get('fixed_cost', {}).get('distinct_ms')} ms")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -238,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_mixed(args)
     if args.fairness:
         return run_fairness(args)
+    if args.native:
+        return run_native(args)
     if args.explorer:
         from bench import explorer
 
