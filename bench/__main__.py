@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import shutil
 import subprocess
 import sys
@@ -24,9 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from bench import fairness, generate, mixed, report
-from bench.loadgen import CLASSES, load_queries, row_count, run_class
+from bench import wrk as wrk_tool
+from bench.loadgen import CLASSES, Query, load_queries, row_count, run_class
 from bench.servers import Server, wait_ready
 from bench.systems import (
+    NO_CLIENT_LIMITS,
     PEERS,
     Loaded,
     available,
@@ -145,12 +148,63 @@ def _log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+def measure_class(server: Server, system: str, klass: str, mix: list[Query], n_cases: int,
+                  work: Path, args: argparse.Namespace, notes: list[str]) -> dict[str, Any]:
+    """One query class on one server: throughput with wrk, latencies with the Python client.
+
+    wrk (``--concurrency`` connections, two threads) gives the throughput and the latencies
+    under that load; the Python client then sends the class one request at a time, for the
+    latency of an unloaded server. Without wrk, the Python client's closed loop gives all
+    three, as before, and the results say its throughput is the client's.
+    """
+    seed = args.seed
+    figures: dict[str, Any]
+    if wrk_tool.wrk_path() is not None:
+        rng = random.Random(seed)
+        texts = [mix[i % len(mix)].instance(rng, n_cases) for i in range(args.max_requests)]
+        listing = work / "lists" / f"{system}-{klass}.txt"
+        size = wrk_tool.write_list(listing, texts)
+        runs = [wrk_tool.run(server.endpoint, listing, size, threads=2,
+                             connections=args.concurrency, duration=duration,
+                             server_pid=server.process.pid)
+                for duration in (max(1.0, 0.2 * args.duration), args.duration)]
+        run = runs[-1]  # the first was the warm-up
+        figures = {"client": "wrk", "requests": run.requests, "errors": run.errors,
+                   "throughput": run.throughput, "elapsed_s": run.duration_s,
+                   "p50_ms": run.p50_ms, "p99_ms": run.p99_ms,
+                   "client_cpu_share": run.client_cpu_share,
+                   "server_cpu_cores": run.server_cpu_s / run.duration_s}
+        if run.errors:
+            notes.append(f"{system}, {klass}: {run.errors} failed requests ({run.error_detail})")
+        sequential = run_class(server.endpoint, mix, n_cases, 1, max(1.0, args.duration / 2),
+                               max(len(mix), args.max_requests // 10), seed)
+        p50, p99 = sequential.percentile(50), sequential.percentile(99)
+        figures["sequential_p50_ms"] = None if p50 is None else p50 * 1000
+        figures["sequential_p99_ms"] = None if p99 is None else p99 * 1000
+    else:
+        run_class(server.endpoint, mix, n_cases, args.concurrency, 0.2 * args.duration,
+                  max(len(mix), args.max_requests // 10), seed)  # warm-up
+        res = run_class(server.endpoint, mix, n_cases, args.concurrency, args.duration,
+                        args.max_requests, seed)
+        p50, p99 = res.percentile(50), res.percentile(99)
+        figures = {"client": "python", "requests": len(res.latencies), "errors": res.errors,
+                   "throughput": res.throughput, "elapsed_s": res.elapsed,
+                   "p50_ms": None if p50 is None else p50 * 1000,
+                   "p99_ms": None if p99 is None else p99 * 1000}
+        if res.errors:
+            notes.append(f"{system}, {klass}: {res.errors} failed requests, first: "
+                         f"{res.first_error[:160]}")
+    _log(f"  {system} {klass}: {figures['throughput']:.1f} req/s ({figures['client']}), "
+         f"p50 {figures['p50_ms']} ms, {figures['errors']} errors")
+    return figures
+
+
 def bench_server(loaded: Loaded, work: Path, n_cases: int, args: argparse.Namespace,
                  notes: list[str]) -> dict[str, Any]:
     """Serve one system: readiness, row counts, each query class, then a restart."""
     queries = load_queries()
     out: dict[str, Any] = {"classes": {}, "rows": {}}
-    server = serve(loaded, work)
+    server = serve(loaded, work, NO_CLIENT_LIMITS)
     restarted: Server | None = None
     try:
         server.start_sampling()
@@ -159,24 +213,11 @@ def bench_server(loaded: Loaded, work: Path, n_cases: int, args: argparse.Namesp
             out["rows"][query.name] = row_count(server.endpoint, query)
         for klass in CLASSES:
             mix = [q for q in queries if q.klass == klass]
-            run_class(server.endpoint, mix, n_cases, args.concurrency, 0.2 * args.duration,
-                      max(len(mix), args.max_requests // 10), args.seed)  # warm-up
-            res = run_class(server.endpoint, mix, n_cases, args.concurrency, args.duration,
-                            args.max_requests, args.seed)
-            p50, p99 = res.percentile(50), res.percentile(99)
-            out["classes"][klass] = {
-                "requests": len(res.latencies), "errors": res.errors,
-                "throughput": res.throughput, "elapsed_s": res.elapsed,
-                "p50_ms": None if p50 is None else p50 * 1000,
-                "p99_ms": None if p99 is None else p99 * 1000}
-            if res.errors:
-                notes.append(f"{loaded.system}, {klass}: {res.errors} failed requests, first: "
-                             f"{res.first_error[:160]}")
-            _log(f"  {loaded.system} {klass}: {res.throughput:.1f} req/s, "
-                 f"p50 {out['classes'][klass]['p50_ms']} ms, {res.errors} errors")
+            out["classes"][klass] = measure_class(server, loaded.system, klass, mix, n_cases,
+                                                  work, args, notes)
         server.stop()
         out["peak_rss_mb"] = server.peak_rss / 2**20
-        restarted = serve(loaded, work)
+        restarted = serve(loaded, work, NO_CLIENT_LIMITS)
         out["restart_s"] = wait_ready(restarted, args.ready_timeout)
     finally:
         server.stop()

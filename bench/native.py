@@ -38,13 +38,18 @@ from bench import generate, native_report, realgraph, workloads
 from bench import wrk as wrk_tool
 from bench.loadgen import load_queries
 from bench.servers import Server, wait_ready
-from bench.systems import Loaded, dump_coprod, load_coprod, load_oxigraph, serve, tool
+from bench.systems import (
+    NO_CLIENT_LIMITS,
+    Loaded,
+    dump_coprod,
+    load_coprod,
+    load_oxigraph,
+    serve,
+    tool,
+)
 from coprod_kg.quality.competency import list_questions
 
 Log = Callable[[str], None]
-#: coprod-kg's per-client limits would turn most of the bench's requests (all from one
-#: address) into 429; the peers have no such limits, so the bench switches them off.
-BENCH_ENV = {"COPROD_CLIENT_CONCURRENCY": "0", "COPROD_CLIENT_QUERY_SECONDS": "0"}
 RDFLIB_MAX = 100_000
 MAIN = (2, 8)  # wrk threads, connections
 CHECK = (1, 8)
@@ -68,7 +73,7 @@ def _wrk_version() -> str:
 def _start(loaded: list[Loaded], work: Path, timeout: float, log: Log) -> dict[str, Server]:
     servers: dict[str, Server] = {}
     for system in loaded:
-        env = BENCH_ENV if system.system == "coprod-kg" else None
+        env = NO_CLIENT_LIMITS if system.system == "coprod-kg" else None
         servers[system.system] = serve(system, work, env)
     for name, server in servers.items():
         seconds = wait_ready(server, timeout)
