@@ -112,6 +112,20 @@ def tree_cpu_seconds(pid: int | None) -> float:
     return total
 
 
+def wait_idle(pid: int | None, timeout: float = 30.0, step: float = 0.5) -> float:
+    """Wait until the server's tree uses under a tenth of a core (a server that does not cancel
+    abandoned requests still runs them after wrk has gone); returns the seconds waited."""
+    start = time.monotonic()
+    before = tree_cpu_seconds(pid)
+    while pid is not None and time.monotonic() - start < timeout:
+        time.sleep(step)
+        now = tree_cpu_seconds(pid)
+        if now - before < 0.1 * step:
+            break
+        before = now
+    return time.monotonic() - start
+
+
 def _parse(stdout: str) -> dict[str, float]:
     for line in stdout.splitlines():
         if line.startswith("WRKJSON "):

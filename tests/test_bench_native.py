@@ -147,6 +147,7 @@ def _fake_results() -> dict[str, object]:
         return {"main": [run(throughput)], "check": run(throughput), "throughput": throughput,
                 "spread": [throughput, throughput], "client_ratio": 1.0,
                 "client_cpu_share": 0.1, "server_cpu_cores": 1.5, "errors": 0, "repeats": 0,
+                "per_cpu_s": throughput / 2,
                 "client_limit": "no"}
 
     scenarios = {name: {"lists": [10], "servers": {"coprod-kg": server(ours),
@@ -179,9 +180,9 @@ def test_report_marks_each_target_and_the_shared_machine(tmp_path: Path) -> None
     results = _fake_results()
     native_report.write(results, tmp_path)
     text = (tmp_path / "native.md").read_text(encoding="utf-8")
-    assert "| 2.00x | ≥ 1.5x ✓ |" in text  # mix 200 / 100
-    assert "| 0.20x | ≥ 0.3x ✗ |" in text  # uncached 20 / 100
-    assert "| 0.90x | ≥ 0.8x ✓ |" in text  # heavy 90 / 100
+    assert "| 2.00x | ≥ 1.5x ✓ | 2.00x |" in text  # mix 200 / 100
+    assert "| 0.20x | ≥ 0.3x ✗ | 0.20x |" in text  # uncached 20 / 100
+    assert "| 0.90x | ≥ 0.8x ✓ | 0.90x |" in text  # heavy 90 / 100
     assert "0.50 ms | ≤ 0.7 ms ✓" in text
     assert "Other jobs shared this machine" in text  # load 9 on 2 CPUs
     assert "| 01-q |" in text and "| 1/1 |" in text
