@@ -164,11 +164,11 @@ def measure_class(server: Server, system: str, klass: str, mix: list[Query], n_c
         texts = [mix[i % len(mix)].instance(rng, n_cases) for i in range(args.max_requests)]
         listing = work / "lists" / f"{system}-{klass}.txt"
         size = wrk_tool.write_list(listing, texts)
-        runs = [wrk_tool.run(server.endpoint, listing, size, threads=2,
-                             connections=args.concurrency, duration=duration,
-                             server_pid=server.process.pid)
-                for duration in (max(1.0, 0.2 * args.duration), args.duration)]
-        run = runs[-1]  # the first was the warm-up
+        for duration in (max(1.0, 0.2 * args.duration), args.duration):  # warm-up, then run
+            run = wrk_tool.run(server.endpoint, listing, size, threads=2,
+                               connections=args.concurrency, duration=duration,
+                               server_pid=server.process.pid)
+            wrk_tool.wait_idle(server.process.pid)  # abandoned requests finish first
         figures = {"client": "wrk", "requests": run.requests, "errors": run.errors,
                    "throughput": run.throughput, "elapsed_s": run.duration_s,
                    "p50_ms": run.p50_ms, "p99_ms": run.p99_ms,
