@@ -104,15 +104,24 @@ def _ops_table(sizes: list[Results]) -> list[str]:
 
 
 def _client_line(results: Results) -> str:
-    """Which client measured the throughput (wrk, or the Python client when wrk is missing)."""
-    clients = {c.get("client", "python") for size in results["sizes"]
-               for system in size["systems"].values() for c in system["classes"].values()}
-    if clients == {"wrk"}:
-        return ("Throughput, p50 and p99: wrk (2 threads, one connection per client; "
-                "`bench/wrk.py`). Sequential p50: the Python client, one request at a time.")
-    return ("Throughput, p50 and p99: the Python client (wrk was not used). It tops out "
-            "near 1,300 requests/s on this machine, so light-query figures of the faster "
-            "servers are the client's, not theirs: install wrk (`bash scripts/bench-deps.sh`).")
+    """Which client measured the throughput of each size: wrk, or the Python client."""
+    by_client: dict[str, list[str]] = {}
+    for size in results["sizes"]:
+        clients = {c.get("client", "python") for system in size["systems"].values()
+                   for c in system["classes"].values()}
+        for client in clients:
+            by_client.setdefault(client, []).append(f"{size['target']:,}")
+    parts = []
+    if "wrk" in by_client:
+        parts.append(f"Throughput, p50 and p99 at {', '.join(by_client['wrk'])} triples: wrk "
+                     "(2 threads, one connection per client; `bench/wrk.py`); sequential p50: "
+                     "the Python client, one request at a time.")
+    if "python" in by_client:
+        parts.append(f"At {', '.join(by_client['python'])} triples: the Python client (closed "
+                     "loop). It tops out near 1,300 requests/s on this machine, so the light "
+                     "classes of the faster servers measure the client, not them.")
+    note = results["meta"].get("note")
+    return " ".join(parts + ([note] if note else []))
 
 
 def write_markdown(results: Results, out: Path) -> Path:
