@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: install serve load test lint imports typecheck doctest pytest pytest-remote \
-	pytest-oxigraph pytest-virtuoso system-deps docs bench clean
+	pytest-oxigraph pytest-virtuoso system-deps bench-deps docs bench bench-sizes clean
 
 # What the server needs; the tests and benchmarks add the dev and bench extras.
 $(STAMP): pyproject.toml
@@ -102,9 +102,19 @@ pytest-virtuoso: install $(DEV_STAMP)
 docs: install
 	$(BIN)/coprod-kg check --build-docs
 
-## Benchmark against the Oxigraph server and rdflib-endpoint (see bench/README.md).
-bench: install $(DEV_STAMP)
-	$(BIN)/python -m bench $(BENCH_ARGS)
+## Benchmark against the Oxigraph server and rdflib-endpoint (see bench/README.md): throughput
+## with wrk (installed by scripts/bench-deps.sh), the fixed cost per request and the competency
+## questions over the real graph, side by side in one run (bench/results/native.md, ~8 min;
+## BENCH_ARGS="--quick" for a ~3 min run). `make bench-sizes`: the query classes, load, restart
+## and validation at 10k, 100k and 1M triples (bench/results/results.md, ~15 min).
+bench: install $(DEV_STAMP) bench-deps
+	$(BIN)/python -m bench --native $(BENCH_ARGS)
+
+bench-sizes: install $(DEV_STAMP) bench-deps
+	$(BIN)/python -m bench $(BENCH_SIZES_ARGS)
+
+bench-deps:
+	bash scripts/bench-deps.sh
 
 clean:
 	rm -rf $(VENV) var build api/static/yasgui api/static/swagger-ui .pytest_cache .mypy_cache .ruff_cache

@@ -6,6 +6,8 @@
     python -m bench --mixed                          # 32 clients, queries + submissions, 60 s
     python -m bench --fairness                       # heavy queries / big validations vs. reads
     python -m bench --explorer                       # the case explorer at 10,000 cases
+    python -m bench --native                         # wrk throughput, fixed cost, real graph
+    python -m bench --native --quick                 # the same, smaller and shorter (~3 min)
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import shutil
 import subprocess
 import sys
@@ -22,9 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from bench import fairness, generate, mixed, report
-from bench.loadgen import CLASSES, load_queries, row_count, run_class
+from bench import wrk as wrk_tool
+from bench.loadgen import CLASSES, Query, load_queries, row_count, run_class
 from bench.servers import Server, wait_ready
 from bench.systems import (
+    NO_CLIENT_LIMITS,
     PEERS,
     Loaded,
     available,
@@ -88,7 +93,35 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="synthetic cases of the explorer run (default: 10000)")
     parser.add_argument("--explorer-runs", type=int, default=200,
                         help="timed runs per explorer query kind (default: 200)")
+    native = parser.add_argument_group("--native: wrk throughput, fixed cost, real graph")
+    native.add_argument("--native", action="store_true",
+                        help="only the native run (issue 14): wrk against every server, the "
+                        "fixed cost per request and the competency questions over the real "
+                        "graph; writes native.md and native.json")
+    native.add_argument("--native-size", type=int, default=None,
+                        help="triples of the generated graph of the throughput scenarios "
+                        "(default 100000; 0, the quick run's: the real graph only)")
+    native.add_argument("--wrk-duration", type=float, default=None,
+                        help="seconds per wrk run (default 8; quick 3)")
+    native.add_argument("--warmup", type=float, default=None,
+                        help="seconds of the warm-up run per scenario and server "
+                        "(default 2; quick 1)")
+    native.add_argument("--repeats", type=int, default=None,
+                        help="-t2 -c8 runs per scenario and server (default 2; quick 1)")
+    native.add_argument("--mix-length", type=int, default=20_000,
+                        help="requests drawn for the repeated mix (default 20000)")
+    native.add_argument("--heavy-length", type=int, default=3_000,
+                        help="distinct heavy requests per run (default 3000)")
+    native.add_argument("--fixed-requests", type=int, default=None,
+                        help="sequential requests per fixed-cost probe and server "
+                        "(default 400; quick 100)")
+    native.add_argument("--real-runs", type=int, default=None,
+                        help="times each competency question is sent per server "
+                        "(default 15; quick 3)")
+    native.add_argument("--wrk-timeout", type=float, default=60.0,
+                        help="wrk's per-request timeout in seconds (default 60)")
     args = parser.parse_args(argv)
+    _native_defaults(args)
     if args.quick:
         args.sizes, args.duration, args.concurrency = "2000", 1.0, 2
         args.validation_runs, args.max_requests = 3, 200
@@ -101,8 +134,69 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def _native_defaults(args: argparse.Namespace) -> None:
+    quick = {"native_size": 0, "wrk_duration": 3.0, "warmup": 1.0, "repeats": 1,
+             "fixed_requests": 100, "real_runs": 3}
+    full = {"native_size": 100_000, "wrk_duration": 8.0, "warmup": 2.0, "repeats": 2,
+            "fixed_requests": 400, "real_runs": 15}
+    for name, value in (quick if args.quick else full).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+
+
 def _log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def measure_class(server: Server, system: str, klass: str, mix: list[Query], n_cases: int,
+                  work: Path, args: argparse.Namespace, notes: list[str]) -> dict[str, Any]:
+    """One query class on one server: throughput with wrk, latencies with the Python client.
+
+    wrk (``--concurrency`` connections, two threads) gives the throughput and the latencies
+    under that load; the Python client then sends the class one request at a time, for the
+    latency of an unloaded server. Without wrk, the Python client's closed loop gives all
+    three, as before, and the results say its throughput is the client's.
+    """
+    seed = args.seed
+    figures: dict[str, Any]
+    if wrk_tool.wrk_path() is not None:
+        rng = random.Random(seed)
+        texts = [mix[i % len(mix)].instance(rng, n_cases) for i in range(args.max_requests)]
+        listing = work / "lists" / f"{system}-{klass}.txt"
+        size = wrk_tool.write_list(listing, texts)
+        for duration in (max(1.0, 0.2 * args.duration), args.duration):  # warm-up, then run
+            run = wrk_tool.run(server.endpoint, listing, size, threads=2,
+                               connections=args.concurrency, duration=duration,
+                               server_pid=server.process.pid)
+            wrk_tool.wait_idle(server.process.pid)  # abandoned requests finish first
+        figures = {"client": "wrk", "requests": run.requests, "errors": run.errors,
+                   "throughput": run.throughput, "elapsed_s": run.duration_s,
+                   "p50_ms": run.p50_ms, "p99_ms": run.p99_ms,
+                   "client_cpu_share": run.client_cpu_share,
+                   "server_cpu_cores": run.server_cpu_s / run.duration_s}
+        if run.errors:
+            notes.append(f"{system}, {klass}: {run.errors} failed requests ({run.error_detail})")
+        sequential = run_class(server.endpoint, mix, n_cases, 1, max(1.0, args.duration / 2),
+                               max(len(mix), args.max_requests // 10), seed)
+        p50, p99 = sequential.percentile(50), sequential.percentile(99)
+        figures["sequential_p50_ms"] = None if p50 is None else p50 * 1000
+        figures["sequential_p99_ms"] = None if p99 is None else p99 * 1000
+    else:
+        run_class(server.endpoint, mix, n_cases, args.concurrency, 0.2 * args.duration,
+                  max(len(mix), args.max_requests // 10), seed)  # warm-up
+        res = run_class(server.endpoint, mix, n_cases, args.concurrency, args.duration,
+                        args.max_requests, seed)
+        p50, p99 = res.percentile(50), res.percentile(99)
+        figures = {"client": "python", "requests": len(res.latencies), "errors": res.errors,
+                   "throughput": res.throughput, "elapsed_s": res.elapsed,
+                   "p50_ms": None if p50 is None else p50 * 1000,
+                   "p99_ms": None if p99 is None else p99 * 1000}
+        if res.errors:
+            notes.append(f"{system}, {klass}: {res.errors} failed requests, first: "
+                         f"{res.first_error[:160]}")
+    _log(f"  {system} {klass}: {figures['throughput']:.1f} req/s ({figures['client']}), "
+         f"p50 {figures['p50_ms']} ms, {figures['errors']} errors")
+    return figures
 
 
 def bench_server(loaded: Loaded, work: Path, n_cases: int, args: argparse.Namespace,
@@ -110,7 +204,7 @@ def bench_server(loaded: Loaded, work: Path, n_cases: int, args: argparse.Namesp
     """Serve one system: readiness, row counts, each query class, then a restart."""
     queries = load_queries()
     out: dict[str, Any] = {"classes": {}, "rows": {}}
-    server = serve(loaded, work)
+    server = serve(loaded, work, NO_CLIENT_LIMITS)
     restarted: Server | None = None
     try:
         server.start_sampling()
@@ -119,24 +213,11 @@ def bench_server(loaded: Loaded, work: Path, n_cases: int, args: argparse.Namesp
             out["rows"][query.name] = row_count(server.endpoint, query)
         for klass in CLASSES:
             mix = [q for q in queries if q.klass == klass]
-            run_class(server.endpoint, mix, n_cases, args.concurrency, 0.2 * args.duration,
-                      max(len(mix), args.max_requests // 10), args.seed)  # warm-up
-            res = run_class(server.endpoint, mix, n_cases, args.concurrency, args.duration,
-                            args.max_requests, args.seed)
-            p50, p99 = res.percentile(50), res.percentile(99)
-            out["classes"][klass] = {
-                "requests": len(res.latencies), "errors": res.errors,
-                "throughput": res.throughput, "elapsed_s": res.elapsed,
-                "p50_ms": None if p50 is None else p50 * 1000,
-                "p99_ms": None if p99 is None else p99 * 1000}
-            if res.errors:
-                notes.append(f"{loaded.system}, {klass}: {res.errors} failed requests, first: "
-                             f"{res.first_error[:160]}")
-            _log(f"  {loaded.system} {klass}: {res.throughput:.1f} req/s, "
-                 f"p50 {out['classes'][klass]['p50_ms']} ms, {res.errors} errors")
+            out["classes"][klass] = measure_class(server, loaded.system, klass, mix, n_cases,
+                                                  work, args, notes)
         server.stop()
         out["peak_rss_mb"] = server.peak_rss / 2**20
-        restarted = serve(loaded, work)
+        restarted = serve(loaded, work, NO_CLIENT_LIMITS)
         out["restart_s"] = wait_ready(restarted, args.ready_timeout)
     finally:
         server.stop()
@@ -224,6 +305,25 @@ def run_fairness(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_native(args: argparse.Namespace) -> int:
+    """``--native``: write ``native.json`` and ``native.md`` in ``--out``."""
+    from bench import native, native_report
+
+    peers = [] if args.no_peers else [p for p in PEERS if available(p)]
+    for name in PEERS:
+        if name not in peers and not args.no_peers:
+            _log(f"{name} is not installed: skipped (pip install -e '.[bench]')")
+    try:
+        results = native.run(args, peers, _log)
+    finally:
+        if args.work == args.out / "work":
+            shutil.rmtree(args.work, ignore_errors=True)
+    figures = {s: native_report.ratio(results, s) for s in native_report.TARGETS}
+    _log(f"wrote {args.out / 'native.md'} and {args.out / 'native.json'}; ratios {figures}, "
+         f"fixed cost {results['synthetic'].get('fixed_cost', {}).get('distinct_ms')} ms")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -238,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_mixed(args)
     if args.fairness:
         return run_fairness(args)
+    if args.native:
+        return run_native(args)
     if args.explorer:
         from bench import explorer
 

@@ -55,13 +55,17 @@ def _query_table(size: Results) -> list[str]:
     oxi = systems.get("oxigraph", {}).get("classes", {})
     rdf = systems.get("rdflib-endpoint", {}).get("classes", {})
     lines = ["| class | coprod-kg req/s | p50 ms | p99 ms | oxigraph req/s | p50 ms | p99 ms "
-             "| ratio to oxigraph | rdflib-endpoint req/s | p50 ms | ratio to rdflib | errors |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| ratio to oxigraph | rdflib-endpoint req/s | p50 ms | ratio to rdflib | errors "
+             "| sequential p50 ms (coprod / oxigraph / rdflib) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     rdf_target = RDFLIB_TARGET if size["target"] == 100_000 else None
     for klass in CLASSES:
         mine, their, slow = ours.get(klass, {}), oxi.get(klass, {}), rdf.get(klass, {})
         errors = "/".join(str(s.get("classes", {}).get(klass, {}).get("errors", "-"))
                           for s in systems.values())
+        sequential = " / ".join(
+            _num(s.get("classes", {}).get(klass, {}).get("sequential_p50_ms"), 2)
+            for s in (systems.get(n, {}) for n in ("coprod-kg", "oxigraph", "rdflib-endpoint")))
         versus_oxigraph = _mark(_ratio(mine.get("throughput"), their.get("throughput")),
                                 OXIGRAPH_TARGETS.get(klass))
         lines.append(
@@ -71,7 +75,7 @@ def _query_table(size: Results) -> list[str]:
             f"| {versus_oxigraph} "
             f"| {_num(slow.get('throughput'))} | {_num(slow.get('p50_ms'), 1)} "
             f"| {_mark(_ratio(mine.get('throughput'), slow.get('throughput')), rdf_target)} "
-            f"| {errors} |")
+            f"| {errors} | {sequential} |")
     return lines
 
 
@@ -99,13 +103,35 @@ def _ops_table(sizes: list[Results]) -> list[str]:
     return lines
 
 
+def _client_line(results: Results) -> str:
+    """Which client measured the throughput of each size: wrk, or the Python client."""
+    by_client: dict[str, list[str]] = {}
+    for size in results["sizes"]:
+        clients = {c.get("client", "python") for system in size["systems"].values()
+                   for c in system["classes"].values()}
+        for client in clients:
+            by_client.setdefault(client, []).append(f"{size['target']:,}")
+    parts = []
+    if "wrk" in by_client:
+        parts.append(f"Throughput, p50 and p99 at {', '.join(by_client['wrk'])} triples: wrk "
+                     "(2 threads, one connection per client; `bench/wrk.py`); sequential p50: "
+                     "the Python client, one request at a time.")
+    if "python" in by_client:
+        parts.append(f"At {', '.join(by_client['python'])} triples: the Python client (closed "
+                     "loop). It tops out near 1,300 requests/s on this machine, so the light "
+                     "classes of the faster servers measure the client, not them.")
+    note = results["meta"].get("note")
+    return " ".join(parts + ([note] if note else []))
+
+
 def write_markdown(results: Results, out: Path) -> Path:
     meta = results["meta"]
     lines = ["# Benchmark results", "",
              f"Run {meta['started']} on {meta['machine']}; concurrency {meta['concurrency']}, "
              f"{meta['duration']:g} s per query class and server, seed {meta['seed']}. "
              "Ratios are this server's throughput divided by the peer's (✓ meets the target).",
-             ""]
+             "",
+             _client_line(results), ""]
     for size in results["sizes"]:
         lines += [f"## {size['target']:,} triples (generated {size.get('triples', 0):,}; "
                   f"{size.get('quads', 0):,} quads served)", ""]
