@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from coprod_kg import __version__
 from coprod_kg.config import Settings, load_settings
+from coprod_kg.runtime import take_prestarted_store
 from coprod_kg.storage.store import KnowledgeStore
 from coprod_kg.validation.worker import ValidationPool, install, uninstall
 
@@ -46,7 +47,8 @@ def create_app(settings: Settings, store: KnowledgeStore | None = None) -> FastA
         backend = backend_for(app)
         owned = None
         if getattr(app.state, "store", None) is None:
-            owned = backend.store()  # embedded worker pool, or the remote server
+            # embedded worker pool, or the remote server; `coprod-kg serve` started it already
+            owned = take_prestarted_store(settings) or backend.store()
             app.state.store = owned
         validation = ValidationPool(settings)  # uploads are validated in its workers
         app.state.validation_pool = validation
