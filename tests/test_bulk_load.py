@@ -22,7 +22,7 @@ from coprod_kg.config import Settings, load_settings
 from coprod_kg.errors import CoprodError, ParseError
 from coprod_kg.loading import FILE_GRAPH_BASE, load_store
 from coprod_kg.rdf.terms import triple_to_oxigraph
-from coprod_kg.reasoning.entailment import Schema, entail, materialise
+from coprod_kg.reasoning.entailment import Schema, entail, materialise, materialise_each
 from coprod_kg.storage.embedded import public_view, writer
 from coprod_kg.storage.embedded.public_view import open_snapshot, read_state, snapshot_key
 from coprod_kg.storage.embedded.writer import OxigraphWriter
@@ -127,6 +127,35 @@ def test_entailments_about_blank_nodes_name_the_stored_nodes(
     assert store.store.query("ASK { GRAPH <urn:g:inferred> { <http://example.org/tom> "
                              "<http://example.org/caredForBy> <http://example.org/ann> } }")
     store.close()
+
+
+SOURCES = {
+    "urn:g:v1": DATA,
+    # asserts one of the ontology's own entailments, which its target must then not repeat
+    "urn:g:v2": "@prefix ex: <http://example.org/> . "
+                "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> . "
+                "ex:Cat rdfs:subClassOf ex:Animal . ex:kit a ex:Cat . ex:kit ex:knows ex:tom .",
+    "urn:g:v3": "@prefix ex: <http://example.org/> . ex:zoe ex:caresFor ex:kit .",
+}
+
+
+def test_entailments_of_many_sources_at_once_equal_one_by_one() -> None:
+    ontology, _ = _schema()
+    store = OxigraphWriter.over(ox.Store())
+    store.store.extend(_quads((triple_to_oxigraph(*t) for t in ontology), "urn:g:ontology"))
+    for name, text in SOURCES.items():
+        data = Graph().parse(data=text, format="turtle")
+        store.store.extend(_quads((triple_to_oxigraph(*t) for t in data), name))
+    one_by_one = [materialise(store, "urn:g:ontology", [name], name + "/one")
+                  for name in SOURCES]
+    at_once = materialise_each(store, "urn:g:ontology",
+                               [(name, name + "/each") for name in SOURCES])
+    assert at_once == one_by_one
+    for name in SOURCES:
+        assert set(store.graph_triples(name + "/each")) == set(store.graph_triples(name + "/one"))
+    subclass = triple_to_oxigraph(EX.Cat, RDFS.subClassOf, EX.Animal)
+    assert subclass in store.graph_triples("urn:g:v1/each")
+    assert subclass not in store.graph_triples("urn:g:v2/each")  # asserted there
 
 
 # --- the loader --------------------------------------------------------------------------------

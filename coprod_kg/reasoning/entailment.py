@@ -220,7 +220,7 @@ def _count(scratch: ox.Store, graph: str) -> int:
     return int(value.value)
 
 
-def close(scratch: ox.Store, schema: Schema) -> int:
+def close(scratch: ox.Store, schema: Schema, start: str | None = None) -> int:
     """Apply the rules to the default graph of the in-memory ``scratch`` store until nothing
     new follows; the entailments (never an asserted triple) end up in graph :data:`DERIVED`
     too. Returns their count.
@@ -228,20 +228,22 @@ def close(scratch: ox.Store, schema: Schema) -> int:
     Every rule runs inside the engine as one SPARQL Update. The first round matches every rule
     against all triples; later rounds match the single-premise rules against the triples the
     round before derived only (semi-naive evaluation), and the joins against all of them.
+    ``start``: the default graph was closed before graph ``start``'s triples were added to it,
+    so the first round too needs only those.
     """
-    hierarchy = _hierarchy_triples(schema)
     first = f"{DELTA}0"
-    if hierarchy:
+    hierarchy = _hierarchy_triples(schema)
+    if hierarchy and start is None:
         scratch.update(_derive_into("?s ?p ?o .", "VALUES (?s ?p ?o) { " + " ".join(
             f"({t.subject} {t.predicate} {t.object})" for t in sorted(hierarchy, key=str))
             + " }", first))
     rules = _rules(schema)
     for step in range(MAX_ROUNDS):
-        trigger = None if step == 0 else f"{DELTA}{step}"
+        trigger = start if step == 0 else f"{DELTA}{step}"
         delta = f"{DELTA}{step + 1}"
         for rule in rules:
             scratch.update(rule.update(trigger, delta))
-        if trigger is not None:
+        if step > 0:
             scratch.update(f"DROP SILENT GRAPH <{trigger}>")
         if not scratch.contains_named_graph(ox.NamedNode(delta)):
             break
@@ -302,14 +304,17 @@ def entail(triples: Iterable[ox.Triple], schema: Schema) -> set[ox.Triple]:
     return {q.triple for q in scratch.quads_for_pattern(None, None, None, DERIVED)}
 
 
-def fill(engine: GraphWriter, scratch: ox.Store, graphs: Iterable[str]) -> None:
-    """Add the triples of ``graphs`` (read from ``engine``) to the default graph of
-    ``scratch``."""
+def fill(engine: GraphWriter, scratch: ox.Store, graphs: Iterable[str],
+         into: ox.NamedNode | ox.DefaultGraph | None = None) -> None:
+    """Add the triples of ``graphs`` (read from ``engine``) to graph ``into`` (by default the
+    default graph) of ``scratch``."""
+    into = into or ox.DefaultGraph()
     for name in dict.fromkeys(graphs):
         if isinstance(engine, BulkGraphs):
-            engine.copy_graph_into(name, scratch)
+            engine.copy_graph_into(name, scratch, into)
         else:
-            scratch.bulk_extend(_default_quads(engine.graph_triples(name)))
+            scratch.bulk_extend([ox.Quad(t.subject, t.predicate, t.object, into)
+                                 for t in engine.graph_triples(name)])
 
 
 def write_derived(engine: GraphWriter, scratch: ox.Store, target: str) -> int:
@@ -346,6 +351,50 @@ def materialise(engine: GraphWriter, ontology_graph: str, sources: Iterable[str]
     fill(engine, scratch, [g for g in [ontology_graph, *sources] if g not in done])
     close(scratch, schema)
     return write_derived(engine, scratch, target)
+
+
+#: The scratch graphs of :func:`materialise_each`: the ontology's own entailments, one
+#: version's triples, and those of them the closed ontology did not hold yet.
+ONTOLOGY_DERIVED, INPUT, ADDED = (f"urn:coprod:{n}" for n in ("ontology-derived", "input",
+                                                              "added"))
+
+
+def materialise_each(engine: GraphWriter, ontology_graph: str,
+                     jobs: Sequence[tuple[str, str]], schema: Schema | None = None) -> list[int]:
+    """For each ``(source, target)`` of ``jobs``, what :func:`materialise` of ``[source]`` into
+    ``target`` does, with the ontology's closure computed once for all of them.
+
+    The scratch store keeps the ontology closed under the rules (its entailments E also in a
+    graph of their own). Each source's triples are added to it, the rules run from those only,
+    and the target gets E minus the source's triples, plus what the rules derived: exactly the
+    entailments of the ontology and the source, not asserted in either. Then the source's
+    triples and what they derived leave the default graph, which is the closed ontology again.
+    """
+    if not jobs:
+        return []
+    schema = schema or read_schema(engine, ontology_graph)
+    scratch = ox.Store()
+    if schema.quads:
+        scratch.bulk_extend(schema.quads)
+    else:
+        fill(engine, scratch, [ontology_graph])
+    close(scratch, schema)
+    scratch.update(f"MOVE <{DERIVED.value}> TO <{ONTOLOGY_DERIVED}>")
+    counts: list[int] = []
+    for source, target in jobs:
+        fill(engine, scratch, [source], ox.NamedNode(INPUT))
+        scratch.update(f"INSERT {{ ?s ?p ?o . GRAPH <{ADDED}> {{ ?s ?p ?o }} }} WHERE {{ "
+                       f"GRAPH <{INPUT}> {{ ?s ?p ?o }} FILTER NOT EXISTS {{ ?s ?p ?o }} }}")
+        close(scratch, schema, start=ADDED)
+        for graph in (DERIVED.value, ADDED):  # back to the closed ontology
+            scratch.update(f"DELETE {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+        scratch.update(f"INSERT {{ GRAPH <{DERIVED.value}> {{ ?s ?p ?o }} }} WHERE {{ "
+                       f"GRAPH <{ONTOLOGY_DERIVED}> {{ ?s ?p ?o }} "
+                       f"FILTER NOT EXISTS {{ GRAPH <{INPUT}> {{ ?s ?p ?o }} }} }}")
+        counts.append(write_derived(engine, scratch, target))
+        for graph in (DERIVED.value, INPUT, ADDED):
+            scratch.update(f"DROP SILENT GRAPH <{graph}>")
+    return counts
 
 
 def compute_entailments(ontology: Graph, data: Graph) -> Graph:

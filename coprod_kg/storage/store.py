@@ -261,8 +261,11 @@ class BulkGraphs(Protocol):
     graphs moved by the engine, without a transaction per triple; the loader and the rules use
     it when the writer has it (a remote server gets whole graphs through the Graph Store)."""
 
-    def copy_graph_into(self, name: str, scratch: pyoxigraph.Store) -> None:
-        """Add the triples of graph ``name`` to the default graph of ``scratch``."""
+    def copy_graph_into(self, name: str, scratch: pyoxigraph.Store,
+                        into: pyoxigraph.NamedNode | pyoxigraph.DefaultGraph | None = None
+                        ) -> None:
+        """Add the triples of graph ``name`` to graph ``into`` (default: the default graph)
+        of ``scratch``."""
         ...
 
     def replace_graph_from(self, name: str, scratch: pyoxigraph.Store,

@@ -141,11 +141,12 @@ class OxigraphWriter(OxigraphReader):
         assert isinstance(value, ox.Literal)
         return int(value.value)
 
-    def copy_graph_into(self, name: str, scratch: ox.Store) -> None:
-        """Add the triples of graph ``name`` to the default graph of ``scratch`` (the same
-        terms, blank nodes included)."""
-        default = ox.DefaultGraph()
-        scratch.bulk_extend(ox.Quad(q.subject, q.predicate, q.object, default)
+    def copy_graph_into(self, name: str, scratch: ox.Store,
+                        into: ox.NamedNode | ox.DefaultGraph | None = None) -> None:
+        """Add the triples of graph ``name`` to graph ``into`` (by default the default graph)
+        of ``scratch`` (the same terms, blank nodes included)."""
+        target = into or ox.DefaultGraph()
+        scratch.bulk_extend(ox.Quad(q.subject, q.predicate, q.object, target)
                        for q in self.store.quads_for_pattern(None, None, None,
                                                              ox.NamedNode(name)))
 
