@@ -20,6 +20,9 @@ All of this is derived data, like the manifest: :func:`sync_view` brings the vie
 from the main store and the manifest's public flags (copying only the graphs whose record
 changed) and takes the snapshot before the manifest is written, so a reader that sees a new
 manifest finds its snapshot complete. A crash in between leaves a view the next sync repairs.
+When much more would be copied than the main store holds privately (after a big load), the
+view is made instead from the engine's backup of the main store (hard links to its files, so
+no second copy of the data) without the graphs that are not public.
 """
 
 from __future__ import annotations
