@@ -21,6 +21,7 @@ follows the engine, not rdflib.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -138,6 +139,7 @@ class Schema:
 #: The scratch store's graph that collects what the rules derive (its default graph holds the
 #: inputs and the entailments together, so every rule sees both).
 DERIVED = ox.NamedNode("urn:coprod:derived")
+_IRI = re.compile(r"<([^<>\s]+)>")
 #: The graphs of each round's new triples (``{DELTA}{round}``).
 DELTA = "urn:coprod:delta/"
 
@@ -161,11 +163,24 @@ def _derive_into(head: str, where: str, delta: str) -> str:
 @dataclass(frozen=True)
 class Rule:
     """One rule: what it derives from a pattern. A rule with a single ``premise`` (a triple
-    pattern) needs, after the first round, only the triples the previous round derived."""
+    pattern) needs, after the first round, only the triples the previous round derived; a join
+    needs to run again only if those include a triple with one of its IRIs as predicate or as
+    class (:meth:`touched_by`)."""
 
     head: str
     where: str = ""
     premise: str = ""
+
+    def touched_by(self, scratch: ox.Store, trigger: str) -> bool:
+        """Whether graph ``trigger`` of ``scratch`` has a triple this join could match."""
+        if "?anyP" in self.where or "*" in self.where:  # any predicate, or a path through
+            return True                                 # the hierarchy: assume it does
+        iris = " ".join(dict.fromkeys(f"<{iri}>" for iri in _IRI.findall(self.where)))
+        if not iris:
+            return True
+        result = scratch.query(f"ASK {{ GRAPH <{trigger}> {{ {{ ?s ?p ?o VALUES ?p {{ {iris} }} }}"
+                               f" UNION {{ ?s a ?c VALUES ?c {{ {iris} }} }} }} }}")
+        return bool(result)
 
     def update(self, trigger: str | None, delta: str) -> str:
         """The rule as one SPARQL Update; ``trigger``: the graph of the previous round's new
@@ -227,7 +242,8 @@ def close(scratch: ox.Store, schema: Schema, start: str | None = None) -> int:
 
     Every rule runs inside the engine as one SPARQL Update. The first round matches every rule
     against all triples; later rounds match the single-premise rules against the triples the
-    round before derived only (semi-naive evaluation), and the joins against all of them.
+    round before derived only (semi-naive evaluation), and the joins against all of them when
+    those new triples could matter to them.
     ``start``: the default graph was closed before graph ``start``'s triples were added to it,
     so the first round too needs only those.
     """
@@ -242,7 +258,8 @@ def close(scratch: ox.Store, schema: Schema, start: str | None = None) -> int:
         trigger = start if step == 0 else f"{DELTA}{step}"
         delta = f"{DELTA}{step + 1}"
         for rule in rules:
-            scratch.update(rule.update(trigger, delta))
+            if rule.premise or trigger is None or rule.touched_by(scratch, trigger):
+                scratch.update(rule.update(trigger, delta))
         if step > 0:
             scratch.update(f"DROP SILENT GRAPH <{trigger}>")
         if not scratch.contains_named_graph(ox.NamedNode(delta)):
