@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,7 +15,8 @@ from starlette.concurrency import run_in_threadpool
 from coprod_kg import __version__
 from coprod_kg.config import Settings, load_settings
 from coprod_kg.errors import CoprodError
-from coprod_kg.storage.store import KnowledgeStore
+from coprod_kg.runtime import take_prestarted_store
+from coprod_kg.storage.store import KnowledgeStore, prepare
 from coprod_kg.validation.worker import ValidationPool, install, uninstall
 
 from .caching import AnswerCaching
@@ -35,6 +37,8 @@ from .views.linked_data import DEREFERENCEABLE
 from .workflow import close_curation, open_if_loaded
 
 logger = logging.getLogger(__name__)
+#: The validation workers' warm-up waits for the query store, at most 60 s in 0.25 s steps.
+WARM_WAIT_STEP, WARM_WAIT_STEPS = 0.25, 240
 
 #: Every router, in the order their routes are matched.
 ROUTERS: tuple[APIRouter, ...] = (
@@ -61,13 +65,15 @@ def create_app(settings: Settings, store: KnowledgeStore | None = None,
         backend = backend_for(app)
         owned = None
         if getattr(app.state, "store", None) is None:
-            owned = backend.store()  # embedded worker pool, or the remote server
+            # embedded worker pool, or the remote server; `coprod-kg serve` started it already
+            owned = take_prestarted_store(settings) or backend.store()
             app.state.store = owned
         validation = ValidationPool(settings)  # uploads are validated in its workers
         app.state.validation_pool = validation
         install(validation)
         if warm_validation:
-            threading.Thread(target=_warm, args=(validation,), name="coprod-validation-warm-up",
+            threading.Thread(target=_warm, args=(validation, app.state.store),
+                             name="coprod-validation-warm-up",
                              daemon=True).start()
         try:
             await run_in_threadpool(open_if_loaded, app, settings)
@@ -106,12 +112,26 @@ def create_app(settings: Settings, store: KnowledgeStore | None = None,
     return app
 
 
-def _warm(pool: ValidationPool) -> None:
-    """Start the validation workers; one that fails to start is started again on first use."""
+def _warm(pool: ValidationPool, store: KnowledgeStore | None) -> None:
+    """Start the validation workers once the store answers (so that they do not delay the
+    server's readiness); one that fails to start is started again on first use."""
+    for _ in range(WARM_WAIT_STEPS):
+        if store is None or _answers(store):
+            break
+        time.sleep(WARM_WAIT_STEP)
     try:
         pool.warm()
     except CoprodError as exc:
         logger.warning("validation workers not started ahead: %s", exc)
+
+
+def _answers(store: KnowledgeStore) -> bool:
+    """Whether the store answers a query now (its workers are up and it is loaded)."""
+    try:
+        store.query(prepare("ASK {}"))
+    except CoprodError:
+        return False
+    return True
 
 
 def create_app_from_env() -> FastAPI:

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
+from rdflib import Graph
 from tqdm import tqdm
 
 from coprod_kg.config import Settings
@@ -38,10 +40,10 @@ from coprod_kg.errors import BadInput, ParseError
 from coprod_kg.rdf.namespaces import GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 from coprod_kg.rdf.sources import load_ontology, module_files, turtle_files
 from coprod_kg.rdf.terms import triple_to_oxigraph
-from coprod_kg.reasoning.entailment import materialise
+from coprod_kg.reasoning.entailment import Schema, close, fill, read_schema, write_derived
 from coprod_kg.storage.backend import Backend
 from coprod_kg.storage.manifest import Manifest, StagedManifests, sha256_files
-from coprod_kg.storage.store import GraphRecord, GraphWriter
+from coprod_kg.storage.store import BulkGraphs, GraphRecord, GraphWriter
 
 log = logging.getLogger(__name__)
 
@@ -116,32 +118,122 @@ def plan_sources(settings: Settings, extra_files: Sequence[Path] = (),
     return sources
 
 
-def _parse_file(path: Path) -> list[ox.Triple]:
-    """Parse one RDF file with the engine's parser (format from the extension)."""
+@dataclass
+class Parsed:
+    """A changed source, parsed: its triples, or (a big serialisation without blank nodes, which
+    the engine's bulk loader takes as is) its bytes."""
+
+    source: Source
+    digest: str
+    triples: list[ox.Triple] | None = None
+    data: bytes | None = None
+    rdf_format: ox.RdfFormat | None = None
+    base_iri: str | None = None
+    ontology: Graph | None = None  # the ontology's modules, parsed (the rules read it)
+
+
+#: Formats whose blank nodes are all written ``_:label`` (so a file without ``_:`` has none).
+LABELLED_FORMATS = (ox.RdfFormat.N_TRIPLES,)
+
+
+def _format(path: Path) -> ox.RdfFormat:
     rdf_format = ox.RdfFormat.from_extension(path.suffix.lstrip(".").lower())
     if rdf_format is None:
         raise BadInput(f"{path}: unknown RDF format (extension {path.suffix!r})")
+    return rdf_format
+
+
+def _parse_file(source: Source, digest: str, scratch: ox.Store) -> Parsed:
+    """Parse one RDF file with the engine's parser (format from the extension) into the default
+    graph of ``scratch``; keep its bytes when the engine can load them again as they are.
+
+    The engine renames blank nodes on each load, so a file with blank nodes is kept as triples:
+    the store and ``scratch`` then hold the same nodes.
+    """
+    path = source.paths[0]
+    rdf_format = _format(path)
+    base_iri = path.resolve().as_uri()
+    data = path.read_bytes()
     try:
-        parsed = ox.parse(path=str(path), format=rdf_format, base_iri=path.resolve().as_uri())
-        return [q.triple if isinstance(q, ox.Quad) else q for q in parsed]
+        if rdf_format in LABELLED_FORMATS and b"_:" not in data:
+            scratch.bulk_load(data, rdf_format, base_iri=base_iri)
+            return Parsed(source, digest, None, data, rdf_format, base_iri)
+        parsed = ox.parse(data, format=rdf_format, base_iri=base_iri)
+        triples = [q.triple if isinstance(q, ox.Quad) else q for q in parsed]
     except SyntaxError as exc:
         raise ParseError(str(exc), source=str(path)) from exc
+    scratch.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph())
+                   for t in triples)
+    return Parsed(source, digest, triples)
 
 
-def _read(source: Source) -> list[ox.Triple]:
+def _read(source: Source, digest: str, scratch: ox.Store) -> Parsed:
     if source.kind == "ontology":
         graph = load_ontology(source.paths[0].parent)
-        return [triple_to_oxigraph(s, p, o) for s, p, o in graph]
-    return _parse_file(source.paths[0])
+        triples = [triple_to_oxigraph(s, p, o) for s, p, o in graph]
+        scratch.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph())
+                            for t in triples)
+        return Parsed(source, digest, triples, ontology=graph)
+    return _parse_file(source, digest, scratch)
 
 
-def _infer(writer: GraphWriter, graphs: Iterable[str]) -> int:
-    """Recompute ``graph/inferred`` for the ontology and the file graphs, inside the engine.
+def _store(writer: GraphWriter, parsed: Parsed) -> int:
+    """Write one parsed source into its graph; returns its triple count."""
+    name = parsed.source.graph
+    if parsed.data is not None:
+        assert parsed.rdf_format is not None
+        if isinstance(writer, BulkGraphs):
+            return writer.replace_graph_data(name, parsed.data, parsed.rdf_format,
+                                             parsed.base_iri)
+        parsed.triples = [q.triple if isinstance(q, ox.Quad) else q for q in ox.parse(
+            parsed.data, format=parsed.rdf_format, base_iri=parsed.base_iri)]
+    assert parsed.triples is not None
+    return writer.replace_graph(name, parsed.triples)
 
-    Curated case versions carry their own entailments (:mod:`coprod_kg.curation.inference`).
+
+@dataclass
+class Inference:
+    """The rules of ``graph/inferred`` running on the scratch store in a thread of their own.
+
+    They read the ontology and the file graphs only (curated case versions carry their own
+    entailments, :mod:`coprod_kg.curation.inference`): the parsed sources are in the scratch
+    store already, the unchanged ones are read from the store first.
     """
-    sources = [g for g in graphs if g != str(INFERRED_GRAPH) and not is_curated(g)]
-    return materialise(writer, str(ONTOLOGY_GRAPH), sources, str(INFERRED_GRAPH))
+
+    scratch: ox.Store
+    thread: threading.Thread | None = None
+    error: BaseException | None = None
+
+    @classmethod
+    def start(cls, writer: GraphWriter, scratch: ox.Store, parsed: Sequence[Parsed],
+              graphs: Iterable[str]) -> Inference:
+        """Read what the scratch store lacks, then start the rules."""
+        ontology = next((p.ontology for p in parsed if p.ontology is not None), None)
+        schema = Schema.of(ontology) if ontology is not None else read_schema(
+            writer, str(ONTOLOGY_GRAPH))
+        in_scratch = {p.source.graph for p in parsed}
+        fill(writer, scratch, [g for g in dict.fromkeys([str(ONTOLOGY_GRAPH), *graphs])
+                               if g != str(INFERRED_GRAPH) and not is_curated(g)
+                               and g not in in_scratch])
+        inference = cls(scratch)
+        inference.thread = threading.Thread(target=inference._run, args=(schema,),
+                                            name="entailments", daemon=True)
+        inference.thread.start()
+        return inference
+
+    def _run(self, schema: Schema) -> None:
+        try:
+            close(self.scratch, schema)
+        except BaseException as exc:  # noqa: BLE001 - handed to the loading thread as is
+            self.error = exc
+
+    def finish(self) -> ox.Store:
+        """Wait for the rules; the scratch store with what they derived (their error, raised)."""
+        assert self.thread is not None
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.scratch
 
 
 def _import_cases(settings: Settings, backend: Backend, old: Manifest, new: Manifest,
@@ -181,7 +273,10 @@ def load_store(settings: Settings, extra_files: Sequence[Path] = (),
     new = Manifest()
     report = LoadReport()
     # Parse every changed source before writing anything, so a syntax error changes nothing.
-    parsed: list[tuple[Source, str, list[ox.Triple]]] = []
+    # The parse fills a scratch store too: the entailments are computed there, without reading
+    # the sources back from the store.
+    scratch = ox.Store()
+    parsed: list[Parsed] = []
     for source in tqdm(sources, desc="parsing", unit="source", disable=not progress):
         digest = sha256_files(list(source.paths))
         previous = old.graphs.get(source.graph)
@@ -189,28 +284,41 @@ def load_store(settings: Settings, extra_files: Sequence[Path] = (),
             new.graphs[source.graph] = previous
             report.skipped.append(source.graph)
         else:
-            parsed.append((source, digest, _read(source)))
+            parsed.append(_read(source, digest, scratch))
+    # What stays and what goes is known from the manifest alone: an extra file loaded earlier
+    # stays until removed on purpose, a data file that is gone loses its graph.
+    removed = [name for name in old.graphs if name.startswith(DATA_GRAPH_BASE)
+               and name not in new.graphs and not any(p.source.graph == name for p in parsed)]
+    kept = {name: record for name, record in old.graphs.items()
+            if name not in new.graphs and name not in removed and name != str(INFERRED_GRAPH)
+            and not is_curated(name) and not any(p.source.graph == name for p in parsed)}
+    inputs = hashlib.sha256("\n".join(sorted(
+        [f"{n} {r.sha256}" for n, r in [*new.graphs.items(), *kept.items()] if r.public]
+        + [f"{p.source.graph} {p.digest}" for p in parsed])).encode()).hexdigest()
     writer = backend.writer()
-    for source, digest, triples in tqdm(parsed, desc="storing", unit="graph",
-                                        disable=not progress):
-        count = writer.replace_graph(source.graph, triples)
-        new.graphs[source.graph] = GraphRecord(source.graph, source.label, digest, count)
-        report.loaded.append(source.graph)
-    _import_cases(settings, backend, old, new, report, progress)
-    for name, record in old.graphs.items():
-        if name in new.graphs or name == str(INFERRED_GRAPH) or is_curated(name):
-            continue
-        if name.startswith(DATA_GRAPH_BASE):  # its file is gone
-            writer.remove_graph(name)
-            report.removed.append(name)
-        else:  # an extra file loaded earlier stays until removed on purpose
-            new.graphs[name] = record
-    inputs = hashlib.sha256("\n".join(
-        f"{n} {r.sha256}" for n, r in sorted(new.graphs.items())
-        if r.public and not is_curated(n)
-    ).encode()).hexdigest()
+    inference: Inference | None = None
     if inputs != old.inference_inputs or str(INFERRED_GRAPH) not in old.graphs:
-        count = _infer(writer, new.public_graphs())
+        # The rules run on the scratch store in a thread while the graphs are written.
+        public = [n for n, r in [*new.graphs.items(), *kept.items()] if r.public]
+        inference = Inference.start(writer, scratch, parsed,
+                                    [*public, *(p.source.graph for p in parsed)])
+    try:
+        for item in tqdm(parsed, desc="storing", unit="graph", disable=not progress):
+            count = _store(writer, item)
+            item.triples = item.data = None  # let the memory go
+            source = item.source
+            new.graphs[source.graph] = GraphRecord(source.graph, source.label, item.digest,
+                                                   count)
+            report.loaded.append(source.graph)
+        _import_cases(settings, backend, old, new, report, progress)
+    finally:
+        derived = inference.finish() if inference is not None else None
+    for name in removed:
+        writer.remove_graph(name)
+        report.removed.append(name)
+    new.graphs.update(kept)
+    if derived is not None:
+        count = write_derived(writer, derived, str(INFERRED_GRAPH))
         new.graphs[str(INFERRED_GRAPH)] = GraphRecord(str(INFERRED_GRAPH), "entailments",
                                                       inputs, count)
         report.inferred = count

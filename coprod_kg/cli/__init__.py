@@ -22,8 +22,9 @@ COMMANDS: dict[str, str] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the argument parser with every verb registered."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Build the argument parser with every verb registered (``only``: that verb alone, so a
+    command imports its own module and not every other one: ``serve`` starts sooner)."""
     parser = argparse.ArgumentParser(
         prog="coprod-kg",
         description="The knowledge graph of the co-production of public services: check the "
@@ -31,7 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module_name in COMMANDS.values():
+    for name, module_name in COMMANDS.items():
+        if only is not None and name != only:
+            continue
         module = importlib.import_module(f"coprod_kg.cli.{module_name}")
         module.register(sub)
     for verb in sub.choices.values():
@@ -65,8 +68,10 @@ def share_group_options(group: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    verb = next((w for w in words if not w.startswith("-")), None)
+    parser = build_parser(verb if verb in COMMANDS else None)
+    args = parser.parse_args(words)
     settings = load_settings()
     try:
         code: int = args.func(args, settings)

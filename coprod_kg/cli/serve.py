@@ -8,9 +8,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from coprod_kg.config import SETTINGS, Settings
+from coprod_kg.config import SETTINGS, Settings, load_settings
 from coprod_kg.errors import BadInput
-from coprod_kg.runtime import open_backend
+from coprod_kg.runtime import open_backend, prestart_store
 from coprod_kg.storage.backend import is_remote
 from coprod_kg.storage.store import StoreNotReady
 
@@ -64,6 +64,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise StoreNotReady(f"the store {where} is not loaded; run `coprod-kg load`")
     for option in SETTINGS:  # the workers rebuild the settings from the environment
         os.environ[option.env] = str(getattr(settings, option.name))
+    if args.workers == 1:  # the query workers start while uvicorn imports the app
+        prestart_store(load_settings())
     # proxy_headers=False: uvicorn would otherwise take X-Forwarded-For from any loopback peer;
     # COPROD_TRUSTED_PROXIES is the one place that decides whom to believe (api/budget.py)
     uvicorn.run(app_factory(), factory=True, host=settings.host,

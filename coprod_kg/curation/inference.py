@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from coprod_kg.curation.model import CURATION_GRAPH, Status, VersionInfo
 from coprod_kg.curation.records import versions
 from coprod_kg.rdf.namespaces import CP, ONTOLOGY_GRAPH
-from coprod_kg.reasoning.entailment import Schema, materialise, read_schema
+from coprod_kg.reasoning.entailment import materialise_each
 from coprod_kg.storage.store import GraphWriter
 
 
@@ -50,17 +50,15 @@ def sync_inferred(writer: GraphWriter, before: set[str] | None = None) -> int:
     """
     found = versions(writer)
     now_public = published_graphs(found)
-    schema: Schema | None = None
-    computed = 0
+    todo = [info for info in found
+            if info.graph in now_public and info.inferred_triples is None]
+    counts = materialise_each(writer, str(ONTOLOGY_GRAPH),
+                              [(info.graph, info.inferred_graph) for info in todo])
+    for info, count in zip(todo, counts, strict=True):
+        _record(writer, info.graph, count)
     for info in found:
-        if info.graph in now_public and info.inferred_triples is None:
-            schema = schema or read_schema(writer, str(ONTOLOGY_GRAPH))
-            count = materialise(writer, str(ONTOLOGY_GRAPH), [info.graph], info.inferred_graph,
-                                schema=schema)
-            _record(writer, info.graph, count)
-            computed += 1
-        elif info.graph not in now_public and info.inferred_triples is not None and (
+        if info.graph not in now_public and info.inferred_triples is not None and (
                 before is None or info.graph in before):
             writer.update(f"DROP SILENT GRAPH <{info.inferred_graph}>")
             _record(writer, info.graph, None)
-    return computed
+    return len(todo)

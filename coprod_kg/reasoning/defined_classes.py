@@ -33,6 +33,9 @@ class CompiledClass:
 
     iri: URIRef
     pattern: str
+    #: The same pattern for a graph whose types are closed under the class hierarchy (the
+    #: rules' fixed point): ``?x a C`` instead of a path through ``rdfs:subClassOf``.
+    closed_pattern: str = ""
 
     def construct(self) -> str:
         """A CONSTRUCT query giving the memberships the pattern entails."""
@@ -50,8 +53,9 @@ def _term(node: Node) -> str:
 class _Compiler:
     """Translate one class expression at a time into a group graph pattern."""
 
-    def __init__(self, ontology: Graph) -> None:
+    def __init__(self, ontology: Graph, closed: bool = False) -> None:
         self.ontology = ontology
+        self.closed = closed
         self._fresh = count()
 
     def variable(self) -> str:
@@ -63,6 +67,8 @@ class _Compiler:
         if isinstance(node, URIRef):
             if node == OWL.Thing:
                 return f"{var} ?anyP{next(self._fresh)} ?anyO{next(self._fresh)} ."
+            if self.closed:
+                return f"{var} a {_term(node)} ."
             # A member of a subclass is a member: the subclass closure is materialised too,
             # but matching through the hierarchy here keeps one pass sufficient.
             return f"{var} a/<{RDFS.subClassOf}>* {_term(node)} ."
@@ -133,8 +139,9 @@ def compile_defined_classes(ontology: Graph) -> tuple[list[CompiledClass], list[
     for cls, expression in sorted(_definitions(ontology), key=lambda pair: str(pair[0])):
         try:
             pattern = _Compiler(ontology).expression(expression, "?x")
+            closed = _Compiler(ontology, closed=True).expression(expression, "?x")
         except NotCompilable:
             failed.append(cls)
             continue
-        compiled.append(CompiledClass(cls, pattern))
+        compiled.append(CompiledClass(cls, pattern, closed))
     return compiled, failed

@@ -21,6 +21,7 @@ follows the engine, not rdflib.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from rdflib.term import Node
 
 from coprod_kg.rdf.terms import Row, to_rdflib, triple_to_oxigraph
 from coprod_kg.reasoning.defined_classes import CompiledClass, compile_defined_classes
+from coprod_kg.storage.store import BulkGraphs
 
 MAX_ROUNDS = 20  # the rules are monotone; the bundled data reaches its fixed point in three
 INSERT_BATCH = 20_000  # triples per INSERT DATA request
@@ -94,6 +96,9 @@ class Schema:
     defined: list[CompiledClass] = field(default_factory=list)
     domains: dict[URIRef, set[URIRef]] = field(default_factory=dict)
     ranges: dict[URIRef, set[URIRef]] = field(default_factory=dict)
+    #: The ontology's triples as default-graph quads, when read from a store
+    #: (:func:`read_schema`): each scratch store gets them without reading the store again.
+    quads: tuple[ox.Quad, ...] = ()
 
     @classmethod
     def of(cls, ontology: Graph) -> Schema:
@@ -131,54 +136,138 @@ class Schema:
                    transitive, defined, dict(domains), dict(ranges))
 
 
-def _nn(iri: URIRef) -> str:
+#: The scratch store's graph that collects what the rules derive (its default graph holds the
+#: inputs and the entailments together, so every rule sees both).
+DERIVED = ox.NamedNode("urn:coprod:derived")
+_IRI = re.compile(r"<([^<>\s]+)>")
+#: The graphs of each round's new triples (``{DELTA}{round}``).
+DELTA = "urn:coprod:delta/"
+
+
+def _nn(iri: URIRef | str) -> str:
     return f"<{iri}>"
 
 
-def _derive(store: ox.Store, schema: Schema) -> set[ox.Triple]:
-    """One round of every rule over the default graph of the scratch ``store``."""
-    new: set[ox.Triple] = set()
-    rdf_type = ox.NamedNode(str(RDF.type))
+def _values(pairs: Iterable[tuple[URIRef, URIRef]]) -> str:
+    return " ".join(f"({_nn(a)} {_nn(b)})" for a, b in sorted(pairs))
 
-    def select(query: str) -> ox.QuerySolutions:
-        result = store.query(query)
-        assert isinstance(result, ox.QuerySolutions)
-        return result
 
-    for row in select("SELECT DISTINCT ?s ?c WHERE { ?s a ?c FILTER(isIRI(?c)) }"):
-        subject = row["s"]
-        if isinstance(subject, ox.NamedNode | ox.BlankNode):
-            for parent in schema.superclasses.get(URIRef(row["c"].value), ()):
-                new.add(ox.Triple(subject, rdf_type, ox.NamedNode(parent)))
-    rules: list[tuple[URIRef, URIRef, bool]] = []  # (source predicate, derived predicate, swap)
-    rules += [(p, q, False) for p, qs in schema.superproperties.items() for q in qs]
-    rules += [(p, q, True) for p, qs in schema.inverses.items() for q in qs]
-    rules += [(p, p, True) for p in schema.symmetric]
-    for source, derived, swap in rules:
-        predicate = ox.NamedNode(derived)
-        for quad in store.quads_for_pattern(None, ox.NamedNode(source), None, ox.DefaultGraph()):
-            if not swap:
-                new.add(ox.Triple(quad.subject, predicate, quad.object))
-            elif isinstance(quad.object, ox.NamedNode | ox.BlankNode):
-                new.add(ox.Triple(quad.object, predicate, quad.subject))
-    for prop in set(schema.domains) | set(schema.ranges):
-        for quad in store.quads_for_pattern(None, ox.NamedNode(prop), None, ox.DefaultGraph()):
-            new.update(ox.Triple(quad.subject, rdf_type, ox.NamedNode(c))
-                       for c in schema.domains.get(prop, ()))
-            if isinstance(quad.object, ox.NamedNode | ox.BlankNode):
-                new.update(ox.Triple(quad.object, rdf_type, ox.NamedNode(c))
-                           for c in schema.ranges.get(prop, ()))
-    for prop in schema.transitive:
-        predicate = ox.NamedNode(prop)
-        for row in select(f"SELECT DISTINCT ?s ?o WHERE {{ ?s {_nn(prop)}/{_nn(prop)}+ ?o }}"):
-            subject = row["s"]
-            if isinstance(subject, ox.NamedNode | ox.BlankNode):
-                new.add(ox.Triple(subject, predicate, row["o"]))
+def _derive_into(head: str, where: str, delta: str) -> str:
+    """A rule as one SPARQL Update: add ``head`` to the default graph, to :data:`DERIVED` and
+    to graph ``delta`` (what the next round starts from) wherever ``where`` matches and the
+    triple is not known yet."""
+    return (f"INSERT {{ {head} GRAPH <{DERIVED.value}> {{ {head} }} "
+            f"GRAPH <{delta}> {{ {head} }} }} WHERE {{ {where} FILTER NOT EXISTS {{ {head} }} }}")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule: what it derives from a pattern. A rule with a single ``premise`` (a triple
+    pattern) needs, after the first round, only the triples the previous round derived; a join
+    needs to run again only if those include a triple with one of its IRIs as predicate or as
+    class (:meth:`touched_by`)."""
+
+    head: str
+    where: str = ""
+    premise: str = ""
+
+    def touched_by(self, scratch: ox.Store, trigger: str) -> bool:
+        """Whether graph ``trigger`` of ``scratch`` has a triple this join could match."""
+        if "?anyP" in self.where or "*" in self.where:  # any predicate, or a path through
+            return True                                 # the hierarchy: assume it does
+        iris = " ".join(dict.fromkeys(f"<{iri}>" for iri in _IRI.findall(self.where)))
+        if not iris:
+            return True
+        result = scratch.query(f"ASK {{ GRAPH <{trigger}> {{ {{ ?s ?p ?o VALUES ?p {{ {iris} }} }}"
+                               f" UNION {{ ?s a ?c VALUES ?c {{ {iris} }} }} }} }}")
+        return bool(result)
+
+    def update(self, trigger: str | None, delta: str) -> str:
+        """The rule as one SPARQL Update; ``trigger``: the graph of the previous round's new
+        triples, which the single premise is matched in (``None``: the whole default graph)."""
+        if self.premise:
+            premise = self.premise if trigger is None else (
+                f"GRAPH <{trigger}> {{ {self.premise} }}")
+            return _derive_into(self.head, f"{premise} {self.where}", delta)
+        return _derive_into(self.head, self.where, delta)
+
+
+def _rules(schema: Schema) -> list[Rule]:
+    """Every rule of the module doc, over the default graph of the scratch store."""
+    rdf_type, node = _nn(RDF.type), "FILTER(isIRI(?s) || isBlank(?s))"
+    rules: list[Rule] = []
+    superclasses = [(c, p) for c, ps in schema.superclasses.items() for p in ps]
+    if superclasses:
+        rules.append(Rule(f"?s {rdf_type} ?sup .",
+                          f"VALUES (?c ?sup) {{ {_values(superclasses)} }} {node}",
+                          f"?s {rdf_type} ?c ."))
+    superproperties = [(p, q) for p, qs in schema.superproperties.items() for q in qs]
+    if superproperties:
+        rules.append(Rule("?s ?q ?o .", f"VALUES (?p ?q) {{ {_values(superproperties)} }}",
+                          "?s ?p ?o ."))
+    swapped = [(p, q) for p, qs in schema.inverses.items() for q in qs]
+    swapped += [(p, p) for p in schema.symmetric]
+    if swapped:
+        rules.append(Rule("?o ?q ?s .", f"VALUES (?p ?q) {{ {_values(swapped)} }} "
+                                        "FILTER(!isLiteral(?o))", "?s ?p ?o ."))
+    domains = [(p, c) for p, cs in schema.domains.items() for c in cs]
+    if domains:
+        rules.append(Rule(f"?s {rdf_type} ?c .", f"VALUES (?p ?c) {{ {_values(domains)} }}",
+                          "?s ?p ?o ."))
+    ranges = [(p, c) for p, cs in schema.ranges.items() for c in cs]
+    if ranges:
+        rules.append(Rule(f"?o {rdf_type} ?c .", f"VALUES (?p ?c) {{ {_values(ranges)} }} "
+                                                 "FILTER(!isLiteral(?o))", "?s ?p ?o ."))
+    for prop in sorted(schema.transitive):
+        rules.append(Rule(f"?s {_nn(prop)} ?o .", f"?s {_nn(prop)}/{_nn(prop)}+ ?o . {node}"))
     for compiled in schema.defined:
-        result = store.query(compiled.construct())
-        assert isinstance(result, ox.QueryTriples)
-        new.update(result)
-    return new
+        # The types are closed under the hierarchy at the fixed point, which the rounds reach.
+        rules.append(Rule(f"?x {rdf_type} {_nn(compiled.iri)} .",
+                          f"{compiled.closed_pattern or compiled.pattern} FILTER(isIRI(?x))"))
+    return rules
+
+
+def _count(scratch: ox.Store, graph: str) -> int:
+    result = scratch.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+    assert isinstance(result, ox.QuerySolutions)
+    value = next(iter(result))["n"]
+    assert isinstance(value, ox.Literal)
+    return int(value.value)
+
+
+def close(scratch: ox.Store, schema: Schema, start: str | None = None) -> int:
+    """Apply the rules to the default graph of the in-memory ``scratch`` store until nothing
+    new follows; the entailments (never an asserted triple) end up in graph :data:`DERIVED`
+    too. Returns their count.
+
+    Every rule runs inside the engine as one SPARQL Update. The first round matches every rule
+    against all triples; later rounds match the single-premise rules against the triples the
+    round before derived only (semi-naive evaluation), and the joins against all of them when
+    those new triples could matter to them.
+    ``start``: the default graph was closed before graph ``start``'s triples were added to it,
+    so the first round too needs only those.
+    """
+    first = f"{DELTA}0"
+    hierarchy = _hierarchy_triples(schema)
+    if hierarchy and start is None:
+        scratch.update(_derive_into("?s ?p ?o .", "VALUES (?s ?p ?o) { " + " ".join(
+            f"({t.subject} {t.predicate} {t.object})" for t in sorted(hierarchy, key=str))
+            + " }", first))
+    rules = _rules(schema)
+    for step in range(MAX_ROUNDS):
+        trigger = start if step == 0 else f"{DELTA}{step}"
+        delta = f"{DELTA}{step + 1}"
+        for rule in rules:
+            if rule.premise or trigger is None or rule.touched_by(scratch, trigger):
+                scratch.update(rule.update(trigger, delta))
+        if step > 0:
+            scratch.update(f"DROP SILENT GRAPH <{trigger}>")
+        if not scratch.contains_named_graph(ox.NamedNode(delta)):
+            break
+    else:
+        scratch.update(f"DROP SILENT GRAPH <{DELTA}{MAX_ROUNDS}>")
+    scratch.update(f"DROP SILENT GRAPH <{first}>")
+    return _count(scratch, DERIVED.value)
 
 
 def _hierarchy_triples(schema: Schema) -> set[ox.Triple]:
@@ -205,57 +294,124 @@ def _insert(engine: GraphWriter, target: str, triples: Iterable[ox.Triple]) -> N
 def read_schema(engine: GraphWriter, ontology_graph: str) -> Schema:
     """The rules' view of the ontology stored in graph ``ontology_graph``."""
     ontology = Graph()
-    for triple in engine.graph_triples(ontology_graph):
+    triples = engine.graph_triples(ontology_graph)
+    for triple in triples:
         ontology.add((to_rdflib(triple.subject), to_rdflib(triple.predicate),
                       to_rdflib(triple.object)))
-    return Schema.of(ontology)
+    schema = Schema.of(ontology)
+    schema.quads = tuple(_default_quads(triples))
+    return schema
+
+
+def _default_quads(triples: Iterable[ox.Triple]) -> list[ox.Quad]:
+    default = ox.DefaultGraph()
+    return [ox.Quad(t.subject, t.predicate, t.object, default) for t in triples]
 
 
 def entail(triples: Iterable[ox.Triple], schema: Schema) -> set[ox.Triple]:
     """The entailments of ``triples`` (ontology and data together) under the rules.
 
     The triples go into the default graph of a scratch in-memory store, where the rules run to
-    their fixed point (querying one default graph is far faster than a union of named graphs).
-    Asserted triples are not repeated; blank nodes keep their labels, so an entailment about a
-    blank node of ``triples`` names the same node.
+    their fixed point (:func:`close`). Asserted triples are not repeated; blank nodes keep their
+    labels, so an entailment about a blank node of ``triples`` names the same node.
     """
     scratch = ox.Store()
-    default = ox.DefaultGraph()
-    scratch.extend([ox.Quad(t.subject, t.predicate, t.object, default) for t in triples])
-    asserted = {q.triple for q in scratch.quads_for_pattern(None, None, None, default)}
-    known: set[ox.Triple] = set()
-    fresh = _hierarchy_triples(schema)
-    for _ in range(MAX_ROUNDS):
-        fresh = {t for t in fresh if t not in known and t not in asserted}
-        if not fresh:
-            break
-        known |= fresh
-        scratch.extend([ox.Quad(t.subject, t.predicate, t.object, default) for t in fresh])
-        fresh = _derive(scratch, schema)
-    return known
+    scratch.bulk_extend(_default_quads(triples))
+    close(scratch, schema)
+    return {q.triple for q in scratch.quads_for_pattern(None, None, None, DERIVED)}
+
+
+def fill(engine: GraphWriter, scratch: ox.Store, graphs: Iterable[str],
+         into: ox.NamedNode | ox.DefaultGraph | None = None) -> None:
+    """Add the triples of ``graphs`` (read from ``engine``) to graph ``into`` (by default the
+    default graph) of ``scratch``."""
+    into = into or ox.DefaultGraph()
+    for name in dict.fromkeys(graphs):
+        if isinstance(engine, BulkGraphs):
+            engine.copy_graph_into(name, scratch, into)
+        else:
+            scratch.bulk_extend([ox.Quad(t.subject, t.predicate, t.object, into)
+                                 for t in engine.graph_triples(name)])
+
+
+def write_derived(engine: GraphWriter, scratch: ox.Store, target: str) -> int:
+    """Replace graph ``target`` of ``engine`` by what :func:`close` derived in ``scratch``."""
+    if isinstance(engine, BulkGraphs):
+        return engine.replace_graph_from(target, scratch, DERIVED)
+    known = sorted((q.triple for q in scratch.quads_for_pattern(None, None, None, DERIVED)),
+                   key=str)
+    replace_graph = getattr(engine, "replace_graph", None)  # a Graph Store: bounded requests
+    if replace_graph is not None:
+        replace_graph(target, known)
+        return len(known)
+    engine.update(f"DROP SILENT GRAPH <{target}>")
+    _insert(engine, target, known)
+    return len(known)
 
 
 def materialise(engine: GraphWriter, ontology_graph: str, sources: Iterable[str],
-                target: str, schema: Schema | None = None) -> int:
+                target: str, schema: Schema | None = None,
+                scratch: ox.Store | None = None, filled: Iterable[str] = ()) -> int:
     """Replace graph ``target`` by the entailments of the ontology plus ``sources``.
 
-    The inputs are read from ``engine`` and the rules run in memory (:func:`entail`); only the
-    result is written back, in batches. Returns the triple count. Pass ``schema`` (from
-    :func:`read_schema`) to reuse it across several calls.
+    The inputs are read from ``engine`` into a scratch in-memory store (``scratch``: one the
+    caller already filled with the graphs ``filled``, which are not read again), the rules run
+    there (:func:`close`), and only the result is written back. Returns the triple count. Pass
+    ``schema`` (from :func:`read_schema`) to reuse it across several calls.
     """
     schema = schema or read_schema(engine, ontology_graph)
-    inputs = [ontology_graph] + [g for g in sources if g not in (ontology_graph, target)]
-    triples: list[ox.Triple] = []
-    for name in dict.fromkeys(inputs):
-        triples.extend(engine.graph_triples(name))
-    known = entail(triples, schema)
-    replace_graph = getattr(engine, "replace_graph", None)  # a Graph Store: bounded requests
-    if replace_graph is not None:
-        replace_graph(target, sorted(known, key=str))
-        return len(known)
-    engine.update(f"DROP SILENT GRAPH <{target}>")
-    _insert(engine, target, sorted(known, key=str))
-    return len(known)
+    scratch = scratch if scratch is not None else ox.Store()
+    done = {target, *filled}
+    if ontology_graph not in done and schema.quads:
+        scratch.bulk_extend(schema.quads)
+        done.add(ontology_graph)
+    fill(engine, scratch, [g for g in [ontology_graph, *sources] if g not in done])
+    close(scratch, schema)
+    return write_derived(engine, scratch, target)
+
+
+#: The scratch graphs of :func:`materialise_each`: the ontology's own entailments, one
+#: version's triples, and those of them the closed ontology did not hold yet.
+ONTOLOGY_DERIVED, INPUT, ADDED = (f"urn:coprod:{n}" for n in ("ontology-derived", "input",
+                                                              "added"))
+
+
+def materialise_each(engine: GraphWriter, ontology_graph: str,
+                     jobs: Sequence[tuple[str, str]], schema: Schema | None = None) -> list[int]:
+    """For each ``(source, target)`` of ``jobs``, what :func:`materialise` of ``[source]`` into
+    ``target`` does, with the ontology's closure computed once for all of them.
+
+    The scratch store keeps the ontology closed under the rules (its entailments E also in a
+    graph of their own). Each source's triples are added to it, the rules run from those only,
+    and the target gets E minus the source's triples, plus what the rules derived: exactly the
+    entailments of the ontology and the source, not asserted in either. Then the source's
+    triples and what they derived leave the default graph, which is the closed ontology again.
+    """
+    if not jobs:
+        return []
+    schema = schema or read_schema(engine, ontology_graph)
+    scratch = ox.Store()
+    if schema.quads:
+        scratch.bulk_extend(schema.quads)
+    else:
+        fill(engine, scratch, [ontology_graph])
+    close(scratch, schema)
+    scratch.update(f"MOVE <{DERIVED.value}> TO <{ONTOLOGY_DERIVED}>")
+    counts: list[int] = []
+    for source, target in jobs:
+        fill(engine, scratch, [source], ox.NamedNode(INPUT))
+        scratch.update(f"INSERT {{ ?s ?p ?o . GRAPH <{ADDED}> {{ ?s ?p ?o }} }} WHERE {{ "
+                       f"GRAPH <{INPUT}> {{ ?s ?p ?o }} FILTER NOT EXISTS {{ ?s ?p ?o }} }}")
+        close(scratch, schema, start=ADDED)
+        for graph in (DERIVED.value, ADDED):  # back to the closed ontology
+            scratch.update(f"DELETE {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+        scratch.update(f"INSERT {{ GRAPH <{DERIVED.value}> {{ ?s ?p ?o }} }} WHERE {{ "
+                       f"GRAPH <{ONTOLOGY_DERIVED}> {{ ?s ?p ?o }} "
+                       f"FILTER NOT EXISTS {{ GRAPH <{INPUT}> {{ ?s ?p ?o }} }} }}")
+        counts.append(write_derived(engine, scratch, target))
+        for graph in (DERIVED.value, INPUT, ADDED):
+            scratch.update(f"DROP SILENT GRAPH <{graph}>")
+    return counts
 
 
 def compute_entailments(ontology: Graph, data: Graph) -> Graph:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 import pyoxigraph
 
@@ -260,6 +260,32 @@ class GraphWriter(GraphReader, Protocol):
 
     def close(self) -> None:
         """Flush and release the store or the connection."""
+        ...
+
+
+@runtime_checkable
+@runtime_checkable
+class BulkGraphs(Protocol):
+    """What a writer whose store is an engine in this process (the embedded one) adds: whole
+    graphs moved by the engine, without a transaction per triple; the loader and the rules use
+    it when the writer has it (a remote server gets whole graphs through the Graph Store)."""
+
+    def copy_graph_into(self, name: str, scratch: pyoxigraph.Store,
+                        into: pyoxigraph.NamedNode | pyoxigraph.DefaultGraph | None = None
+                        ) -> None:
+        """Add the triples of graph ``name`` to graph ``into`` (default: the default graph)
+        of ``scratch``."""
+        ...
+
+    def replace_graph_from(self, name: str, scratch: pyoxigraph.Store,
+                           graph: pyoxigraph.NamedNode) -> int:
+        """Replace graph ``name`` by graph ``graph`` of ``scratch``; returns the triple count."""
+        ...
+
+    def replace_graph_data(self, name: str, data: bytes, rdf_format: pyoxigraph.RdfFormat,
+                           base_iri: str | None = None) -> int:
+        """Replace graph ``name`` by the triples of ``data`` (a serialisation without blank
+        nodes), parsed by the engine; returns the triple count."""
         ...
 
 

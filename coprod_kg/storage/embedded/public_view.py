@@ -20,6 +20,9 @@ All of this is derived data, like the manifest: :func:`sync_view` brings the vie
 from the main store and the manifest's public flags (copying only the graphs whose record
 changed) and takes the snapshot before the manifest is written, so a reader that sees a new
 manifest finds its snapshot complete. A crash in between leaves a view the next sync repairs.
+When much more would be copied than the main store holds privately (after a big load), the
+view is made instead from the engine's backup of the main store (hard links to its files, so
+no second copy of the data) without the graphs that are not public.
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ VIEW_STATE = "public-view.json"
 SNAPSHOTS_DIR = "snapshots"
 KEEP_SNAPSHOTS = 3  # the newest ones are always kept...
 SNAPSHOT_GRACE_SECONDS = 600.0  # ...and older ones until no query can still be reading them
+#: From this many triples to copy, the view is rebuilt from a backup of the main store when
+#: that drops fewer triples than it would copy.
+REBUILD_MIN_TRIPLES = 100_000
 
 
 class SnapshotMissing(CoprodError):
@@ -83,6 +89,42 @@ def _copy(master: ox.Store, view: ox.Store, name: str) -> None:
     view.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
 
 
+def _rebuild_is_cheaper(manifest: Manifest, copied: list[str]) -> bool:
+    """Whether making the view from a backup of the main store (hard links) and dropping what
+    is not public costs less than copying the changed graphs: after a big load, not after a
+    submission."""
+    to_copy = sum(manifest.graphs[name].triples for name in copied)
+    to_drop = sum(record.triples for record in manifest.graphs.values() if not record.public)
+    return to_copy >= REBUILD_MIN_TRIPLES and to_copy > to_drop
+
+
+def _rebuild(master: ox.Store, store_dir: Path, wanted: set[str]) -> None:
+    """Replace the view by the engine's backup of ``master`` (hard links to its files, no second
+    copy of the data) without the graphs that are not ``wanted``.
+
+    The view's state goes first and the new view is complete before it replaces the old one, so
+    a crash leaves either the old view with no state (the next sync copies every graph) or the
+    new one.
+    """
+    (store_dir / VIEW_STATE).unlink(missing_ok=True)
+    target = view_path(store_dir)
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    master.flush()
+    master.backup(str(partial))
+    view = ox.Store(str(partial))
+    try:
+        for graph in list(view.named_graphs()):
+            if not isinstance(graph, ox.NamedNode) or graph.value not in wanted:
+                view.remove_graph(graph)
+        view.clear_graph(ox.DefaultGraph())
+        view.flush()
+    finally:
+        del view  # releases the lock
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(partial, target)
+
+
 def snapshot_key(manifest: Manifest) -> str:
     """The name of the snapshot holding the public graphs of ``manifest`` (a digest of them)."""
     text = json.dumps(_signatures(manifest), sort_keys=True)
@@ -101,16 +143,20 @@ def sync_view(master: ox.Store, store_dir: Path, manifest: Manifest) -> list[str
     snapshot = snapshot_path(store_dir, key)
     if wanted == held and view_path(store_dir).is_dir() and snapshot.is_dir():
         return []
+    copied = [name for name in sorted(wanted) if held.get(name) != wanted[name]]
+    rebuilt = _rebuild_is_cheaper(manifest, copied)
+    if rebuilt:
+        _rebuild(master, store_dir, set(wanted))
     view = ox.Store(str(view_path(store_dir)))
     try:
-        for name in sorted(held.keys() - wanted.keys()):
-            graph = ox.NamedNode(name)
-            if view.contains_named_graph(graph):
-                view.remove_graph(graph)
-        copied = [name for name in sorted(wanted) if held.get(name) != wanted[name]]
-        for name in copied:
-            _copy(master, view, name)
-        view.flush()
+        if not rebuilt:
+            for name in sorted(held.keys() - wanted.keys()):
+                graph = ox.NamedNode(name)
+                if view.contains_named_graph(graph):
+                    view.remove_graph(graph)
+            for name in copied:
+                _copy(master, view, name)
+            view.flush()
         _write_state(store_dir, wanted)
         if not snapshot.is_dir():
             snapshot.parent.mkdir(parents=True, exist_ok=True)

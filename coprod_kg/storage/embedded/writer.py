@@ -14,6 +14,10 @@ from coprod_kg.atomic import private_dir
 from coprod_kg.errors import CoprodError, StoreBusy
 from coprod_kg.rdf.terms import Row, solution_rows
 
+#: Graphs this big go through the engine's bulk loader (its own files, no transaction log);
+#: smaller ones through a transaction, so many small graphs do not each make files.
+BULK_BYTES = 4_000_000
+BULK_TRIPLES = 50_000
 BUSY_MESSAGE = ("the store is in use by a running server: use the HTTP API or stop the "
                 "server")
 
@@ -111,6 +115,58 @@ class OxigraphWriter(OxigraphReader):
         graph = ox.NamedNode(name)
         if self.store.contains_named_graph(graph):
             self.store.remove_graph(graph)
+
+    def replace_graph_data(self, name: str, data: bytes, rdf_format: ox.RdfFormat,
+                           base_iri: str | None = None) -> int:
+        """Replace graph ``name`` by the triples of ``data`` (a serialisation without blank
+        nodes: the engine's loaders rename them), with the engine's bulk loader when big.
+
+        Not one transaction: the loader publishes the graph only with the manifest written
+        after it. Returns the graph's triple count.
+        """
+        self.remove_graph(name)
+        graph = ox.NamedNode(name)
+        if len(data) >= BULK_BYTES:
+            self.store.bulk_load(data, rdf_format, base_iri=base_iri, to_graph=graph)
+        else:
+            self.store.load(data, rdf_format, base_iri=base_iri, to_graph=graph)
+        return self.count_graph(name)
+
+    def count_graph(self, name: str) -> int:
+        """How many triples graph ``name`` holds (counted inside the engine)."""
+        result = self.store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{name}> "
+                                  "{ ?s ?p ?o } }")
+        assert isinstance(result, ox.QuerySolutions)
+        value = next(iter(result))["n"]
+        assert isinstance(value, ox.Literal)
+        return int(value.value)
+
+    def copy_graph_into(self, name: str, scratch: ox.Store,
+                        into: ox.NamedNode | ox.DefaultGraph | None = None) -> None:
+        """Add the triples of graph ``name`` to graph ``into`` (by default the default graph)
+        of ``scratch`` (the same terms, blank nodes included)."""
+        target = into or ox.DefaultGraph()
+        scratch.bulk_extend(ox.Quad(q.subject, q.predicate, q.object, target)
+                       for q in self.store.quads_for_pattern(None, None, None,
+                                                             ox.NamedNode(name)))
+
+    def replace_graph_from(self, name: str, scratch: ox.Store, graph: ox.NamedNode) -> int:
+        """Replace graph ``name`` by graph ``graph`` of the in-memory ``scratch`` store; a big
+        graph without blank nodes goes through the bulk loader as N-Triples."""
+        has_blank = scratch.query(f"ASK {{ GRAPH <{graph.value}> {{ ?s ?p ?o "
+                                  "FILTER(isBlank(?s) || isBlank(?o)) } }")
+        if not has_blank:
+            data = scratch.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph) or b""
+            return self.replace_graph_data(name, data, ox.RdfFormat.N_TRIPLES)
+        self.remove_graph(name)
+        target = ox.NamedNode(name)
+        quads = [ox.Quad(q.subject, q.predicate, q.object, target)
+                 for q in scratch.quads_for_pattern(None, None, None, graph)]
+        if len(quads) >= BULK_TRIPLES:
+            self.store.bulk_extend(quads)
+        else:
+            self.store.extend(quads)
+        return len(quads)
 
     def optimize(self) -> None:
         """Flush and compact the files (after a load)."""
