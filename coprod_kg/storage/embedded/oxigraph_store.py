@@ -120,9 +120,11 @@ class _Spill(io.RawIOBase):
             self.file.flush()
 
     def close(self) -> None:
+        if self.closed:
+            return
+        super().close()  # flushes first, so the file must still be open
         if self.file is not None:
             self.file.close()
-        super().close()
 
 
 def execute(store: ox.Store, request: QueryRequest, dataset: Dataset, max_results: int,
