@@ -16,13 +16,15 @@ from coprod_kg.storage.backend import Backend
 from coprod_kg.storage.store import KnowledgeStore, StoreNotReady
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The settings the app was created with."""
+    # async (here and in get_store): FastAPI runs a plain ``def`` dependency in a thread, a hop
+    # (two context switches and a GIL hand-over) per request, for an attribute read
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_store(request: Request) -> KnowledgeStore:
+async def get_store(request: Request) -> KnowledgeStore:
     """The store the app queries (worker pool in production)."""
     store: KnowledgeStore | None = getattr(request.app.state, "store", None)
     if store is None:

@@ -150,3 +150,26 @@ def test_result_size_limit(mini_store: Path) -> None:
 def test_malformed_query_reports_position(mini_store: Path) -> None:
     with pytest.raises(BadInput, match=r"1:\d+|line \d+"):  # Virtuoso gives no column
         store_of(mini_store).query(prepare("SELECT * { ?s ?p }"))
+
+
+def test_an_answer_past_the_inline_size_goes_to_its_spool_file(tmp_path: Path) -> None:
+    """The worker's sink moves a large answer to the spool file and closes it cleanly (it
+    used to flush the file after closing it, which killed the worker)."""
+    import pyoxigraph as ox
+
+    from coprod_kg.storage.embedded.oxigraph_store import INLINE_BYTES, execute
+    from coprod_kg.storage.store import Dataset
+
+    store = ox.Store()
+    count = INLINE_BYTES // 40 + 10
+    store.extend([ox.Quad(ox.NamedNode(f"http://example.org/s{i}"),
+                          ox.NamedNode("http://example.org/p"), ox.Literal(str(i)))
+                  for i in range(count)])
+    spool = tmp_path / "answer"
+    result = execute(store, QueryRequest("SELECT * { ?s ?p ?o }"), Dataset(None, None, True),
+                     10 * count, spool=spool)
+    assert result.path == spool and result.size == spool.stat().st_size > INLINE_BYTES
+    assert len(json.loads(spool.read_bytes())["results"]["bindings"]) == count
+    small = execute(store, QueryRequest("ASK { ?s ?p ?o }"), Dataset(None, None, True), 10,
+                    spool=tmp_path / "small")
+    assert small.path is None and json.loads(small.body)["boolean"] is True

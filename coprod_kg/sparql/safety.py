@@ -10,6 +10,10 @@ The query workers (:mod:`coprod_kg.storage.embedded.query_worker`) call :func:`a
 in its own single-threaded process; in-process callers use :func:`inspect_query`, which holds the
 rdflib lock. The workers' operating-system barrier (:mod:`coprod_kg.sparql.sandbox`) stops a network
 call even if this check were ever wrong.
+
+The parse costs milliseconds, far more than a light query, so the embedded back end skips it when
+:func:`parse_can_be_skipped` finds that what it guards against cannot be in the text at all: a
+test of absent words, never a reading of what the query means (see ``docs/security.md``).
 """
 
 from __future__ import annotations
@@ -33,6 +37,41 @@ UPDATE_REFUSED = ("SPARQL Update is not accepted: this endpoint is read-only and
                   "nothing (LOAD, INSERT, DELETE...)")
 _FORMS = {"SelectQuery": QueryForm.SELECT, "AskQuery": QueryForm.ASK,
           "ConstructQuery": QueryForm.CONSTRUCT, "DescribeQuery": QueryForm.DESCRIBE}
+
+
+#: Words whose absence (in any case, anywhere in the text) lets the parse be skipped: a query
+#: without them has no ``SERVICE``, no ``FROM``/``FROM NAMED``, no ``GRAPH`` pattern, no ``LOAD``.
+GUARDED_WORDS = ("SERVICE", "FROM", "GRAPH", "LOAD")
+#: Longer texts are parsed: past this the parse's deadline gives its "too complex" refusal.
+PLAIN_MAX_CHARS = 8192
+#: Texts with more opening brackets than this are parsed (the parse refuses deep nesting
+#: clearly; the engine's parser slows down steeply with nested ``[`` and ``(``).
+PLAIN_MAX_BRACKETS = 64
+
+
+def parse_can_be_skipped(query: str) -> bool:
+    """Whether ``query`` cannot contain what the parse guards against, judged from its
+    characters alone: none of :data:`GUARDED_WORDS` in any case anywhere (IRIs, strings and
+    comments included), no backslash (``\\u0053ERVICE`` spells SERVICE once the grammar's
+    escapes are applied), at most :data:`PLAIN_MAX_CHARS` characters and
+    :data:`PLAIN_MAX_BRACKETS` opening brackets. Conservative: a false answer only means the
+    full parse runs.
+
+    >>> parse_can_be_skipped("DESCRIBE <http://x/a>"), parse_can_be_skipped("ASK { graph ?g {} }")
+    (True, False)
+    >>> parse_can_be_skipped("SELECT * { ?s <http://x/LoadFactor> ?o }")
+    False
+    """
+    if len(query) > PLAIN_MAX_CHARS or "\\" in query:
+        return False
+    if query.count("(") + query.count("{") + query.count("[") > PLAIN_MAX_BRACKETS:
+        return False
+    # str.upper, as pyparsing compares keywords: it also maps U+017F (long s) to S and U+0131
+    # (dotless i) to I
+    texts = [query.upper()]
+    if not query.isascii():  # and what case folding makes ASCII (e.g. the Kelvin sign)
+        texts.append(query.casefold().upper())
+    return not any(word in text for text in texts for word in GUARDED_WORDS)
 
 
 class QueryTooComplex(BadInput):

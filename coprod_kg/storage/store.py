@@ -22,11 +22,15 @@ from coprod_kg.errors import BadInput, CoprodError, Unprocessable
 from coprod_kg.rdf.conneg import negotiate_query
 from coprod_kg.rdf.formats import QueryForm, ResultFormat, format_by_name, formats_for
 from coprod_kg.rdf.terms import Row
-from coprod_kg.sparql.safety import QueryInfo, inspect_query
+from coprod_kg.sparql.safety import QueryInfo, inspect_query, parse_can_be_skipped
 
 
 class ResultTooLarge(Unprocessable):
     """A query's answer has more rows or triples than ``settings.max_results``."""
+
+
+class MalformedQuery(BadInput):
+    """The engine's own parser refused the query."""
 
 
 class StoreNotReady(CoprodError):
@@ -152,6 +156,26 @@ def plan_query(request: QueryRequest, public: Sequence[str], public_only_store: 
     info = analyse(request.query, request.base_iri)
     fmt = answer_format(request, info.form)
     return Plan(info.form, fmt, dataset_for(request, info, public, public_only_store))
+
+
+def unparsed_dataset(request: QueryRequest, public_only_store: bool) -> Dataset | None:
+    """The dataset of ``request`` when it may run without being parsed, else ``None``.
+
+    Only on a store read that holds public graphs only (``public_only_store``), without the
+    protocol's dataset parameters, and when
+    :func:`~coprod_kg.sparql.safety.parse_can_be_skipped` finds no word the parse guards
+    against: such a query can only read the default graph, the store's union, which the
+    engine enforces. Its form (and so its answer's format) comes from the engine's answer.
+
+    >>> unparsed_dataset(QueryRequest("DESCRIBE <http://x/a>"), True)
+    Dataset(default=None, named=None, union=True)
+    >>> unparsed_dataset(QueryRequest("DESCRIBE <http://x/a>"), False) is None
+    True
+    """
+    if not public_only_store or request.default_graphs is not None or (
+            request.named_graphs is not None) or not parse_can_be_skipped(request.query):
+        return None
+    return Dataset(None, None, union=True)
 
 
 def dataset_for(request: QueryRequest, info: QueryInfo, public: Sequence[str],

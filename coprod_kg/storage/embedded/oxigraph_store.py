@@ -23,6 +23,7 @@ from coprod_kg.storage.manifest import Manifest, read_manifest
 from coprod_kg.storage.store import (
     Dataset,
     GraphRecord,
+    MalformedQuery,
     QueryRequest,
     QueryResult,
     ResultTooLarge,
@@ -62,7 +63,7 @@ def _run(store: ox.Store, request: QueryRequest, dataset: Dataset) -> object:
     try:
         return store.query(request.query, base_iri=request.base_iri, **kwargs)  # type: ignore[arg-type]
     except SyntaxError as exc:
-        raise BadInput(f"malformed query: {exc}") from exc
+        raise MalformedQuery(f"malformed query: {exc}") from exc
     except ValueError as exc:  # e.g. an invalid graph IRI in default-graph-uri
         raise BadInput(str(exc)) from exc
 
@@ -120,9 +121,11 @@ class _Spill(io.RawIOBase):
             self.file.flush()
 
     def close(self) -> None:
+        if self.closed:
+            return
+        super().close()  # flushes first, so the file must still be open
         if self.file is not None:
             self.file.close()
-        super().close()
 
 
 def execute(store: ox.Store, request: QueryRequest, dataset: Dataset, max_results: int,

@@ -4,8 +4,9 @@ pyoxigraph has no timeout and cannot be interrupted from Python, so each query g
 process, which can be killed. Before it reads any task, a worker takes the network away from itself
 and caps its memory (:mod:`coprod_kg.sparql.sandbox`); then, for each task, it parses and checks the
 query (:mod:`coprod_kg.sparql.safety`: SERVICE, updates, the ``FROM`` allow-list, the query form and
-the answer's format), runs it on the public snapshot and writes the answer, to a spool file when
-asked (:mod:`coprod_kg.sparql.spool`). A worker that passes the deadline is killed and replaced; one
+the answer's format) unless its text cannot hold what the parse guards against (:func:`answer`),
+runs it on the public snapshot and writes the answer, to a spool file when asked
+(:mod:`coprod_kg.sparql.spool`). A worker that passes the deadline is killed and replaced; one
 that runs out of memory dies (the engine aborts) and is replaced too; the others keep serving.
 Workers reopen the store when the public snapshot changes (its key comes with each task). A pool
 with no store directory only checks queries (the remote back end).
@@ -21,14 +22,14 @@ import multiprocessing
 import queue
 import signal
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import pyoxigraph as ox
 
-from coprod_kg.errors import CoprodError, QueryOutOfMemory, QueryTimeout
+from coprod_kg.errors import CoprodError, NotAcceptable, QueryOutOfMemory, QueryTimeout
 from coprod_kg.fairness.budget import waiting_for_worker
 from coprod_kg.rdf.formats import QueryForm
 from coprod_kg.sparql.safety import QueryInfo, Verdicts, analyse_query, parse_deadline
@@ -41,12 +42,14 @@ from coprod_kg.storage.store import (
     Dataset,
     GraphRecord,
     Lane,
+    MalformedQuery,
     Plan,
     QueryRequest,
     QueryResult,
     StoreNotReady,
     dataset_for,
     plan_query,
+    unparsed_dataset,
 )
 
 log = logging.getLogger(__name__)
@@ -71,7 +74,9 @@ class WorkerConfig:
 @dataclass(frozen=True)
 class _Task:
     request: QueryRequest
-    public: tuple[str, ...]  #: the public graphs, the allow-list of the dataset
+    #: the public graphs, the allow-list of the dataset; ``None``: the ones the worker was
+    #: last sent with the same snapshot (the pool knows; the list is long, a query short)
+    public: tuple[str, ...] | None
     snapshot: str | None  #: key of the public snapshot to read; None: only check the query
     spool: str | None = None  #: write the answer to this new file
 
@@ -85,15 +90,39 @@ def _checked(task: _Task, config: WorkerConfig) -> Plan:
     (a text this worker already parsed keeps its verdict)."""
     local = task.snapshot is not None  # the snapshot holds public graphs only: its union
     with parse_deadline(config.parse_seconds):
-        return plan_query(task.request, task.public, local, analyse=_VERDICTS.analyse)
+        return plan_query(task.request, task.public or (), local, analyse=_VERDICTS.analyse)
 
 
 def _dataset(task: _Task, config: WorkerConfig) -> tuple[QueryForm | None, Dataset]:
     """The form (``None``: unknown) and dataset to run the task's query with."""
     if not config.check_queries:  # tests only: what the sandbox alone stops
-        return None, dataset_for(task.request, QueryInfo(QueryForm.SELECT), task.public, True)
+        return None, dataset_for(task.request, QueryInfo(QueryForm.SELECT), task.public or (),
+                                 True)
     plan = _checked(task, config)
     return plan.form, plan.dataset
+
+
+def answer(task: _Task, config: WorkerConfig, store: ox.Store,
+           spool: Path | None) -> QueryResult:
+    """Run the task's query on ``store`` (the public snapshot) and serialise its answer.
+
+    A query whose text cannot hold what the parse guards against
+    (:func:`~coprod_kg.storage.store.unparsed_dataset`) goes straight to the engine, which
+    parses it and reads only the snapshot's union; its form, and so its answer's format, is
+    the engine's answer's. If the engine refuses its syntax, or no format of that form is
+    acceptable, the query takes the parsed path after all, so the refusal is the one the
+    parse gives (an update, the parser's position, the form's name in a 406).
+    """
+    plain = unparsed_dataset(task.request, True) if config.check_queries else None
+    if plain is not None:
+        try:
+            return execute(store, task.request, plain, config.max_results, config.max_bytes,
+                           None, spool)
+        except (MalformedQuery, NotAcceptable):
+            pass
+    form, dataset = _dataset(task, config)
+    return execute(store, task.request, dataset, config.max_results, config.max_bytes, form,
+                   spool)
 
 
 def _worker_main(conn: Connection, config: WorkerConfig) -> None:
@@ -108,6 +137,7 @@ def _worker_main(conn: Connection, config: WorkerConfig) -> None:
     conn.send(("ready", barriers))
     store: ox.Store | None = None
     snapshot = ""
+    public: tuple[str | None, tuple[str, ...]] = (None, ())  # (snapshot, its public graphs)
     while True:
         try:
             task = conn.recv()
@@ -115,18 +145,22 @@ def _worker_main(conn: Connection, config: WorkerConfig) -> None:
             return
         if task is None:
             return
+        if task.public is not None:
+            public = (task.snapshot, task.public)
+        elif public[0] == task.snapshot:
+            task = replace(task, public=public[1])
         try:
+            if task.public is None:  # the pool's bookkeeping failed: never guess the list
+                raise CoprodError("a query task came without its public graphs")
             if task.snapshot is None:
                 conn.send(("ok", _checked(task, config)))
                 continue
-            form, dataset = _dataset(task, config)
             if store is None or task.snapshot != snapshot:
                 store = None
                 store = open_snapshot(Path(config.store_dir), task.snapshot)
                 snapshot = task.snapshot
             spool = Path(task.spool) if task.spool else None
-            conn.send(("ok", execute(store, task.request, dataset, config.max_results,
-                                     config.max_bytes, form, spool)))
+            conn.send(("ok", answer(task, config, store, spool)))
         except CoprodError as exc:
             conn.send(("error", exc))
         except MemoryError:  # Python's own allocations hit the limit; start afresh
@@ -147,6 +181,8 @@ class _Worker:
     process: BaseProcess
     conn: Connection
     ready: bool = False
+    #: the snapshot whose public graphs this worker was last sent (it keeps them)
+    public_for: str | None = None
 
 
 class WorkerPool:
@@ -234,7 +270,12 @@ class WorkerPool:
             raise QueryTimeout(f"every {self.name} worker is busy; try again later") from None
         try:
             self._await_ready(worker, START_SECONDS)
-            worker.conn.send(task)
+            if task.snapshot is not None and worker.public_for == task.snapshot:
+                worker.conn.send(replace(task, public=None))
+            else:
+                worker.public_for = None  # until the send is complete
+                worker.conn.send(task)
+                worker.public_for = task.snapshot
             if not worker.conn.poll(self.timeout):
                 self._retire(worker)
                 worker = self._spawn()
@@ -273,6 +314,17 @@ def check_task(request: QueryRequest, public: list[str]) -> _Task:
     return _Task(request, tuple(public), None)
 
 
+@dataclass(frozen=True)
+class _Published:
+    """The manifest as last read, with what every query needs from it (computed once)."""
+
+    file: tuple[int, int, int]  #: mtime, size and inode of the manifest file
+    manifest: Manifest
+    state: str  #: the published state (answer keys)
+    snapshot: str  #: the key of its public snapshot
+    public: tuple[str, ...]  #: its public graphs
+
+
 class PooledStore:
     """The server's :class:`~coprod_kg.storage.store.KnowledgeStore`: queries run in sandboxed
     worker
@@ -296,7 +348,7 @@ class PooledStore:
             self.close()
             raise
         self.spool = Spool(spool_max_bytes, max_bytes)
-        self._cached: tuple[tuple[int, int, int], Manifest, str] | None = None
+        self._cached: _Published | None = None
         self._lock = threading.Lock()
 
     @property
@@ -304,37 +356,38 @@ class PooledStore:
         """The pool of ``/sparql`` (the public lane)."""
         return self.pools["public"]
 
-    def _current(self) -> tuple[tuple[int, int, int], Manifest, str] | None:
-        """The load manifest and its published state, re-read only when the file changed."""
+    def _current(self) -> _Published | None:
+        """The load manifest and what is derived from it, re-read only when the file changed."""
         try:
             stat = manifest_path(self.store_dir).stat()
         except FileNotFoundError:
             return None
         key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
         with self._lock:
-            if self._cached is None or self._cached[0] != key:
+            if self._cached is None or self._cached.file != key:
                 manifest = read_manifest(self.store_dir)
                 if manifest is None:
                     return None
-                self._cached = (key, manifest, manifest.public_state())
+                self._cached = _Published(key, manifest, manifest.public_state(),
+                                          snapshot_key(manifest),
+                                          tuple(manifest.public_graphs()))
             return self._cached
 
     def manifest(self) -> Manifest | None:
         """The load manifest, re-read only when the file changed."""
         current = self._current()
-        return None if current is None else current[1]
+        return None if current is None else current.manifest
 
     def published_state(self) -> str | None:
         current = self._current()
-        return None if current is None else current[2]
+        return None if current is None else current.state
 
     def query(self, request: QueryRequest) -> QueryResult:
-        manifest = self.manifest()
-        if manifest is None:
+        current = self._current()
+        if current is None:
             raise StoreNotReady(f"the store {self.store_dir} is not loaded; run `coprod-kg load`")
         path = self.spool.new_path() if request.spool else None
-        task = _Task(request, tuple(manifest.public_graphs()), snapshot_key(manifest),
-                     str(path) if path else None)
+        task = _Task(request, current.public, current.snapshot, str(path) if path else None)
         try:
             result = self.pools[request.lane].run(task)
         except CoprodError:
