@@ -412,7 +412,7 @@ _FACTS_TTL = (
     '<{case}> cp:primaryDocument <https://example.org/reports/annual-2023.pdf> ; '
     "cp:hasCoding <{case}#coding-9> .\n"
     "<{case}#coding-9> a cp:Coding ; cp:trajectory cpc:discontinued ; "
-    'cp:participantCount "350"^^xsd:nonNegativeInteger ; cp:funding "A city grant."@en ; '
+    'cp:participantCount "350"^^xsd:integer ; cp:funding "A city grant."@en ; '
     'cp:activity "Parents cook."@en ; cp:measuredOutcome "Fewer complaints, by survey."@en ; '
     "cp:evidenceBasis cpc:stated-in-source ; cp:evidenceSource src:pestoff-2015 ; "
     f'cp:locator "section 4" ; cp:quote "{_QUOTE}"@en .')
@@ -424,7 +424,7 @@ def _facts_jsonld(slug: str) -> bytes:
         {"@id": "{case}", f"{CP}primaryDocument": {"@id": "https://example.org/reports/a.pdf"},
          f"{CP}hasCoding": {"@id": coding}},
         {"@id": coding, "@type": f"{CP}Coding", f"{CP}trajectory": {"@id": f"{CPC}failed"},
-         f"{CP}participantCount": {"@value": "350", "@type": f"{XSD}nonNegativeInteger"},
+         f"{CP}participantCount": {"@value": "350", "@type": f"{XSD}integer"},
          f"{CP}funding": {"@value": "A city grant.", "@language": "en"},
          f"{CP}activity": {"@value": "Parents cook.", "@language": "en"},
          f"{CP}measuredOutcome": {"@value": "Fewer complaints.", "@language": "en"},
@@ -441,7 +441,7 @@ def _facts_rdfxml(slug: str) -> bytes:
         f'<rdf:Description {_NS} rdf:about="{{case}}#coding-9">'
         f'<rdf:type rdf:resource="{CP}Coding"/>'
         f'<cp:trajectory rdf:resource="{CPC}discouraged"/>'
-        f'<cp:participantCount rdf:datatype="{XSD}nonNegativeInteger">350</cp:participantCount>'
+        f'<cp:participantCount rdf:datatype="{XSD}integer">350</cp:participantCount>'
         '<cp:funding xml:lang="en">A city grant.</cp:funding>'
         '<cp:activity xml:lang="en">Parents cook.</cp:activity>'
         '<cp:measuredOutcome xml:lang="en">Fewer complaints.</cp:measuredOutcome>'
@@ -472,7 +472,7 @@ def test_a_record_with_the_new_facts_on_its_own_codings_is_accepted(world: World
     ("document-on-another-case",
      f"<{OTHER_CASE}> cp:primaryDocument <https://example.org/x> .", f"<{OTHER_CASE}>"),
     ("count-on-another-case",
-     f'<{OTHER_CASE}#coding-9> cp:participantCount "1"^^xsd:nonNegativeInteger .',
+     f'<{OTHER_CASE}#coding-9> cp:participantCount "1"^^xsd:integer .',
      f"<{OTHER_CASE}#coding-9>"),
 ])
 def test_the_new_facts_cannot_be_written_on_another_case(world: World, name: str, extra: str,

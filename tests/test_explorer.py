@@ -64,9 +64,10 @@ def test_two_facets_narrow_the_list_and_every_count(client: TestClient,
     wanted = expected_cases(web_store, pattern)
     assert 0 < len(wanted) < len(expected_cases(web_store, ""))
     listed = client.get("/browse/cases", params={"level": LEVEL, "phase": PHASE,
-                                                 "format": "json"}).json()
+                                                 "format": "json", "size": "500"}).json()
     assert {c["iri"] for c in listed["cases"]} == wanted
-    page = client.get("/browse/cases", params={"level": LEVEL, "phase": PHASE}).text
+    page = client.get("/browse/cases", params={"level": LEVEL, "phase": PHASE,
+                                               "size": "500"}).text
     assert page.count('<tr><td><a href="/case/') == len(wanted)
     rows = select(store_of(web_store), P + "SELECT ?v (COUNT(DISTINCT ?c) AS ?n) WHERE { "
                   "?c a cp:CoProductionCase . " + pattern + " ?c cp:country ?v } GROUP BY ?v")

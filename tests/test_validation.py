@@ -127,7 +127,7 @@ def test_json_example_names_the_facts_beyond_the_typology() -> None:
     xsd = "http://www.w3.org/2001/XMLSchema#"
     assert graph.value(coding, CP.trajectory) == URIRef("https://w3id.org/coprod/concept/sustained")
     count = graph.value(coding, CP.participantCount)
-    assert isinstance(count, Literal) and count.datatype == URIRef(xsd + "nonNegativeInteger")
+    assert isinstance(count, Literal) and count.datatype == URIRef(xsd + "integer")
     for prop in (CP.activity, CP.funding):
         value = graph.value(coding, prop)
         assert isinstance(value, Literal) and value.language == "en", prop
@@ -265,7 +265,7 @@ def test_a_trajectory_coding_still_needs_its_evidence(line: str, rule: str,
 
 
 @pytest.mark.parametrize("facet", [
-    'cp:participantCount "7"^^xsd:nonNegativeInteger', 'cp:funding "a grant"@en',
+    'cp:participantCount "7"^^xsd:integer', 'cp:funding "a grant"@en',
     'cp:activity "they cook"@en', 'cp:measuredOutcome "fewer complaints, by survey"@en',
     "cp:trajectory cpc:failed"])
 def test_each_new_facet_alone_makes_a_coding(facet: str, context: ValidationContext) -> None:
@@ -275,16 +275,22 @@ def test_each_new_facet_alone_makes_a_coding(facet: str, context: ValidationCont
     assert result.conforms and not result.findings, render(result, "text")
 
 
-@pytest.mark.parametrize("count", ['"-3"^^xsd:nonNegativeInteger', '"12.5"^^xsd:decimal',
-                                   '"1 200"^^xsd:nonNegativeInteger', '"1200"',
-                                   '"1200"^^xsd:integer', '"1200"@en'])
-def test_a_number_of_participants_is_a_whole_number(count: str,
+@pytest.mark.parametrize(("count", "rule"), [
+    ('"-3"^^xsd:integer', "Coding-participants-non-negative"),
+    ('"12.5"^^xsd:decimal', "Coding-participants-datatype"),
+    ('"1 200"^^xsd:integer', "Coding-participants-datatype"),
+    ('"1200"', "Coding-participants-datatype"),
+    # a derived type: engines such as Oxigraph store it as xsd:integer, so the record would
+    # not read back as written
+    ('"1200"^^xsd:nonNegativeInteger', "Coding-participants-datatype"),
+    ('"1200"@en', "Coding-participants-datatype")])
+def test_a_number_of_participants_is_a_whole_number(count: str, rule: str,
                                                     context: ValidationContext) -> None:
     record = FACTS_RECORD.read_text(encoding="utf-8").replace(
-        '"120"^^xsd:nonNegativeInteger', count)
+        '"120"^^xsd:integer', count)
     result = validate(record, "text/turtle", context=context)
     broken = {str(f.source_shape) for f in result.violations}
-    assert broken == {SHAPES + "Coding-participants-datatype"}, render(result, "text")
+    assert broken == {SHAPES + rule}, render(result, "text")
 
 
 @pytest.mark.parametrize("document", ['"https://example.org/report.pdf"',
