@@ -38,6 +38,11 @@ def test_home_shows_counts_and_a_figure(real_client: TestClient, real_store: Pat
     assert cases > 0 and illustrations > 0
     assert re.search(rf'class="number">{cases}</span>\s*documented cases', page)
     assert re.search(rf'class="number">{illustrations}</span>\s*illustrative examples', page)
+    countries = count(store, "SELECT (COUNT(DISTINCT ?k) AS ?n) WHERE "
+                             f"{{ ?c a <{CP.DocumentedCase}> ; <{CP.country}> ?k }}")
+    assert countries > 1
+    assert re.search(rf'class="number">{countries}</span>\s*countries with documented cases',
+                     page)
     assert re.search(rf'class="number">{triples}</span>\s*triples', page)
     svg = re.search(r"<svg.*?</svg>", page, re.S)
     assert svg, "no inline SVG on the home page"

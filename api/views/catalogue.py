@@ -28,10 +28,10 @@ _LABEL = ("OPTIONAL {{ {s} skos:prefLabel|rdfs:label|dcterms:title|foaf:name|org
 
 #: Namespaces counted on the home page, with their plural names.
 COUNTED: dict[str, str] = {
-    "case": "documented cases", "illustration": "illustrative examples",
-    "organisation": "organisations", "source": "sources",
+    "case": "documented cases", "case-country": "countries with documented cases",
+    "illustration": "illustrative examples", "organisation": "organisations", "source": "sources",
     "person": "authors", "definition": "definitions", "concept": "concepts",
-    "scheme": "concept schemes", "country": "countries",
+    "scheme": "concept schemes", "country": "countries in the country list",
 }
 
 
@@ -49,6 +49,8 @@ def kind_counts(store: KnowledgeStore, base_iri: str = BASE) -> dict[str, int]:
     if illustrations:
         counts["illustration"] = illustrations
         counts["case"] = counts.get("case", 0) - illustrations
+    counts["case-country"] = count(store, _P + "SELECT (COUNT(DISTINCT ?k) AS ?n) WHERE { "
+                                   "?s a cp:DocumentedCase ; cp:country ?k }")
     return counts
 
 
