@@ -33,13 +33,20 @@ from coprod_kg.rdf.formats import format_by_name
 from coprod_kg.rdf.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH
 from coprod_kg.reasoning.entailment import materialise
 from coprod_kg.storage.embedded.oxigraph_store import OxigraphStore
-from coprod_kg.storage.manifest import Manifest
+from coprod_kg.storage.manifest import Manifest, manifest_to_json
 from coprod_kg.storage.remote.changes import WriteCounter
 from coprod_kg.storage.remote.http import BackendUnavailable, RemoteEndpoints
-from coprod_kg.storage.remote.manifests import MANIFEST_GRAPH, RemoteManifestStore
+from coprod_kg.storage.remote.manifests import MANIFEST_GRAPH, PART_CHARS, RemoteManifestStore
 from coprod_kg.storage.remote.store import RemoteStore
 from coprod_kg.storage.remote.writer import RemoteWriter
-from coprod_kg.storage.store import QueryRequest, ResultTooLarge, StoreNotReady, describe, prepare
+from coprod_kg.storage.store import (
+    GraphRecord,
+    QueryRequest,
+    ResultTooLarge,
+    StoreNotReady,
+    describe,
+    prepare,
+)
 
 __all__ = ["oxigraph_server", "remote_real"]  # fixtures, imported for pytest
 
@@ -523,4 +530,27 @@ def test_every_write_of_a_writer_counts_even_a_failed_one(oxigraph_server: Remot
             writer.update("THIS IS NOT AN UPDATE")
         assert changes.value == 4
     finally:
+        writer.close()
+
+
+def test_a_manifest_past_64_kb_is_written_and_read_back(oxigraph_server: RemoteEndpoints
+                                                        ) -> None:
+    """Virtuoso's Graph Store reader refuses an N-Triples line over 64 KB: the manifest's JSON
+    goes in pieces, and reads back whole (written plainly and conditionally)."""
+    graphs = {f"https://w3id.org/coprod/graph/case/c{i}/v1": GraphRecord(
+        f"https://w3id.org/coprod/graph/case/c{i}/v1", f"case c{i} v1", "0" * 64, 60,
+        public=True) for i in range(600)}
+    big = Manifest(graphs, "inputs", "generation-1")
+    assert len(manifest_to_json(big)) > 3 * PART_CHARS
+    writer = RemoteWriter(oxigraph_server)
+    store = RemoteManifestStore(writer)
+    try:
+        store.write(big)
+        assert store.read() == big
+        newer = Manifest(dict(graphs), "inputs", "generation-2")
+        assert store.write_if(big, newer) and store.read() == newer
+        assert not store.write_if(big, Manifest({}, "", "generation-3"))  # stale expectation
+        assert store.read() == newer
+    finally:
+        writer.remove_graph(MANIFEST_GRAPH)
         writer.close()

@@ -30,7 +30,7 @@ from coprod_kg.rdf.formats import RESULT_FORMATS, ResultFormat
 from coprod_kg.rdf.namespaces import GRAPH
 from coprod_kg.sparql.spool import open_spool_file
 from coprod_kg.storage.embedded.writer import OxigraphReader
-from coprod_kg.storage.manifest import Manifest, ManifestStore, manifest_from_json
+from coprod_kg.storage.manifest import Manifest, ManifestStore
 from coprod_kg.storage.remote.changes import WriteCounter
 from coprod_kg.storage.remote.http import (
     RemoteEndpoints,
@@ -39,7 +39,11 @@ from coprod_kg.storage.remote.http import (
     raise_for_status,
     transport_error,
 )
-from coprod_kg.storage.remote.manifests import MANIFEST_GRAPH, MANIFEST_VALUE, RemoteManifestStore
+from coprod_kg.storage.remote.manifests import (
+    MANIFEST_GRAPH,
+    RemoteManifestStore,
+    manifest_from_triples,
+)
 from coprod_kg.storage.remote.writer import RemoteWriter
 from coprod_kg.storage.store import (
     GraphReader,
@@ -227,10 +231,8 @@ class RemoteStore:
 def _manifest_in(state: ox.Store) -> Manifest | None:
     """The manifest literal of :data:`MANIFEST_GRAPH` in ``state``, if there is one."""
     graph = ox.NamedNode(MANIFEST_GRAPH)
-    for quad in state.quads_for_pattern(graph, ox.NamedNode(MANIFEST_VALUE), None, graph):
-        if isinstance(quad.object, ox.Literal):
-            return manifest_from_json(quad.object.value)
-    return None
+    return manifest_from_triples(q.triple for q in state.quads_for_pattern(graph, None, None,
+                                                                           graph))
 
 
 def _read_some(response: httpx.Response) -> bytes:
