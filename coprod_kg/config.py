@@ -111,6 +111,13 @@ SETTINGS: tuple[Setting, ...] = (
         "are seen at once, other processes' after at most this long. 0: read it per query.",
     ),
     Setting(
+        "remote_union_graphs", "64",
+        "Remote back end: from this many public graphs on, a query without a dataset reads one "
+        "union graph of the published state, made on the server at the state's first query, "
+        "instead of listing every public graph (which some servers, Virtuoso among them, plan "
+        "badly). 0: always list them.",
+    ),
+    Setting(
         "max_response_bytes", "268435456",
         "Largest serialised answer of one query, in bytes (both back ends).",
     ),
@@ -216,6 +223,7 @@ class Settings:
     sparql_update_url: str = ""
     gsp_url: str = ""
     remote_state_ttl: float = 1.0
+    remote_union_graphs: int = 64
     max_response_bytes: int = 268435456
     site_workers: int = 1
     query_memory_mb: int = 1024

@@ -8,6 +8,7 @@ as sets of parsed JSON rows, CONSTRUCT/DESCRIBE as isomorphic graphs).
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import socket
@@ -38,6 +39,12 @@ from coprod_kg.storage.remote.changes import WriteCounter
 from coprod_kg.storage.remote.http import BackendUnavailable, RemoteEndpoints
 from coprod_kg.storage.remote.manifests import MANIFEST_GRAPH, PART_CHARS, RemoteManifestStore
 from coprod_kg.storage.remote.store import RemoteStore
+from coprod_kg.storage.remote.union import (
+    UNIONS_GRAPH,
+    recorded_unions,
+    union_graph,
+    union_update,
+)
 from coprod_kg.storage.remote.writer import RemoteWriter
 from coprod_kg.storage.store import (
     GraphRecord,
@@ -457,12 +464,12 @@ def test_curation_changes_are_n_triples_without_blank_nodes() -> None:
 # --- one request per query: the published state is read once and kept ------------------------
 
 
-def _counting(remote_real: RemoteCopy, ttl: float,
-              changes: WriteCounter | None = None) -> tuple[RemoteStore, list[httpx.Request]]:
+def _counting(remote_real: RemoteCopy, ttl: float, changes: WriteCounter | None = None,
+              union_min: int = 0) -> tuple[RemoteStore, list[httpx.Request]]:
     sent: list[httpx.Request] = []
     client = httpx.Client(timeout=30, event_hooks={"request": [sent.append]})
     store = RemoteStore(remote_real.endpoints, client=client, manifest_view=curated_flags,
-                        manifest_ttl=ttl, changes=changes)
+                        manifest_ttl=ttl, changes=changes, union_min=union_min)
     return store, sent
 
 
@@ -553,4 +560,127 @@ def test_a_manifest_past_64_kb_is_written_and_read_back(oxigraph_server: RemoteE
         assert store.read() == newer
     finally:
         writer.remove_graph(MANIFEST_GRAPH)
+        writer.close()
+
+
+# --- the public union graph: one graph instead of a list of every public graph ---------------
+
+
+def _dataset_of(request: httpx.Request) -> list[str]:
+    from urllib.parse import parse_qs
+
+    return parse_qs(request.content.decode())["default-graph-uri"]
+
+
+def test_the_default_graph_is_one_union_graph_made_once_per_state(
+        stores: tuple[RemoteStore, OxigraphStore], remote_real: RemoteCopy) -> None:
+    _, embedded = stores
+    store, sent = _counting(remote_real, ttl=3600, union_min=1)
+    again, sent_again = _counting(remote_real, ttl=3600, union_min=1)  # another process
+    try:
+        manifest = store.manifest()
+        assert manifest is not None and len(manifest.public_graphs()) > 1
+        union = union_graph(manifest.public_state())
+        for query in SELECTS:
+            assert _rows(store.query(prepare(query)).body) == _rows(
+                embedded.query(prepare(query)).body), query
+        # The state, then the union made by ONE update the first time, then one per query.
+        assert len(sent) == 2 + 1 + len(SELECTS)
+        updates = [r for r in sent if r.url == httpx.URL(remote_real.endpoints.update)
+                   and b"INSERT" in r.content]
+        assert len(updates) == 1
+        queries = [r for r in sent if b"default-graph-uri" in r.content]
+        assert queries and all(_dataset_of(r) == [union] for r in queries)
+        # Another process finds the union recorded with the state: no update of its own.
+        again.query(prepare("ASK { ?s ?p ?o }"))
+        assert len(sent_again) == 2 and _dataset_of(sent_again[1]) == [union]
+        # Under the threshold the list is sent, as before.
+        listing, sent_list = _counting(remote_real, ttl=3600, union_min=10_000)
+        listing.query(prepare("ASK { ?s ?p ?o }"))
+        assert len(_dataset_of(sent_list[-1])) == len(manifest.public_graphs())
+        listing.close()
+        listing.client.close()
+    finally:
+        for s in (store, again):
+            s.close()
+            s.client.close()
+
+
+def test_the_union_graph_is_private(remote_real: RemoteCopy) -> None:
+    store, _ = _counting(remote_real, ttl=3600, union_min=1)
+    try:
+        store.query(prepare("ASK { ?s ?p ?o }"))  # makes it
+        manifest = store.manifest()
+        assert manifest is not None
+        union = union_graph(manifest.public_state())
+        for graph in (union, UNIONS_GRAPH):
+            with pytest.raises(BadInput, match="not public"):
+                store.query(prepare(f"SELECT * WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"))
+            with pytest.raises(BadInput, match="not public"):
+                store.query(prepare(f"SELECT * FROM <{graph}> WHERE {{ ?s ?p ?o }}"))
+            answer = store.query(prepare("SELECT * WHERE { ?s ?p ?o } LIMIT 1",
+                                         default_graphs=[graph]))
+            assert json.loads(answer.body)["results"]["bindings"] == []
+        listed = store.query(prepare("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"))
+        assert b"/graph/public/" not in listed.body and UNIONS_GRAPH.encode() not in listed.body
+    finally:
+        store.close()
+        store.client.close()
+
+
+def test_without_the_right_to_write_the_list_is_sent(remote_real: RemoteCopy,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    endpoints = remote_real.endpoints
+    read_only = RemoteEndpoints(endpoints.query, endpoints.query.rsplit("/", 1)[0]
+                                + "/no-update-here", endpoints.store)
+    sent: list[httpx.Request] = []
+    client = httpx.Client(timeout=30, event_hooks={"request": [sent.append]})
+    store = RemoteStore(read_only, client=client, manifest_view=curated_flags,
+                        manifest_ttl=3600, union_min=1)
+    try:
+        manifest = store.manifest()
+        assert manifest is not None
+        answer = store.query(prepare("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"))
+        assert _rows(answer.body)
+        assert "cannot be written" in caplog.text
+        assert len(_dataset_of(sent[-1])) == len(manifest.public_graphs())
+        store.query(prepare("ASK { ?s ?p ?o }"))  # not tried again at once
+        assert sum(1 for r in sent if "no-update-here" in str(r.url)) == 1
+    finally:
+        store.close()
+        client.close()
+
+
+def test_a_replaced_union_is_kept_for_its_grace_then_dropped(oxigraph_server: RemoteEndpoints
+                                                             ) -> None:
+    writer = RemoteWriter(oxigraph_server)
+    source = "https://w3id.org/coprod/graph/test-union-source"
+    first, second = union_graph("testunion1"), union_graph("testunion2")
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+    def records() -> dict[str, object]:
+        return {name: record for name, record in recorded_unions(
+            writer.graph_triples(UNIONS_GRAPH)).items() if "testunion" in name}
+
+    try:
+        writer.replace_graph(source, [ox.Triple(ox.NamedNode(source), ox.NamedNode(source),
+                                                ox.Literal("x"))])
+        writer.update(union_update("testunion1", [source], {}, start))
+        assert len(writer.graph_triples(first)) == 1
+        known = recorded_unions(writer.graph_triples(UNIONS_GRAPH))
+        assert known[first].replaced is None
+        later = start + dt.timedelta(seconds=10)
+        writer.update(union_update("testunion2", [source], known, later, grace=60))
+        known = recorded_unions(writer.graph_triples(UNIONS_GRAPH))
+        assert known[first].replaced == later and known[second].replaced is None
+        assert len(writer.graph_triples(first)) == 1  # still there during its grace
+        writer.update(union_update("testunion2", [source], known,
+                                   later + dt.timedelta(seconds=61), grace=60))
+        assert writer.graph_triples(first) == []
+        assert set(records()) == {second}
+        assert len(writer.graph_triples(second)) == 1
+    finally:
+        for name in (source, first, second):
+            writer.remove_graph(name)
+        writer.update(f"DELETE WHERE {{ GRAPH <{UNIONS_GRAPH}> {{ ?u ?p ?o }} }}")
         writer.close()

@@ -185,14 +185,16 @@ class Backend:
                                    max_bytes=settings.max_response_bytes,
                                    client=make_client(settings.query_timeout, keepalive=False),
                                    manifest_view=self.manifest_view, changes=self._writes,
-                                   manifest_ttl=settings.remote_state_ttl)
+                                   manifest_ttl=settings.remote_state_ttl,
+                                   union_min=settings.remote_union_graphs)
             from coprod_kg.storage.remote.lanes import RemoteLanes  # starts worker processes
 
             return RemoteStore(remote_endpoints(settings), timeout=settings.query_timeout,
                                max_bytes=settings.max_response_bytes,
                                lanes=RemoteLanes.start(settings),
                                manifest_view=self.manifest_view, changes=self._writes,
-                               manifest_ttl=settings.remote_state_ttl)
+                               manifest_ttl=settings.remote_state_ttl,
+                               union_min=settings.remote_union_graphs)
         if pooled:
             from coprod_kg.storage.embedded.query_worker import PooledStore
 

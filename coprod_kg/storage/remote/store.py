@@ -14,7 +14,9 @@ answer's size in bytes instead (``max_bytes``), reading it as a stream.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -44,6 +46,14 @@ from coprod_kg.storage.remote.manifests import (
     RemoteManifestStore,
     manifest_from_triples,
 )
+from coprod_kg.storage.remote.union import (
+    DEFAULT_MIN_GRAPHS,
+    UNIONS_GRAPH,
+    UnionRecord,
+    recorded_unions,
+    union_graph,
+    union_update,
+)
 from coprod_kg.storage.remote.writer import RemoteWriter
 from coprod_kg.storage.store import (
     GraphReader,
@@ -66,6 +76,13 @@ RESULTS_JSON = RESULT_FORMATS[0]
 
 #: Largest error body read from the server (the message only needs its start).
 _ERROR_BYTES = 64 * 1024
+#: Seconds before a union graph that could not be written is tried again.
+_UNION_RETRY_SECONDS = 60.0
+
+_log = logging.getLogger(__name__)
+
+#: The published state as read: the manifest and the recorded union graphs.
+_State = tuple[Manifest, dict[str, UnionRecord]]
 
 
 def _with_base(query: str, base_iri: str | None) -> str:
@@ -88,14 +105,17 @@ class RemoteStore:
                  manifests: ManifestStore | None = None,
                  client: httpx.Client | None = None, lanes: RemoteLanes | None = None,
                  manifest_view: Callable[[Manifest, GraphReader], Manifest] | None = None,
-                 changes: WriteCounter | None = None) -> None:
+                 changes: WriteCounter | None = None,
+                 union_min: int = DEFAULT_MIN_GRAPHS) -> None:
         """``manifest_ttl``: seconds a read published state is reused (0: read it for every
         query); ``changes``: this process's write counter, whose every bump makes the next query
         read the state again.
         ``lanes``: the server's sandboxed query checks and per-lane limits (without them,
         queries are checked in-process: the CLI and tests). ``manifest_view``: recomputes the
         public flags of curated graphs from the graphs themselves
-        (:func:`coprod_kg.curation.visibility.curated_flags`)."""
+        (:func:`coprod_kg.curation.visibility.curated_flags`). ``union_min``: from this many
+        public graphs on, a query without a dataset reads the state's union graph
+        (:mod:`coprod_kg.storage.remote.union`; 0: always the list)."""
         self.endpoints = endpoints
         self.lanes = lanes
         self.timeout = timeout
@@ -107,8 +127,11 @@ class RemoteStore:
             RemoteWriter(endpoints, timeout, self.client))
         self.manifest_view = manifest_view
         self.changes = changes
-        self._cached: tuple[float, int, Manifest] | None = None  # read at, write count, state
+        self.union_min = union_min
+        self._cached: tuple[float, int, _State] | None = None  # read at, write count, state
         self._lock = threading.Lock()
+        self._unions_made: set[str] = set()  # by this process, since its last state read
+        self._union_failed_at: float | None = None
         self.state_reads = 0  # how many times the state was read from the server
 
     def _writes(self) -> int:
@@ -118,35 +141,47 @@ class RemoteStore:
         """The published state: the manifest from the server with the public flags of curated
         graphs recomputed by ``manifest_view`` (reused for ``manifest_ttl`` seconds, and until
         this process writes)."""
+        state = self._state()
+        return None if state is None else state[0]
+
+    def _state(self) -> _State | None:
         now, writes = time.monotonic(), self._writes()  # before the read: a write during it
         with self._lock:                                # makes the next query read again
             cached = self._cached
             if (cached is not None and now - cached[0] < self.manifest_ttl
                     and cached[1] == writes):
                 return cached[2]
-        manifest = self._read_state()
+        state = self._read_state()
         with self._lock:
             self.state_reads += 1
-            self._cached = None if manifest is None else (now, writes, manifest)
-        return manifest
+            self._cached = None if state is None else (now, writes, state)
+            self._unions_made.clear()  # the records just read list them
+        return state
 
-    def _read_state(self) -> Manifest | None:
-        """The manifest and, for ``manifest_view``, the curation records: one request."""
-        if self.manifest_view is None:
-            return self.manifests.read()
+    def _read_state(self) -> _State | None:
+        """The manifest, the recorded union graphs and, for ``manifest_view``, the curation
+        records: one request."""
         if not isinstance(self.manifests, RemoteManifestStore):  # a test's stand-in
             manifest = self.manifests.read()
+            if manifest is None or self.manifest_view is None:
+                return None if manifest is None else (manifest, {})
             reader: GraphReader = RemoteWriter(self.endpoints, self.timeout, self.client)
-        else:
-            state = self._state_graphs()
-            manifest = _manifest_in(state)
-            reader = OxigraphReader(state)
-        return None if manifest is None else self.manifest_view(manifest, reader)
+            return self.manifest_view(manifest, reader), {}
+        graphs = self._state_graphs()
+        found = _manifest_in(graphs)
+        if found is None:
+            return None
+        unions = recorded_unions(q.triple for q in graphs.quads_for_pattern(
+            None, None, None, ox.NamedNode(UNIONS_GRAPH)))
+        if self.manifest_view is not None:
+            found = self.manifest_view(found, OxigraphReader(graphs))
+        return found, unions
 
     def _state_graphs(self) -> ox.Store:
-        """The manifest graph and the curation graph, fetched in one SELECT into memory."""
+        """The manifest graph, the curation graph and the union records, fetched in one SELECT
+        into memory."""
         query = (f"SELECT ?g ?s ?p ?o WHERE {{ VALUES ?g {{ <{MANIFEST_GRAPH}> "
-                 f"<{CURATION_GRAPH}> }} GRAPH ?g {{ ?s ?p ?o }} }}")
+                 f"<{CURATION_GRAPH}> <{UNIONS_GRAPH}> }} GRAPH ?g {{ ?s ?p ?o }} }}")
         body, _, _ = self._fetch(query_form(query, None, None), RESULTS_JSON)
         solutions = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
         assert isinstance(solutions, ox.QuerySolutions)
@@ -155,21 +190,24 @@ class RemoteStore:
                      for row in solutions)
         return state
 
-    def _loaded(self) -> Manifest:
-        manifest = self.manifest()
-        if manifest is None:
+    def _loaded(self) -> _State:
+        state = self._state()
+        if state is None:
             raise StoreNotReady(f"the SPARQL server at {self.endpoints.query} holds no "
                                 "coprod-kg manifest; run `coprod-kg load`")
-        return manifest
+        return state
 
     def query(self, request: QueryRequest) -> QueryResult:
-        manifest = self._loaded()
+        manifest, unions = self._loaded()
+        public = manifest.public_graphs()
         lanes = self.lanes
-        if lanes is None:
-            plan = plan_query(request, manifest.public_graphs())  # in-process: the CLI
-        else:
-            plan = lanes.check(request, manifest.public_graphs())  # in a sandboxed worker
-        data = query_form(_with_base(request.query, request.base_iri), plan.dataset.default,
+        # In-process for the CLI, else in a sandboxed worker.
+        plan = plan_query(request, public) if lanes is None else lanes.check(request, public)
+        default = plan.dataset.default
+        if default and self.union_min and len(default) >= self.union_min and (
+                set(default) == set(public)):
+            default = self._union(manifest, unions) or default
+        data = query_form(_with_base(request.query, request.base_iri), default,
                           plan.dataset.named)
         path = lanes.spool.new_path() if lanes is not None and request.spool else None
         try:
@@ -180,6 +218,38 @@ class RemoteStore:
                 path.unlink(missing_ok=True)
             raise
         return QueryResult(body, media_type, plan.form, path, size)
+
+    def _union(self, manifest: Manifest, unions: dict[str, UnionRecord]
+               ) -> tuple[str, ...] | None:
+        """The union graph of ``manifest``'s published state, made now if it is not recorded;
+        ``None`` when it cannot be made (a read-only account, say): the list is sent then, and
+        the union tried again after :data:`_UNION_RETRY_SECONDS`."""
+        state = manifest.public_state()
+        name = union_graph(state)
+        if name in unions or name in self._unions_made:
+            return (name,)
+        failed = self._union_failed_at
+        if failed is not None and time.monotonic() - failed < _UNION_RETRY_SECONDS:
+            return None
+        update = union_update(state, manifest.public_graphs(), unions,
+                              dt.datetime.now(dt.UTC))
+        try:
+            try:
+                response = self.client.post(
+                    self.endpoints.update, content=update.encode("utf-8"),
+                    headers={"Content-Type": "application/sparql-update; charset=utf-8"})
+            except httpx.TransportError as exc:
+                raise transport_error(exc, "union graph update", self.timeout) from exc
+            raise_for_status(response.status_code, response.content, "union graph update")
+        except CoprodError as exc:
+            _log.warning("the public union graph cannot be written (%s); queries list the "
+                         "public graphs instead", exc)
+            self._union_failed_at = time.monotonic()
+            return None
+        with self._lock:
+            self._unions_made.add(name)
+            self._union_failed_at = None
+        return (name,)
 
     def _fetch(self, data: dict[str, str | list[str]], fmt: ResultFormat,
                path: Path | None = None) -> tuple[bytes, str, int]:
