@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
+from typing import cast
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -63,11 +65,26 @@ def create_app(settings: Settings, store: KnowledgeStore | None = None,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The server's composition root: one back end, handed to curation, dumps and queries.
         backend = backend_for(app)
-        owned = None
+        # The read side (embedded worker pool, or the remote server; `coprod-kg serve` started
+        # it already) comes up while curation's writer opens and recovers from a crash: both
+        # before the first query.
+        starting: list[Awaitable[object]] = [run_in_threadpool(open_if_loaded, app, settings)]
         if getattr(app.state, "store", None) is None:
-            # embedded worker pool, or the remote server; `coprod-kg serve` started it already
-            owned = take_prestarted_store(settings) or backend.store()
+            starting.append(run_in_threadpool(
+                lambda: take_prestarted_store(settings) or backend.store()))
+        started = await asyncio.gather(*starting, return_exceptions=True)
+        owned: KnowledgeStore | None = None
+        if len(started) > 1 and not isinstance(started[1], BaseException):
+            owned = cast(KnowledgeStore, started[1])
             app.state.store = owned
+        failed = next((r for r in started if isinstance(r, BaseException)), None)
+        if failed is not None:
+            close_curation(app)
+            if owned is not None:
+                owned.close()
+                app.state.store = None
+            backend.close()
+            raise failed
         validation = ValidationPool(settings)  # uploads are validated in its workers
         app.state.validation_pool = validation
         install(validation)
@@ -76,7 +93,6 @@ def create_app(settings: Settings, store: KnowledgeStore | None = None,
                              name="coprod-validation-warm-up",
                              daemon=True).start()
         try:
-            await run_in_threadpool(open_if_loaded, app, settings)
             yield
         finally:
             uninstall(validation)

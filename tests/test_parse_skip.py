@@ -31,8 +31,8 @@ from coprod_kg.sparql.safety import (
     Verdicts,
     parse_can_be_skipped,
 )
-from coprod_kg.storage.embedded import query_worker
-from coprod_kg.storage.embedded.query_worker import WorkerConfig, _Task, answer
+from coprod_kg.storage.embedded import query_task
+from coprod_kg.storage.embedded.query_task import Task, WorkerConfig, answer
 from coprod_kg.storage.store import QueryResult, prepare
 
 EX = "http://example.org/"
@@ -100,7 +100,7 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return real(query, *args, **kwargs)
 
     monkeypatch.setattr(rdflib_parser, "parseQuery", spy)
-    monkeypatch.setattr(query_worker, "_VERDICTS", Verdicts())
+    monkeypatch.setattr(query_task, "_VERDICTS", Verdicts())
     return calls
 
 
@@ -112,12 +112,12 @@ def run(store: ox.Store, query: str, accept: str | None = None, format_param: st
     """The query as a ``/sparql`` worker answers it, in this process."""
     request = prepare(query, accept, format_param, default_graphs, None, base_iri=EX + "sparql",
                       lane="public")
-    return answer(_Task(request, (PUBLIC,), "snapshot"), CONFIG, store, None)
+    return answer(Task(request, (PUBLIC,), "snapshot"), CONFIG, store, None)
 
 
 def full_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make every query take the parsed path (as before the pre-check)."""
-    monkeypatch.setattr(query_worker, "unparsed_dataset", lambda request, local: None)
+    monkeypatch.setattr(query_task, "unparsed_dataset", lambda request, local: None)
 
 
 # -- the adversarial corpus: every spelling must reach the parse -------------------------------
@@ -396,5 +396,5 @@ def test_check_only_tasks_always_parse(parses: list[str]) -> None:
     """The remote back end's check tasks (no snapshot, so no engine to refuse a dataset)
     always take the parse."""
     request = prepare(f"DESCRIBE <{EX}a>", lane="public")
-    plan = query_worker._checked(_Task(request, (PUBLIC,), None), CONFIG)
+    plan = query_task._checked(Task(request, (PUBLIC,), None), CONFIG)
     assert parses == [request.query] and plan.dataset.union is False

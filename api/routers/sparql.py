@@ -26,7 +26,7 @@ from coprod_kg.errors import BadInput, PayloadTooLarge, UnsupportedMediaType
 from coprod_kg.rdf.conneg import negotiate_query, parse_accept
 from coprod_kg.rdf.formats import GRAPH_FORMATS, QueryForm, ResultFormat
 from coprod_kg.sparql.service_description import serialise, service_description
-from coprod_kg.storage.store import KnowledgeStore, QueryResult, prepare
+from coprod_kg.storage.store import AsyncQueries, KnowledgeStore, QueryResult, prepare
 
 from ..budget import charged, query_ticket
 from ..caching import (
@@ -129,7 +129,8 @@ async def _answer(params: Params, request: Request, settings: Settings,
             return Response(hit.body, media_type=stored.get("content-type"),
                             headers={**stored, **headers} if get else headers)
     with charged(request):  # the client's query time budget (api/budget.py)
-        result = await run_in_threadpool(store.query, prepared)
+        result = await (store.query_async(prepared) if isinstance(store, AsyncQueries)
+                        else run_in_threadpool(store.query, prepared))
     if key is not None and await published_state(store) != state:  # published meanwhile
         key = None
         headers = {"Vary": SPARQL_VARY, "Cache-Control": "no-cache"} if get else headers

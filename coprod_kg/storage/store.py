@@ -214,6 +214,15 @@ def resolve_dataset(request: QueryRequest, public: list[str], private: list[str]
                        public_only_store)
 
 
+@runtime_checkable
+class AsyncQueries(Protocol):
+    """A store that can answer on the event loop, without a thread (the embedded server's)."""
+
+    async def query_async(self, request: QueryRequest) -> QueryResult:
+        """:meth:`KnowledgeStore.query`, awaited."""
+        ...
+
+
 class KnowledgeStore(Protocol):
     """Read access to the knowledge graph: the API and the CLI depend on this only."""
 

@@ -18,7 +18,6 @@ store stays where it is.
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
 import resource
 import signal
@@ -39,6 +38,7 @@ from coprod_kg.errors import (
     ValidationBusy,
     ValidationTimeout,
 )
+from coprod_kg.processes import next_task, worker_context
 from coprod_kg.rdf.parsing import parse_rdf
 from coprod_kg.rdf.source_lines import SourceText
 from coprod_kg.rdf.sources import new_graph
@@ -176,13 +176,7 @@ def _worker_main(conn: Connection, settings: Settings) -> None:
         conn.send(("error", CoprodError(f"the validation worker could not start: {exc}")))
         return
     conn.send(("ready", None))
-    while True:
-        try:
-            task = conn.recv()
-        except EOFError:
-            return
-        if task is None:
-            return
+    while (task := next_task(conn)) is not None:
         _limit_cpu(limits.timeout)
         out_of_memory = False
         try:
@@ -230,7 +224,7 @@ class ValidationPool:
         self.settings = settings
         self.limits = Limits.of(settings)
         self.queue_wait = queue_wait
-        self._context = multiprocessing.get_context("spawn")
+        self._context = worker_context()
         self._slots = threading.BoundedSemaphore(settings.validation_workers)
         self._idle: list[_Worker] = []
         self._all: dict[int, _Worker] = {}

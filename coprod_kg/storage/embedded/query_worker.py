@@ -1,15 +1,9 @@
-"""Run queries in sandboxed worker processes that can be stopped at the timeout.
+"""The server's pools of sandboxed query worker processes, and the store that uses them.
 
-pyoxigraph has no timeout and cannot be interrupted from Python, so each query goes to a worker
-process, which can be killed. Before it reads any task, a worker takes the network away from itself
-and caps its memory (:mod:`coprod_kg.sparql.sandbox`); then, for each task, it parses and checks the
-query (:mod:`coprod_kg.sparql.safety`: SERVICE, updates, the ``FROM`` allow-list, the query form and
-the answer's format) unless its text cannot hold what the parse guards against (:func:`answer`),
-runs it on the public snapshot and writes the answer, to a spool file when asked
-(:mod:`coprod_kg.sparql.spool`). A worker that passes the deadline is killed and replaced; one
-that runs out of memory dies (the engine aborts) and is replaced too; the others keep serving.
-Workers reopen the store when the public snapshot changes (its key comes with each task). A pool
-with no store directory only checks queries (the remote back end).
+Each query goes to a worker process (:mod:`coprod_kg.storage.embedded.query_task`) which can be
+killed: a worker that passes the deadline is killed and replaced; one that runs out of memory
+dies (the engine aborts) and is replaced too; the others keep serving. A pool with no store
+directory only checks queries (the remote back end).
 
 The server has one pool per lane (:data:`~coprod_kg.storage.store.Lane`): the site's own reads never
 wait behind anonymous ``/sparql`` queries.
@@ -17,8 +11,9 @@ wait behind anonymous ``/sparql`` queries.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import multiprocessing
+import os
 import queue
 import signal
 import threading
@@ -27,153 +22,33 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-import pyoxigraph as ox
-
-from coprod_kg.errors import CoprodError, NotAcceptable, QueryOutOfMemory, QueryTimeout
+from coprod_kg.errors import CoprodError, QueryOutOfMemory, QueryTimeout
 from coprod_kg.fairness.budget import waiting_for_worker
-from coprod_kg.rdf.formats import QueryForm
-from coprod_kg.sparql.safety import QueryInfo, Verdicts, analyse_query, parse_deadline
-from coprod_kg.sparql.sandbox import install_barriers, limit_memory
+from coprod_kg.processes import worker_context
 from coprod_kg.sparql.spool import Spool
-from coprod_kg.storage.embedded.oxigraph_store import DEFAULT_MAX_BYTES, execute
-from coprod_kg.storage.embedded.public_view import open_snapshot, snapshot_key
+from coprod_kg.storage.embedded.oxigraph_store import DEFAULT_MAX_BYTES
+from coprod_kg.storage.embedded.public_view import snapshot_key
+from coprod_kg.storage.embedded.query_task import (
+    Task,
+    WorkerConfig,
+    out_of_memory,
+    worker_main,
+)
 from coprod_kg.storage.manifest import Manifest, manifest_path, read_manifest
 from coprod_kg.storage.store import (
-    Dataset,
     GraphRecord,
     Lane,
-    MalformedQuery,
-    Plan,
     QueryRequest,
     QueryResult,
     StoreNotReady,
-    dataset_for,
-    plan_query,
-    unparsed_dataset,
 )
+
+__all__ = ["PooledStore", "WorkerConfig", "WorkerPool", "check_task"]
 
 log = logging.getLogger(__name__)
 
 #: Seconds a new worker may take to start (imports, sandbox) before the pool gives up on it.
 START_SECONDS = 120.0
-
-
-@dataclass(frozen=True)
-class WorkerConfig:
-    """What every worker of a pool is started with."""
-
-    store_dir: str  #: "" for a pool that only checks queries
-    max_results: int
-    max_bytes: int = DEFAULT_MAX_BYTES
-    memory_mb: int = 0
-    allow_unsandboxed: bool = False
-    parse_seconds: float = 10.0  #: past this, a query is "too complex to check" (400)
-    check_queries: bool = True  #: False only in tests: the sandbox alone must then hold
-
-
-@dataclass(frozen=True)
-class _Task:
-    request: QueryRequest
-    #: the public graphs, the allow-list of the dataset; ``None``: the ones the worker was
-    #: last sent with the same snapshot (the pool knows; the list is long, a query short)
-    public: tuple[str, ...] | None
-    snapshot: str | None  #: key of the public snapshot to read; None: only check the query
-    spool: str | None = None  #: write the answer to this new file
-
-
-#: This worker process's last parse verdicts (see :class:`~coprod_kg.sparql.safety.Verdicts`).
-_VERDICTS = Verdicts()
-
-
-def _checked(task: _Task, config: WorkerConfig) -> Plan:
-    """Parse and check the task's query once: its form, answer format and allowed dataset
-    (a text this worker already parsed keeps its verdict)."""
-    local = task.snapshot is not None  # the snapshot holds public graphs only: its union
-    with parse_deadline(config.parse_seconds):
-        return plan_query(task.request, task.public or (), local, analyse=_VERDICTS.analyse)
-
-
-def _dataset(task: _Task, config: WorkerConfig) -> tuple[QueryForm | None, Dataset]:
-    """The form (``None``: unknown) and dataset to run the task's query with."""
-    if not config.check_queries:  # tests only: what the sandbox alone stops
-        return None, dataset_for(task.request, QueryInfo(QueryForm.SELECT), task.public or (),
-                                 True)
-    plan = _checked(task, config)
-    return plan.form, plan.dataset
-
-
-def answer(task: _Task, config: WorkerConfig, store: ox.Store,
-           spool: Path | None) -> QueryResult:
-    """Run the task's query on ``store`` (the public snapshot) and serialise its answer.
-
-    A query whose text cannot hold what the parse guards against
-    (:func:`~coprod_kg.storage.store.unparsed_dataset`) goes straight to the engine, which
-    parses it and reads only the snapshot's union; its form, and so its answer's format, is
-    the engine's answer's. If the engine refuses its syntax, or no format of that form is
-    acceptable, the query takes the parsed path after all, so the refusal is the one the
-    parse gives (an update, the parser's position, the form's name in a 406).
-    """
-    plain = unparsed_dataset(task.request, True) if config.check_queries else None
-    if plain is not None:
-        try:
-            return execute(store, task.request, plain, config.max_results, config.max_bytes,
-                           None, spool)
-        except (MalformedQuery, NotAcceptable):
-            pass
-    form, dataset = _dataset(task, config)
-    return execute(store, task.request, dataset, config.max_results, config.max_bytes, form,
-                   spool)
-
-
-def _worker_main(conn: Connection, config: WorkerConfig) -> None:
-    """One worker process: sandbox itself, then answer tasks ("ok", result) or ("error", exc)."""
-    try:
-        barriers = install_barriers(config.allow_unsandboxed)
-        limit_memory(config.memory_mb)
-    except CoprodError as exc:
-        conn.send(("error", exc))
-        return
-    analyse_query("ASK {}")  # load the grammar now, not during the first query
-    conn.send(("ready", barriers))
-    store: ox.Store | None = None
-    snapshot = ""
-    public: tuple[str | None, tuple[str, ...]] = (None, ())  # (snapshot, its public graphs)
-    while True:
-        try:
-            task = conn.recv()
-        except EOFError:
-            return
-        if task is None:
-            return
-        if task.public is not None:
-            public = (task.snapshot, task.public)
-        elif public[0] == task.snapshot:
-            task = replace(task, public=public[1])
-        try:
-            if task.public is None:  # the pool's bookkeeping failed: never guess the list
-                raise CoprodError("a query task came without its public graphs")
-            if task.snapshot is None:
-                conn.send(("ok", _checked(task, config)))
-                continue
-            if store is None or task.snapshot != snapshot:
-                store = None
-                store = open_snapshot(Path(config.store_dir), task.snapshot)
-                snapshot = task.snapshot
-            spool = Path(task.spool) if task.spool else None
-            conn.send(("ok", answer(task, config, store, spool)))
-        except CoprodError as exc:
-            conn.send(("error", exc))
-        except MemoryError:  # Python's own allocations hit the limit; start afresh
-            conn.send(("error", QueryOutOfMemory(_out_of_memory(config.memory_mb))))
-            return
-        except (OSError, RuntimeError) as exc:  # snapshots are immutable: this is a real fault
-            store = None
-            conn.send(("error", CoprodError(f"the store could not be read: {exc}")))
-
-
-def _out_of_memory(memory_mb: int) -> str:
-    return (f"the query needed more than {memory_mb} MB of memory and was stopped; add a "
-            "LIMIT, or narrow the patterns")
 
 
 @dataclass
@@ -200,7 +75,7 @@ class WorkerPool:
         self.timeout = timeout
         self.name = name
         self.barriers: tuple[str, ...] = ()
-        self._context = multiprocessing.get_context("spawn")
+        self._context = worker_context()
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._workers: dict[int, _Worker] = {}
         self._lock = threading.Lock()
@@ -218,7 +93,7 @@ class WorkerPool:
 
     def _spawn(self) -> _Worker:
         parent, child = self._context.Pipe()
-        process = self._context.Process(target=_worker_main, args=(child, self.config),
+        process = self._context.Process(target=worker_main, args=(child, self.config),
                                          name=f"coprod-{self.name}-worker", daemon=True)
         process.start()
         child.close()
@@ -257,7 +132,7 @@ class WorkerPool:
         worker.conn.close()
         return exitcode
 
-    def run(self, task: _Task) -> object:
+    def run(self, task: Task) -> object:
         """Run one task in a worker: its answer, or the error it raised.
 
         :class:`QueryTimeout` if it passes the timeout, :class:`QueryOutOfMemory` if the worker
@@ -270,33 +145,87 @@ class WorkerPool:
             raise QueryTimeout(f"every {self.name} worker is busy; try again later") from None
         try:
             self._await_ready(worker, START_SECONDS)
-            if task.snapshot is not None and worker.public_for == task.snapshot:
-                worker.conn.send(replace(task, public=None))
-            else:
-                worker.public_for = None  # until the send is complete
-                worker.conn.send(task)
-                worker.public_for = task.snapshot
+            self._send(worker, task)
             if not worker.conn.poll(self.timeout):
-                self._retire(worker)
-                worker = self._spawn()
-                raise QueryTimeout(f"the query ran longer than {self.timeout:g} s and was stopped")
+                worker = self._replace(worker)
+                raise self._timeout()
             status, payload = worker.conn.recv()
             if isinstance(payload, QueryOutOfMemory):  # the worker exits: replace it
-                self._retire(worker, wait=5)
-                worker = self._spawn()
+                worker = self._replace(worker, wait=5)
         except (EOFError, BrokenPipeError, ConnectionResetError) as exc:
-            exitcode = self._retire(worker, wait=5)  # dying on its own: learn how
-            worker = self._spawn()
-            if exitcode == -signal.SIGABRT and self.config.memory_mb:
-                raise QueryOutOfMemory(_out_of_memory(self.config.memory_mb)) from None
-            raise CoprodError(f"the query worker stopped unexpectedly ({exitcode}): "
-                              f"{exc}") from exc
+            worker, error = self._died(worker, exc)
+            raise error from exc
         finally:
             self._idle.put(worker)
-        if status == "ok":
-            return payload
-        assert isinstance(payload, CoprodError)
-        raise payload
+        return _outcome(status, payload)
+
+    async def run_async(self, task: Task) -> object:
+        """:meth:`run` on the event loop, without a thread while it can: an idle worker that
+        has started is sent the task, and its answer is awaited as its pipe becomes readable.
+        Without one (all busy, or starting), the task goes to :meth:`run` in a thread; so do
+        the slow repairs (replacing a worker that timed out or died)."""
+        try:
+            worker = self._idle.get_nowait()
+        except queue.Empty:
+            return await asyncio.to_thread(self.run, task)
+        if not worker.ready:
+            self._idle.put(worker)
+            return await asyncio.to_thread(self.run, task)
+        # Shielded: a cancelled request must not hand back a worker that still owes an answer.
+        return await asyncio.shield(self._exchange(worker, task))
+
+    async def _exchange(self, worker: _Worker, task: Task) -> object:
+        """Send ``task`` to ``worker`` (taken from the idle ones), await its answer, put it (or
+        its replacement) back."""
+        loop = asyncio.get_running_loop()
+        answered: asyncio.Future[None] = loop.create_future()
+        fd = worker.conn.fileno()
+        try:
+            self._send(worker, task)
+            loop.add_reader(fd, _settle, answered)
+            try:
+                await asyncio.wait_for(answered, self.timeout)
+            except TimeoutError:
+                worker = await asyncio.to_thread(self._replace, worker)
+                raise self._timeout() from None
+            finally:
+                loop.remove_reader(fd)
+                os.set_blocking(fd, True)  # uvloop made it non-blocking; recv reads it whole
+            status, payload = worker.conn.recv()
+            if isinstance(payload, QueryOutOfMemory):
+                worker = await asyncio.to_thread(self._replace, worker, 5)
+        except (EOFError, BrokenPipeError, ConnectionResetError) as exc:
+            worker, error = await asyncio.to_thread(self._died, worker, exc)
+            raise error from exc
+        finally:
+            self._idle.put(worker)
+        return _outcome(status, payload)
+
+    def _send(self, worker: _Worker, task: Task) -> None:
+        """Send ``task``, without its list of public graphs if ``worker`` has it already."""
+        if task.snapshot is not None and worker.public_for == task.snapshot:
+            worker.conn.send(replace(task, public=None))
+        else:
+            worker.public_for = None  # until the send is complete
+            worker.conn.send(task)
+            worker.public_for = task.snapshot
+
+    def _replace(self, worker: _Worker, wait: float = 0.0) -> _Worker:
+        """Stop ``worker`` and start another in its place."""
+        self._retire(worker, wait)
+        return self._spawn()
+
+    def _timeout(self) -> QueryTimeout:
+        return QueryTimeout(f"the query ran longer than {self.timeout:g} s and was stopped")
+
+    def _died(self, worker: _Worker, exc: BaseException) -> tuple[_Worker, CoprodError]:
+        """A worker whose pipe broke: its replacement, and the error to report."""
+        exitcode = self._retire(worker, wait=5)  # dying on its own: learn how
+        replacement = self._spawn()
+        if exitcode == -signal.SIGABRT and self.config.memory_mb:
+            return replacement, QueryOutOfMemory(out_of_memory(self.config.memory_mb))
+        return replacement, CoprodError(f"the query worker stopped unexpectedly ({exitcode}): "
+                                        f"{exc}")
 
     def close(self) -> None:
         """Stop every worker process."""
@@ -309,9 +238,22 @@ class WorkerPool:
             worker.conn.close()
 
 
-def check_task(request: QueryRequest, public: list[str]) -> _Task:
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _outcome(status: str, payload: object) -> object:
+    """A worker's reply: the answer, or the error it raised, raised here."""
+    if status == "ok":
+        return payload
+    assert isinstance(payload, CoprodError)
+    raise payload
+
+
+def check_task(request: QueryRequest, public: list[str]) -> Task:
     """A task that only parses and checks ``request`` (its answer is a :class:`Plan`)."""
-    return _Task(request, tuple(public), None)
+    return Task(request, tuple(public), None)
 
 
 @dataclass(frozen=True)
@@ -382,17 +324,30 @@ class PooledStore:
         current = self._current()
         return None if current is None else current.state
 
-    def query(self, request: QueryRequest) -> QueryResult:
+    def _task(self, request: QueryRequest) -> Task:
         current = self._current()
         if current is None:
             raise StoreNotReady(f"the store {self.store_dir} is not loaded; run `coprod-kg load`")
         path = self.spool.new_path() if request.spool else None
-        task = _Task(request, current.public, current.snapshot, str(path) if path else None)
+        return Task(request, current.public, current.snapshot, str(path) if path else None)
+
+    def query(self, request: QueryRequest) -> QueryResult:
+        task = self._task(request)
         try:
             result = self.pools[request.lane].run(task)
         except CoprodError:
-            if path is not None:  # a killed worker leaves its half-written file
-                path.unlink(missing_ok=True)
+            _discard(task)
+            raise
+        assert isinstance(result, QueryResult)
+        return result
+
+    async def query_async(self, request: QueryRequest) -> QueryResult:
+        """:meth:`query` awaited on the event loop (:meth:`WorkerPool.run_async`)."""
+        task = self._task(request)
+        try:
+            result = await self.pools[request.lane].run_async(task)
+        except CoprodError:
+            _discard(task)
             raise
         assert isinstance(result, QueryResult)
         return result
@@ -409,3 +364,9 @@ class PooledStore:
             pool.close()
         if hasattr(self, "spool"):
             self.spool.close()
+
+
+def _discard(task: Task) -> None:
+    """Delete the task's spool file: a killed worker leaves it half-written."""
+    if task.spool is not None:
+        Path(task.spool).unlink(missing_ok=True)

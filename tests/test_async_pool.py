@@ -1,0 +1,79 @@
+"""The query pool on the event loop (``PooledStore.query_async``): same answers as the thread
+path, a timeout still replaces the worker, and a cancelled request never hands back a worker
+that still owes an answer (the next query would get the old one's)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from coprod_kg.errors import QueryTimeout
+from coprod_kg.storage.embedded.query_worker import PooledStore
+from coprod_kg.storage.store import AsyncQueries, prepare
+
+ENDLESS = ("SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . "
+           "?m ?n1 ?o . ?p ?q ?r }")
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+
+
+@pytest.fixture
+def pooled(mini_store: Path) -> Iterator[PooledStore]:
+    store = PooledStore(mini_store, 1, 3.0, 10_000)  # ONE worker: every query meets the last
+    yield store
+    store.close()
+
+
+def _value(body: bytes) -> object:
+    data = json.loads(body)
+    return data["boolean"] if "boolean" in data else data["results"]["bindings"]
+
+
+def test_the_event_loop_path_answers_as_the_thread_path(pooled: PooledStore) -> None:
+    assert isinstance(pooled, AsyncQueries)
+
+    async def both() -> list[tuple[object, object]]:
+        pairs = []
+        for query in (COUNT, "ASK { ?s ?p ?o }", "SELECT ?s WHERE { ?s a ?c } LIMIT 3"):
+            mine = await pooled.query_async(prepare(query, lane="public"))
+            theirs = await asyncio.to_thread(pooled.query, prepare(query, lane="public"))
+            pairs.append((_value(mine.body), _value(theirs.body)))
+        return pairs
+
+    for mine, theirs in asyncio.run(both()):
+        assert mine == theirs
+
+
+def test_a_timeout_on_the_event_loop_replaces_the_worker(pooled: PooledStore) -> None:
+    async def run() -> object:
+        with pytest.raises(QueryTimeout, match="stopped"):
+            await pooled.query_async(prepare(ENDLESS, lane="public"))
+        return _value((await pooled.query_async(prepare("ASK { ?s ?p ?o }",
+                                                        lane="public"))).body)
+
+    assert asyncio.run(run()) is True
+
+
+def test_a_cancelled_request_does_not_hand_back_a_busy_worker(pooled: PooledStore) -> None:
+    async def run() -> object:
+        slow = asyncio.ensure_future(pooled.query_async(prepare(ENDLESS, lane="public")))
+        await asyncio.sleep(0.5)  # the worker has the endless query
+        slow.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await slow
+        # The one worker is still busy until its timeout replaces it: only then is it idle
+        # again (handed back at once, it would still owe the endless query's answer, and the
+        # next query would time out or get that answer).
+        pool = pooled.pools["public"]
+        assert pool._idle.qsize() == 0
+        for _ in range(300):
+            if pool._idle.qsize():
+                break
+            await asyncio.sleep(0.1)
+        return _value((await pooled.query_async(prepare(COUNT, lane="public"))).body)
+
+    expected = _value(pooled.query(prepare(COUNT, lane="public")).body)
+    assert asyncio.run(run()) == expected
