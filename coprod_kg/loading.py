@@ -325,8 +325,7 @@ def load_store(settings: Settings, extra_files: Sequence[Path] = (),
     else:
         new.graphs[str(INFERRED_GRAPH)] = old.graphs[str(INFERRED_GRAPH)]
     new.inference_inputs = inputs
-    writer.flush()
-    backend.optimize()  # compact the embedded store's files
+    writer.flush()  # the public view is compacted when it is made (public_view.sync_view)
     new.generation = (uuid.uuid4().hex if report.changed or not old.generation
                       else old.generation)
     manifests.write(new)  # once, last: the store reads as loaded only once every graph is in

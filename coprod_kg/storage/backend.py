@@ -124,11 +124,6 @@ class Backend:
         assert isinstance(writer, OxigraphWriter)
         return writer.store
 
-    def optimize(self) -> None:
-        """Compact the embedded store's files (after a load); nothing for a remote server."""
-        if isinstance(self._writer, OxigraphWriter):
-            self._writer.optimize()
-
     def manifests(self) -> ManifestStore:
         """Where the manifest lives: the store directory's file (its public view synced from
         this back end's writer), or the server's private graph."""

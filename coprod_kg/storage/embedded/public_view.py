@@ -89,11 +89,15 @@ def _copy(master: ox.Store, view: ox.Store, name: str) -> None:
     view.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
 
 
+def _copied_triples(manifest: Manifest, copied: list[str]) -> int:
+    return sum(manifest.graphs[name].triples for name in copied)
+
+
 def _rebuild_is_cheaper(manifest: Manifest, copied: list[str]) -> bool:
     """Whether making the view from a backup of the main store (hard links) and dropping what
     is not public costs less than copying the changed graphs: after a big load, not after a
     submission."""
-    to_copy = sum(manifest.graphs[name].triples for name in copied)
+    to_copy = _copied_triples(manifest, copied)
     to_drop = sum(record.triples for record in manifest.graphs.values() if not record.public)
     return to_copy >= REBUILD_MIN_TRIPLES and to_copy > to_drop
 
@@ -157,6 +161,8 @@ def sync_view(master: ox.Store, store_dir: Path, manifest: Manifest) -> list[str
             for name in copied:
                 _copy(master, view, name)
             view.flush()
+        if rebuilt or _copied_triples(manifest, copied) >= REBUILD_MIN_TRIPLES:
+            view.optimize()  # compacted once here, every query of the snapshot reads faster
         _write_state(store_dir, wanted)
         if not snapshot.is_dir():
             snapshot.parent.mkdir(parents=True, exist_ok=True)

@@ -168,11 +168,6 @@ class OxigraphWriter(OxigraphReader):
             self.store.extend(quads)
         return len(quads)
 
-    def optimize(self) -> None:
-        """Flush and compact the files (after a load)."""
-        self.store.flush()
-        self.store.optimize()
-
     def update(self, request: str) -> None:
         try:
             self.store.update(request)
