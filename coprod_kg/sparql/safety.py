@@ -18,6 +18,7 @@ test of absent words, never a reading of what the query means (see ``docs/securi
 
 from __future__ import annotations
 
+import re
 import signal
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -42,6 +43,13 @@ _FORMS = {"SelectQuery": QueryForm.SELECT, "AskQuery": QueryForm.ASK,
 #: Words whose absence (in any case, anywhere in the text) lets the parse be skipped: a query
 #: without them has no ``SERVICE``, no ``FROM``/``FROM NAMED``, no ``GRAPH`` pattern, no ``LOAD``.
 GUARDED_WORDS = ("SERVICE", "FROM", "GRAPH", "LOAD")
+#: An IRI written out in full, the grammar's IRIREF: ``<``, then none of ``<>"{}|^`\`` nor
+#: any character up to the space, then ``>``. A guarded word in one is part of a name: a
+#: keyword there would have to follow a ``<`` that is a less-than sign and come before a
+#: ``>``, inside an expression, where none of them can stand; and the span holds no space,
+#: brace or quote, so it cannot reach a keyword's pattern. Prefixed names are not hidden:
+#: ``SERVICE:x {}`` is a keyword and the prefixed name ``:x``.
+IRIREF = re.compile(r'<[^<>"{}|^`\\\x00-\x20]*>')
 #: Longer texts are parsed: past this the parse's deadline gives its "too complex" refusal.
 PLAIN_MAX_CHARS = 8192
 #: Texts with more opening brackets than this are parsed (the parse refuses deep nesting
@@ -51,26 +59,31 @@ PLAIN_MAX_BRACKETS = 64
 
 def parse_can_be_skipped(query: str) -> bool:
     """Whether ``query`` cannot contain what the parse guards against, judged from its
-    characters alone: none of :data:`GUARDED_WORDS` in any case anywhere (IRIs, strings and
-    comments included), no backslash (``\\u0053ERVICE`` spells SERVICE once the grammar's
-    escapes are applied), at most :data:`PLAIN_MAX_CHARS` characters and
-    :data:`PLAIN_MAX_BRACKETS` opening brackets. Conservative: a false answer only means the
-    full parse runs.
+    characters alone: none of :data:`GUARDED_WORDS` in any case anywhere outside the IRIs
+    written out in full (:data:`IRIREF`; strings, comments and prefixed names included), no
+    backslash (``\\u0053ERVICE`` spells SERVICE once the grammar's escapes are applied), at
+    most :data:`PLAIN_MAX_CHARS` characters and :data:`PLAIN_MAX_BRACKETS` opening brackets.
+    Conservative: a false answer only means the full parse runs.
 
     >>> parse_can_be_skipped("DESCRIBE <http://x/a>"), parse_can_be_skipped("ASK { graph ?g {} }")
     (True, False)
     >>> parse_can_be_skipped("SELECT * { ?s <http://x/LoadFactor> ?o }")
+    True
+    >>> parse_can_be_skipped("SELECT*{<http://x/a>SERVICE<http://x/b>{}}")
+    False
+    >>> parse_can_be_skipped("PREFIX x: <http://x/> SELECT * { ?s x:LoadFactor ?o }")
     False
     """
     if len(query) > PLAIN_MAX_CHARS or "\\" in query:
         return False
     if query.count("(") + query.count("{") + query.count("[") > PLAIN_MAX_BRACKETS:
         return False
+    outside = IRIREF.sub("<>", query)
     # str.upper, as pyparsing compares keywords: it also maps U+017F (long s) to S and U+0131
     # (dotless i) to I
-    texts = [query.upper()]
-    if not query.isascii():  # and what case folding makes ASCII (e.g. the Kelvin sign)
-        texts.append(query.casefold().upper())
+    texts = [outside.upper()]
+    if not outside.isascii():  # and what case folding makes ASCII (e.g. the Kelvin sign)
+        texts.append(outside.casefold().upper())
     return not any(word in text for text in texts for word in GUARDED_WORDS)
 
 
