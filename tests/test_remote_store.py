@@ -41,6 +41,7 @@ from coprod_kg.storage.remote.manifests import MANIFEST_GRAPH, PART_CHARS, Remot
 from coprod_kg.storage.remote.store import RemoteStore
 from coprod_kg.storage.remote.union import (
     UNIONS_GRAPH,
+    UnionRecord,
     recorded_unions,
     union_graph,
     union_update,
@@ -593,6 +594,16 @@ def _rdf_merge(remote_real: RemoteCopy, public: list[str]) -> ox.Store:
     return merged
 
 
+def _merged_rows(merged: ox.Store, query: str) -> set[frozenset[tuple[str, str, str, str]]]:
+    """The rows of ``query`` over the merge (pyoxigraph's answer object is freed here, on this
+    thread: it must not be dropped on another)."""
+    solutions = merged.query(query)
+    assert isinstance(solutions, ox.QuerySolutions)
+    body = solutions.serialize(format=ox.QueryResultsFormat.JSON)
+    del solutions
+    return _rows(body)
+
+
 def test_the_default_graph_is_one_union_graph_made_once_per_state(remote_real: RemoteCopy
                                                                    ) -> None:
     store, sent = _counting(remote_real, ttl=3600, union_min=1)
@@ -605,10 +616,7 @@ def test_the_default_graph_is_one_union_graph_made_once_per_state(remote_real: R
         sent.clear()
         default_only = [q for q in SELECTS if "GRAPH" not in q and "FROM" not in q]
         for query in default_only:
-            expected = merged.query(query)
-            assert isinstance(expected, ox.QuerySolutions)
-            assert _rows(store.query(prepare(query)).body) == _rows(
-                expected.serialize(format=ox.QueryResultsFormat.JSON)), query
+            assert _rows(store.query(prepare(query)).body) == _merged_rows(merged, query), query
         # The union made by ONE update the first time, then one request per query.
         assert len(sent) == 1 + len(default_only)
         updates = [r for r in sent if r.url == httpx.URL(remote_real.endpoints.update)
@@ -625,6 +633,7 @@ def test_the_default_graph_is_one_union_graph_made_once_per_state(remote_real: R
         assert len(_dataset_of(sent_list[-1])) == len(manifest.public_graphs())
         listing.close()
         listing.client.close()
+        del merged
     finally:
         for s in (store, again):
             s.close()
@@ -709,6 +718,36 @@ def test_a_replaced_union_is_kept_for_its_grace_then_dropped(oxigraph_server: Re
         assert writer.graph_triples(first) == []
         assert set(records()) == {second}
         assert len(writer.graph_triples(second)) == 1
+    finally:
+        for name in (source, first, second):
+            writer.remove_graph(name)
+        writer.update(f"DELETE WHERE {{ GRAPH <{UNIONS_GRAPH}> {{ ?u ?p ?o }} }}")
+        writer.close()
+
+
+def test_a_state_published_again_makes_its_union_current_again(oxigraph_server: RemoteEndpoints
+                                                               ) -> None:
+    writer = RemoteWriter(oxigraph_server)
+    source = "https://w3id.org/coprod/graph/test-union-again"
+    first, second = union_graph("testagain1"), union_graph("testagain2")
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+    def known() -> dict[str, UnionRecord]:
+        return recorded_unions(writer.graph_triples(UNIONS_GRAPH))
+
+    try:
+        writer.replace_graph(source, [ox.Triple(ox.NamedNode(source), ox.NamedNode(source),
+                                                ox.Literal("x"))])
+        writer.update(union_update("testagain1", [source], {}, start))
+        writer.update(union_update("testagain2", [source], known(),
+                                   start + dt.timedelta(seconds=1)))
+        assert known()[first].replaced is not None
+        writer.update(union_update("testagain1", [source], known(),
+                                   start + dt.timedelta(seconds=2)))  # published again
+        records = known()
+        assert records[first].replaced is None
+        assert records[second].replaced == start + dt.timedelta(seconds=2)
+        assert len(writer.graph_triples(first)) == 1
     finally:
         for name in (source, first, second):
             writer.remove_graph(name)

@@ -226,7 +226,8 @@ class RemoteStore:
         the union tried again after :data:`_UNION_RETRY_SECONDS`."""
         state = manifest.public_state()
         name = union_graph(state)
-        if name in unions or name in self._unions_made:
+        record = unions.get(name)
+        if (record is not None and record.replaced is None) or name in self._unions_made:
             return (name,)
         failed = self._union_failed_at
         if failed is not None and time.monotonic() - failed < _UNION_RETRY_SECONDS:

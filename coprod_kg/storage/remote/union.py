@@ -91,8 +91,9 @@ def _time(when: dt.datetime) -> str:
 def union_update(state: str, public: Sequence[str], known: dict[str, UnionRecord],
                  now: dt.datetime, grace: float = GRACE_SECONDS) -> str:
     """The ONE SPARQL Update that makes the union graph of ``state`` from the graphs
-    ``public``, records it, marks the other recorded unions as replaced, and drops those
-    replaced more than ``grace`` seconds before ``now``.
+    ``public``, records it (as current again if it was replaced: a state can be published
+    twice, e.g. a case withdrawn and restored), marks the other recorded unions as replaced,
+    and drops those replaced more than ``grace`` seconds before ``now``.
 
     >>> now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     >>> print(union_update("s1", ["https://g/a"], {}, now))  # doctest: +NORMALIZE_WHITESPACE
@@ -107,6 +108,8 @@ def union_update(state: str, public: Sequence[str], known: dict[str, UnionRecord
     values = " ".join(str(ox.NamedNode(g)) for g in public)
     operations = [f"INSERT {{ GRAPH {name} {{ ?s ?p ?o }} }}\n"
                   f"WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }}"]
+    if name.value in known:  # a state published again: its union is current once more
+        operations.append(f"DELETE WHERE {{ GRAPH {unions} {{ {name} {_REPLACED} ?t }} }}")
     records = [f"{name} {_MADE} {_time(now)} ."]
     expired: list[str] = []
     for record in known.values():
