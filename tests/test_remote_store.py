@@ -690,66 +690,58 @@ def test_without_the_right_to_write_the_list_is_sent(remote_real: RemoteCopy,
         client.close()
 
 
-def test_a_replaced_union_is_kept_for_its_grace_then_dropped(oxigraph_server: RemoteEndpoints
+#: The graph the union tests copy, and the states they make unions of.
+UNION_SOURCE = "https://w3id.org/coprod/graph/test-union-source"
+FIRST, SECOND = union_graph("testunion1"), union_graph("testunion2")
+START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def union_writer(oxigraph_server: RemoteEndpoints) -> Iterator[RemoteWriter]:
+    """A writer on a server holding one one-triple graph to make unions of; the unions and
+    their records are removed afterwards."""
+    writer = RemoteWriter(oxigraph_server)
+    writer.replace_graph(UNION_SOURCE, [ox.Triple(ox.NamedNode(UNION_SOURCE),
+                                                  ox.NamedNode(UNION_SOURCE), ox.Literal("x"))])
+    yield writer
+    for name in (UNION_SOURCE, FIRST, SECOND):
+        writer.remove_graph(name)
+    writer.update(f"DELETE WHERE {{ GRAPH <{UNIONS_GRAPH}> {{ ?u ?p ?o }} }}")
+    writer.close()
+
+
+def _known(writer: RemoteWriter) -> dict[str, UnionRecord]:
+    return recorded_unions(writer.graph_triples(UNIONS_GRAPH))
+
+
+def _make(writer: RemoteWriter, state: str, seconds: float, grace: float = 60) -> None:
+    writer.update(union_update(state, [UNION_SOURCE], _known(writer),
+                               START + dt.timedelta(seconds=seconds), grace=grace))
+
+
+def test_a_replaced_union_is_kept_for_its_grace_then_dropped(union_writer: RemoteWriter
                                                              ) -> None:
-    writer = RemoteWriter(oxigraph_server)
-    source = "https://w3id.org/coprod/graph/test-union-source"
-    first, second = union_graph("testunion1"), union_graph("testunion2")
-    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-
-    def records() -> dict[str, object]:
-        return {name: record for name, record in recorded_unions(
-            writer.graph_triples(UNIONS_GRAPH)).items() if "testunion" in name}
-
-    try:
-        writer.replace_graph(source, [ox.Triple(ox.NamedNode(source), ox.NamedNode(source),
-                                                ox.Literal("x"))])
-        writer.update(union_update("testunion1", [source], {}, start))
-        assert len(writer.graph_triples(first)) == 1
-        known = recorded_unions(writer.graph_triples(UNIONS_GRAPH))
-        assert known[first].replaced is None
-        later = start + dt.timedelta(seconds=10)
-        writer.update(union_update("testunion2", [source], known, later, grace=60))
-        known = recorded_unions(writer.graph_triples(UNIONS_GRAPH))
-        assert known[first].replaced == later and known[second].replaced is None
-        assert len(writer.graph_triples(first)) == 1  # still there during its grace
-        writer.update(union_update("testunion2", [source], known,
-                                   later + dt.timedelta(seconds=61), grace=60))
-        assert writer.graph_triples(first) == []
-        assert set(records()) == {second}
-        assert len(writer.graph_triples(second)) == 1
-    finally:
-        for name in (source, first, second):
-            writer.remove_graph(name)
-        writer.update(f"DELETE WHERE {{ GRAPH <{UNIONS_GRAPH}> {{ ?u ?p ?o }} }}")
-        writer.close()
+    _make(union_writer, "testunion1", 0)
+    assert len(union_writer.graph_triples(FIRST)) == 1
+    assert _known(union_writer)[FIRST].replaced is None
+    _make(union_writer, "testunion2", 10)
+    known = _known(union_writer)
+    assert known[FIRST].replaced == START + dt.timedelta(seconds=10)
+    assert known[SECOND].replaced is None
+    assert len(union_writer.graph_triples(FIRST)) == 1  # still there during its grace
+    _make(union_writer, "testunion2", 71)
+    assert union_writer.graph_triples(FIRST) == []
+    assert {n for n in _known(union_writer) if "testunion" in n} == {SECOND}
+    assert len(union_writer.graph_triples(SECOND)) == 1
 
 
-def test_a_state_published_again_makes_its_union_current_again(oxigraph_server: RemoteEndpoints
+def test_a_state_published_again_makes_its_union_current_again(union_writer: RemoteWriter
                                                                ) -> None:
-    writer = RemoteWriter(oxigraph_server)
-    source = "https://w3id.org/coprod/graph/test-union-again"
-    first, second = union_graph("testagain1"), union_graph("testagain2")
-    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-
-    def known() -> dict[str, UnionRecord]:
-        return recorded_unions(writer.graph_triples(UNIONS_GRAPH))
-
-    try:
-        writer.replace_graph(source, [ox.Triple(ox.NamedNode(source), ox.NamedNode(source),
-                                                ox.Literal("x"))])
-        writer.update(union_update("testagain1", [source], {}, start))
-        writer.update(union_update("testagain2", [source], known(),
-                                   start + dt.timedelta(seconds=1)))
-        assert known()[first].replaced is not None
-        writer.update(union_update("testagain1", [source], known(),
-                                   start + dt.timedelta(seconds=2)))  # published again
-        records = known()
-        assert records[first].replaced is None
-        assert records[second].replaced == start + dt.timedelta(seconds=2)
-        assert len(writer.graph_triples(first)) == 1
-    finally:
-        for name in (source, first, second):
-            writer.remove_graph(name)
-        writer.update(f"DELETE WHERE {{ GRAPH <{UNIONS_GRAPH}> {{ ?u ?p ?o }} }}")
-        writer.close()
+    _make(union_writer, "testunion1", 0)
+    _make(union_writer, "testunion2", 1)
+    assert _known(union_writer)[FIRST].replaced is not None
+    _make(union_writer, "testunion1", 2)  # the first state, published again
+    known = _known(union_writer)
+    assert known[FIRST].replaced is None
+    assert known[SECOND].replaced == START + dt.timedelta(seconds=2)
+    assert len(union_writer.graph_triples(FIRST)) == 1
