@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gc
 import io
 import json
 import socket
@@ -638,6 +639,7 @@ def test_the_default_graph_is_one_union_graph_made_once_per_state(remote_real: R
         for s in (store, again):
             s.close()
             s.client.close()
+        gc.collect()  # pyoxigraph's answers must be freed on the thread that made them
 
 
 def test_the_union_graph_is_private(remote_real: RemoteCopy) -> None:
