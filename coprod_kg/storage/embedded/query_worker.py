@@ -17,6 +17,7 @@ import os
 import queue
 import signal
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -251,7 +252,7 @@ def _outcome(status: str, payload: object) -> object:
     raise payload
 
 
-def check_task(request: QueryRequest, public: list[str]) -> Task:
+def check_task(request: QueryRequest, public: Sequence[str]) -> Task:
     """A task that only parses and checks ``request`` (its answer is a :class:`Plan`)."""
     return Task(request, tuple(public), None)
 

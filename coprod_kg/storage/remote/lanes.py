@@ -12,7 +12,7 @@ Answers asked for as files go to a :class:`~coprod_kg.sparql.spool.Spool`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from coprod_kg.config import Settings
@@ -53,7 +53,7 @@ class RemoteLanes:
         spool = Spool(settings.spool_max_bytes, settings.max_response_bytes)
         return cls(checkers, sizes, settings.query_timeout, spool)
 
-    def check(self, request: QueryRequest, public: list[str]) -> Plan:
+    def check(self, request: QueryRequest, public: Sequence[str]) -> Plan:
         """Parse and check ``request`` in a worker of its lane."""
         plan = self.checkers[request.lane].run(check_task(request, public))
         assert isinstance(plan, Plan)

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -81,8 +82,19 @@ _UNION_RETRY_SECONDS = 60.0
 
 _log = logging.getLogger(__name__)
 
-#: The published state as read: the manifest and the recorded union graphs.
-_State = tuple[Manifest, dict[str, UnionRecord]]
+@dataclass(frozen=True)
+class _State:
+    """The published state as read, with what every query needs from it, computed once per
+    read (not per query): its public graphs, its identity and the recorded union graphs."""
+
+    manifest: Manifest
+    public: tuple[str, ...]
+    state: str  #: :meth:`~coprod_kg.storage.manifest.Manifest.public_state`
+    unions: dict[str, UnionRecord]
+
+    @classmethod
+    def of(cls, manifest: Manifest, unions: dict[str, UnionRecord]) -> _State:
+        return cls(manifest, tuple(manifest.public_graphs()), manifest.public_state(), unions)
 
 
 def _with_base(query: str, base_iri: str | None) -> str:
@@ -142,7 +154,7 @@ class RemoteStore:
         graphs recomputed by ``manifest_view`` (reused for ``manifest_ttl`` seconds, and until
         this process writes)."""
         state = self._state()
-        return None if state is None else state[0]
+        return None if state is None else state.manifest
 
     def _state(self) -> _State | None:
         now, writes = time.monotonic(), self._writes()  # before the read: a write during it
@@ -164,9 +176,9 @@ class RemoteStore:
         if not isinstance(self.manifests, RemoteManifestStore):  # a test's stand-in
             manifest = self.manifests.read()
             if manifest is None or self.manifest_view is None:
-                return None if manifest is None else (manifest, {})
+                return None if manifest is None else _State.of(manifest, {})
             reader: GraphReader = RemoteWriter(self.endpoints, self.timeout, self.client)
-            return self.manifest_view(manifest, reader), {}
+            return _State.of(self.manifest_view(manifest, reader), {})
         graphs = self._state_graphs()
         found = _manifest_in(graphs)
         if found is None:
@@ -175,7 +187,7 @@ class RemoteStore:
             None, None, None, ox.NamedNode(UNIONS_GRAPH)))
         if self.manifest_view is not None:
             found = self.manifest_view(found, OxigraphReader(graphs))
-        return found, unions
+        return _State.of(found, unions)
 
     def _state_graphs(self) -> ox.Store:
         """The manifest graph, the curation graph and the union records, fetched in one SELECT
@@ -198,15 +210,16 @@ class RemoteStore:
         return state
 
     def query(self, request: QueryRequest) -> QueryResult:
-        manifest, unions = self._loaded()
-        public = manifest.public_graphs()
+        state = self._loaded()
         lanes = self.lanes
         # In-process for the CLI, else in a sandboxed worker.
-        plan = plan_query(request, public) if lanes is None else lanes.check(request, public)
+        plan = (plan_query(request, state.public) if lanes is None
+                else lanes.check(request, state.public))
         default = plan.dataset.default
+        # The default graph is every public graph (no dataset asked for): the union instead.
         if default and self.union_min and len(default) >= self.union_min and (
-                set(default) == set(public)):
-            default = self._union(manifest, unions) or default
+                default == state.public):
+            default = self._union(state) or default
         data = query_form(_with_base(request.query, request.base_iri), default,
                           plan.dataset.named)
         path = lanes.spool.new_path() if lanes is not None and request.spool else None
@@ -219,20 +232,18 @@ class RemoteStore:
             raise
         return QueryResult(body, media_type, plan.form, path, size)
 
-    def _union(self, manifest: Manifest, unions: dict[str, UnionRecord]
-               ) -> tuple[str, ...] | None:
-        """The union graph of ``manifest``'s published state, made now if it is not recorded;
+    def _union(self, state: _State) -> tuple[str, ...] | None:
+        """The union graph of the published ``state``, made now if it is not recorded;
         ``None`` when it cannot be made (a read-only account, say): the list is sent then, and
         the union tried again after :data:`_UNION_RETRY_SECONDS`."""
-        state = manifest.public_state()
-        name = union_graph(state)
-        record = unions.get(name)
+        name = union_graph(state.state)
+        record = state.unions.get(name)
         if (record is not None and record.replaced is None) or name in self._unions_made:
             return (name,)
         failed = self._union_failed_at
         if failed is not None and time.monotonic() - failed < _UNION_RETRY_SECONDS:
             return None
-        update = union_update(state, manifest.public_graphs(), unions,
+        update = union_update(state.state, state.public, state.unions,
                               dt.datetime.now(dt.UTC))
         try:
             try:
@@ -281,12 +292,12 @@ class RemoteStore:
         return body, media_type or fmt.media_type, size
 
     def graphs(self) -> list[GraphRecord]:
-        manifest = self.manifest()
-        return [] if manifest is None else [manifest.graphs[n] for n in manifest.public_graphs()]
+        state = self._state()
+        return [] if state is None else [state.manifest.graphs[n] for n in state.public]
 
     def published_state(self) -> str | None:
-        manifest = self.manifest()
-        return None if manifest is None else manifest.public_state()
+        state = self._state()
+        return None if state is None else state.state
 
     def ready(self) -> bool:
         try:
