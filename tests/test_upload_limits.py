@@ -26,7 +26,8 @@ from coprod_kg.errors import PayloadTooLarge
 from coprod_kg.rdf import parsing as rdf_input
 from coprod_kg.rdf.parsing import quiet_json_ld
 from coprod_kg.validation.shacl import no_lookup
-from coprod_kg.validation.worker import NICENESS, ValidationPool, install, uninstall
+from coprod_kg.validation.task import NICENESS
+from coprod_kg.validation.worker import ValidationPool, install, uninstall
 
 RECORD = record("limits-check")
 RECORD_IRIS = 8  # distinct IRI subjects of the test record
@@ -135,7 +136,7 @@ def test_the_api_process_does_not_parse_uploads(
         raise AssertionError("an upload was parsed in the API process")
 
     monkeypatch.setattr(rdf_input, "parse_rdf", refuse)
-    monkeypatch.setattr("coprod_kg.validation.worker.parse_rdf", refuse)
+    monkeypatch.setattr("coprod_kg.validation.task.parse_rdf", refuse)
     monkeypatch.setattr("coprod_kg.curation.prepare.parse_rdf", refuse)
     response = client.post("/validate", content=b"<http://e.org/a> <http://e.org/b> [ .",
                            headers=TURTLE)

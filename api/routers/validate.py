@@ -25,7 +25,8 @@ from coprod_kg.config import Settings
 from coprod_kg.curation import Curation
 from coprod_kg.errors import CoprodError, ParseError
 from coprod_kg.rdf import conneg
-from coprod_kg.validation.worker import Checked, ValidationPool
+from coprod_kg.validation.task import Checked
+from coprod_kg.validation.worker import ValidationPool
 
 from ..deps import get_settings
 from ..errors import STATUS_HEADERS, json_errors
