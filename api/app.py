@@ -118,7 +118,8 @@ def create_app(settings: Settings, store: KnowledgeStore | None = None,
     app.state.store = store
     install_error_handlers(app)
     # Added before CORS, so CORS wraps it: answers from the cache get its headers too.
-    app.add_middleware(AnswerCaching, paths=CACHED_PATHS, prefixes=CACHED_PREFIXES)
+    app.add_middleware(AnswerCaching, paths=CACHED_PATHS, prefixes=CACHED_PREFIXES,
+                       sparql=sparql.sparql_lane)
     # Any origin may read; writes need a bearer token, never cookies, so no credentials mode.
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_credentials=False,
                        allow_methods=["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS"],

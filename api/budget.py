@@ -1,7 +1,8 @@
 """The per-client query budget on ``/sparql``, as a FastAPI dependency.
 
-:func:`query_ticket` admits the request (429 with ``Retry-After`` past the client's budget or
-concurrency cap, before the body is read) and keeps a
+:func:`query_ticket` (and :func:`admitted`, its context manager, for the lean ``GET /sparql``
+path of :mod:`api.routers.sparql`) admits the request (429 with ``Retry-After`` past the
+client's budget or concurrency cap, before the body is read) and keeps a
 :class:`~coprod_kg.fairness.budget.Ticket`, which the route wraps around the store call
 (``with charged(request): ...``); the slot is freed when the request ends. Who the client is:
 see :mod:`coprod_kg.fairness.clients`.
@@ -15,7 +16,7 @@ anonymous here (a public read needs no account, so it is not refused).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -73,9 +74,9 @@ async def _budget_key(request: Request, settings: Settings, state: Fairness) -> 
     return client_key(state.client(request))
 
 
-async def query_ticket(request: Request, settings: Annotated[Settings, Depends(get_settings)]
-                       ) -> AsyncIterator[Ticket]:
-    """Admit one SPARQL request against its client's budget; free its slot when it ends."""
+@asynccontextmanager
+async def admitted(request: Request, settings: Settings) -> AsyncIterator[Ticket]:
+    """Admit one SPARQL request against its client's budget; free its slot on leaving."""
     state = fairness(request, settings)
     if not state.budget.enabled:
         yield exempt()
@@ -87,6 +88,13 @@ async def query_ticket(request: Request, settings: Annotated[Settings, Depends(g
         yield ticket
     finally:
         state.budget.release(ticket)
+
+
+async def query_ticket(request: Request, settings: Annotated[Settings, Depends(get_settings)]
+                       ) -> AsyncIterator[Ticket]:
+    """:func:`admitted`, as the routes' dependency: the slot is freed when the request ends."""
+    async with admitted(request, settings) as ticket:
+        yield ticket
 
 
 def charged(request: Request) -> AbstractContextManager[None]:

@@ -20,7 +20,9 @@ did not change during the request. POST queries use the same cache inside the ro
 
 :class:`AnswerCaching` is the lean path: an ASGI middleware that answers hits and ``304`` before
 routing, dependencies or a thread; it stores the answers of the pages and linked data it lets
-through, while ``/sparql`` stores its own (it reads small answers into memory anyway).
+through, while ``/sparql`` stores its own (it reads small answers into memory anyway). An
+anonymous ``GET /sparql`` it does not answer goes to the lean route it is given
+(:func:`api.routers.sparql.sparql_lane`), not through FastAPI's router.
 """
 
 from __future__ import annotations
@@ -256,10 +258,12 @@ class AnswerCaching:
     """
 
     def __init__(self, app: ASGIApp, paths: Iterable[str] = (),
-                 prefixes: Iterable[str] = ()) -> None:
+                 prefixes: Iterable[str] = (), sparql: ASGIApp | None = None) -> None:
         self.app = app
         self.paths = frozenset(paths)
         self.prefixes = tuple(prefixes)
+        #: Where an anonymous ``GET /sparql`` that is not a hit goes (the routes without it).
+        self.sparql = sparql or app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET":
@@ -303,11 +307,11 @@ class AnswerCaching:
             params = parse_qsl(scope.get("query_string", b"").decode("ascii"),
                                keep_blank_values=True, encoding="utf-8", errors="strict")
         except UnicodeDecodeError:  # the route answers its 400
-            await self.app(scope, receive, send)
+            await self.sparql(scope, receive, send)
             return
         key = sparql_params_key(answers.site, state, params, headers.get(b"accept"))
         if key is None:
-            await self.app(scope, receive, send)
+            await self.sparql(scope, receive, send)
             return
         etag = entity_tag(key)
         match = headers.get(b"if-none-match")
@@ -321,7 +325,7 @@ class AnswerCaching:
             else:
                 await send_cached(send, hit)
             return
-        await self.app(scope, receive, send)
+        await self.sparql(scope, receive, send)
 
 
 class _Keeper:

@@ -65,11 +65,13 @@ def error_response(exc: CoprodError, as_json: bool = False) -> Response:
                              headers=headers)
 
 
-async def _handle(request: Request, exc: Exception) -> Response:
+async def handle_error(request: Request, exc: Exception) -> Response:
+    """The answer to ``exc`` (a :class:`CoprodError`) raised while serving ``request``: the
+    routes' exception handler, and the lean ``GET /sparql`` path's (one mapping for both)."""
     assert isinstance(exc, CoprodError)
     return error_response(exc, bool(getattr(request.state, "json_errors", False)))
 
 
 def install_error_handlers(app: FastAPI) -> None:
     """Map every :class:`CoprodError` (and subclasses) to its ``status``."""
-    app.add_exception_handler(CoprodError, _handle)
+    app.add_exception_handler(CoprodError, handle_error)

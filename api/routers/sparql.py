@@ -13,22 +13,24 @@ Each client has a budget of query time and of concurrent queries (``api/budget.p
 
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
 from typing import Annotated
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
 
 from coprod_kg.caching.answers import CachedAnswer, entity_tag
 from coprod_kg.config import Settings
-from coprod_kg.errors import BadInput, PayloadTooLarge, UnsupportedMediaType
+from coprod_kg.errors import BadInput, CoprodError, PayloadTooLarge, UnsupportedMediaType
 from coprod_kg.rdf.conneg import negotiate_query, parse_accept
 from coprod_kg.rdf.formats import GRAPH_FORMATS, QueryForm, ResultFormat
 from coprod_kg.sparql.service_description import serialise, service_description
 from coprod_kg.storage.store import AsyncQueries, KnowledgeStore, QueryResult, prepare
 
-from ..budget import charged, query_ticket
+from ..budget import admitted, charged, query_ticket
 from ..caching import (
     SPARQL_VARY,
     Answers,
@@ -38,6 +40,7 @@ from ..caching import (
     sparql_params_key,
 )
 from ..deps import get_settings, get_store
+from ..errors import handle_error
 from ..streaming import SpooledAnswer
 from ..upload import read_body
 
@@ -181,6 +184,25 @@ async def sparql_get(request: Request, settings: Annotated[Settings, Depends(get
     """``?query=`` runs a query; without it, the service description (or, for a browser, the
     query page)."""
     return await _answer(_url_params(request, settings), request, settings, store)
+
+
+async def sparql_lane(scope: Scope, receive: Receive, send: Send) -> None:
+    """``GET /sparql`` without FastAPI's routing and dependency solving, which took a third
+    of the API process's time on a light query (``bench/README.md``). :class:`api.caching.
+    AnswerCaching` hands it the anonymous GETs its cache did not answer; it does what
+    :func:`sparql_get` does, with the same admission (:func:`api.budget.admitted`), answer
+    (:func:`_answer`) and error mapping (:func:`api.errors.handle_error`). The client's slot is
+    held until the answer is sent."""
+    request = Request(scope, receive)
+    settings: Settings = request.app.state.settings
+    async with AsyncExitStack() as held:
+        try:
+            store = await get_store(request)
+            await held.enter_async_context(admitted(request, settings))
+            response = await _answer(_url_params(request, settings), request, settings, store)
+        except CoprodError as exc:
+            response = await handle_error(request, exc)
+        await response(scope, receive, send)
 
 
 @router.post("/sparql", summary="SPARQL query (POST form-encoded or application/sparql-query)",
