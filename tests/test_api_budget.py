@@ -90,12 +90,13 @@ class Setup:
         return self.client.post("/sparql", data={"query": SELECT}, headers=headers)
 
 
-def make(settings: Settings, peer: tuple[str, int] = PROXY, **overrides: Any) -> Iterator[Setup]:
+def make(settings: Settings, peer: tuple[str, int] = PROXY,
+         store_class: type[FakeStore] = FakeStore, **overrides: Any) -> Iterator[Setup]:
     settings = settings.with_overrides(**{"client_query_seconds": 10.0, "client_window": 60.0,
                                           "client_concurrency": 2,
                                           "trusted_proxies": "127.0.0.1", **overrides})
     clock = Clock()
-    store = FakeStore(clock)
+    store = store_class(clock)
     app = create_app(settings, store=store)
     state = Fairness(settings)
     state.budget = QueryBudget(settings.client_query_seconds, settings.client_window,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
+from typing import ClassVar
 
 import pyoxigraph as ox
 import pytest
@@ -87,7 +88,7 @@ def test_a_missing_snapshot_and_a_bad_generation_are_refused(tmp_path: Path) -> 
 class _Recording:
     """A store of the view as ``_rebuild`` opens it, recording which graphs it clears."""
 
-    cleared: list[object] = []
+    cleared: ClassVar[list[object]] = []
 
     def __init__(self, path: str) -> None:
         self._store = ox.Store(path)

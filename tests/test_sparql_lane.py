@@ -20,10 +20,8 @@ from starlette.types import Receive, Scope, Send
 
 import api.routers.sparql as sparql_router
 from api.app import create_app
-from api.budget import Fairness
 from coprod_kg.config import Settings
-from coprod_kg.fairness.budget import QueryBudget
-from tests.test_api_budget import JSON, PROXY, Clock, FakeStore
+from tests.test_api_budget import JSON, FakeStore, make
 
 MINI = Path(__file__).resolve().parent / "fixtures" / "mini"
 #: Headers that must agree between the lane and the route (Date and the server's own differ).
@@ -135,23 +133,16 @@ class PublishedFakeStore(FakeStore):
 
 
 def test_the_lane_keeps_the_clients_budget(mini_settings: Settings) -> None:
-    settings = mini_settings.with_overrides(client_query_seconds=10.0, client_window=60.0,
-                                            client_concurrency=2, trusted_proxies="127.0.0.1")
-    clock = Clock()
-    store = PublishedFakeStore(clock)
-    store.cost = 4.0
-    app = create_app(settings, store=store)
-    state = Fairness(settings)
-    state.budget = QueryBudget(settings.client_query_seconds, settings.client_window,
-                               settings.client_concurrency, clock=clock)
-    app.state.fairness = state
-    with TestClient(app, client=PROXY) as client:
-        def ask(n: int) -> Any:
+    for setup in make(mini_settings, store_class=PublishedFakeStore):
+        setup.store.cost = 4.0
+        client = setup.client
+
+        def ask(n: int, client: TestClient = client) -> Any:
             return client.get("/sparql", params={"query": f"SELECT * WHERE {{ ?s ?p {n} }}"},
                               headers={"Accept": JSON, "X-Forwarded-For": "198.51.100.7"})
         assert [ask(n).status_code for n in range(3)] == [200, 200, 200]
         refused = ask(3)
         assert refused.status_code == 429
         assert refused.headers["retry-after"] == "5"
-        assert store.queries == 3  # the refused query never reached the store
+        assert setup.store.queries == 3  # the refused query never reached the store
         assert ask(0).status_code == 429  # a kept answer is not served past the budget either
