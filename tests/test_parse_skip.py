@@ -1,7 +1,8 @@
 """The parse a query worker skips: only for texts that cannot hold what it guards against.
 
 A query worker answers a query without rdflib's parse when its text has none of the words
-SERVICE, FROM, GRAPH, LOAD (any case, anywhere), no backslash, no protocol dataset, and is short
+SERVICE, FROM, GRAPH, LOAD (any case, anywhere but in IRIs written out in full and after the
+colon of a prefixed name), no backslash, no protocol dataset, and is short
 and shallow (:func:`~coprod_kg.sparql.safety.parse_can_be_skipped`). The corpus below holds every
 spelling we know that could carry one of those keywords to a SPARQL parser (cases, escapes,
 comments, prefixed names, IRIs, literals, no whitespace, characters that upper-case to ASCII):
@@ -292,7 +293,54 @@ def test_a_guarded_word_inside_an_iri_skips_the_parse_with_the_same_answer(
 
 
 @pytest.mark.parametrize("query", [
-    f"PREFIX ex: <{EX}> SELECT * {{ ?s ex:SERVICEx ?o }}",  # inside a prefixed name
+    f"PREFIX ex: <{EX}> SELECT * {{ ?s ex:SERVICEx ?o }}",
+    f"PREFIX ex: <{EX}> SELECT * {{ ?s ex:p ex:service }}",
+    f"PREFIX ex: <{EX}> SELECT * {{ ?s ex:has_graph/ex:loadFactor ?o }}",
+    f"PREFIX ex: <{EX}> SELECT * {{ ?s ex:p ex:a:from }}",
+    f"PREFIX : <{EX}> ASK {{ :Graph :p ?o }}",
+])
+def test_a_guarded_word_in_a_local_name_skips_the_parse_with_the_same_answer(
+        query: str, engine: ox.Store, parses: list[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert parse_can_be_skipped(query)
+    result = run(engine, query)
+    assert parses == []
+    full_path(monkeypatch)
+    assert run(engine, query) == result
+
+
+def _local_names(ep: str) -> dict[str, str]:
+    """A keyword placed right after the colon of a prefixed name: the engine reads the name
+    whole, so each is a syntax error there, and then the parse's refusal."""
+    return {
+        "empty-prefix": f"PREFIX : <{EX}> SELECT * {{ ?s ?p ?o . :SERVICE <{ep}> {{ ?s ?p ?o }} }}",
+        "object": f"PREFIX : <{EX}> SELECT * {{ ?s ?p :SERVICE <{ep}> {{ ?s ?p ?o }} }}",
+        "named-prefix": f"PREFIX x: <{EX}> SELECT * {{ ?s ?p x:SERVICE <{ep}> {{ ?s ?p ?o }} }}",
+        "undeclared": f"SELECT * {{ ?s ?p x:SERVICE <{ep}> {{ ?s ?p ?o }} }}",
+        "colon-in-local": f"PREFIX x: <{EX}> SELECT * {{ ?s ?p x:a:SERVICE <{ep}> {{ }} }}",
+        "after-variable": f"PREFIX : <{EX}> SELECT * {{ ?s ?p ?x:SERVICE <{ep}> {{ }} }}",
+        "after-number": f"PREFIX : <{EX}> SELECT * {{ ?s ?p 1:SERVICE <{ep}> {{ }} }}",
+        "after-language": f"PREFIX en: <{EX}> SELECT * {{ ?s ?p 'a'@en:SERVICE <{ep}> {{ }} }}",
+        "after-iri": f"PREFIX : <{EX}> SELECT * {{ ?s ?p <{EX}o>:SERVICE <{ep}> {{ }} }}",
+        "no-space": f"PREFIX x:<{EX}>SELECT*{{?s ?p x:SERVICE<{ep}>{{?s ?p ?o}}}}",
+        "lower": f"PREFIX x: <{EX}> select * {{ ?s ?p x:service <{ep}> {{ ?s ?p ?o }} }}",
+        "graph": f"PREFIX x: <{EX}> SELECT * {{ ?s ?p x:GRAPH <{PRIVATE}> {{ ?s ?p ?o }} }}",
+        "from": f"PREFIX x: <{EX}> SELECT * x:FROM <{PRIVATE}> {{ ?s ?p ?o }}",
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_local_names("http://x/")))
+def test_a_keyword_after_the_colon_of_a_name_is_refused_and_nothing_connects(
+        name: str, listener: Listener, engine: ox.Store, parses: list[str]) -> None:
+    query = _local_names(listener.url)[name]
+    assert parse_can_be_skipped(query)  # the engine reads it first...
+    with pytest.raises(BadInput):
+        run(engine, query)
+    assert parses == [query]  # ...refuses its syntax, and the parse gives the refusal
+    assert listener.count == 0
+
+
+@pytest.mark.parametrize("query", [
     f"PREFIX ex: <{EX}> SELECT ?s {{ ?s ex:p ?o FILTER(?o != \"from the graph\") }}",
     f"SELECT * {{ ?s <{EX}p> ?o }} # no SERVICE here",  # inside a comment
     f"SELECT * {{ ?s <{EX}p> ?o }} LIMIT 2 # load",
@@ -338,7 +386,17 @@ def test_long_or_deep_texts_take_the_parsed_path() -> None:
     assert not parse_can_be_skipped(r"ASK { ?s ?p '\t' }")  # any backslash
     for word in GUARDED_WORDS:
         assert not parse_can_be_skipped(f"ASK {{ ?s <http://x/p> '{word.lower()}' }}")
-        assert not parse_can_be_skipped(f"PREFIX x: <http://x/> ASK {{ ?s x:{word} ?o }}")
+        assert parse_can_be_skipped(f"PREFIX x: <http://x/> ASK {{ ?s x:{word} ?o }}")
+        assert parse_can_be_skipped(f"PREFIX x: <http://x/> ASK {{ ?s x:a_{word}_b ?o }}")
+        assert not parse_can_be_skipped(f"PREFIX {word}: <http://x/> ASK {{ ?s ?p ?o }}")
+        assert not parse_can_be_skipped(f"PREFIX x: <http://x/> ASK {{ ?s {word}:x ?o }}")
+        for glued in ("true", "1", "a", "x", "_"):  # letters, digits: the engine splits them
+            assert not parse_can_be_skipped(f"ASK {{ ?s ?p {glued}{word} }}")
+        for breaker in (".", "-", " ", "é", "%"):  # the run of a name ends there
+            assert not parse_can_be_skipped(f"PREFIX x: <http://x/> ASK {{ ?s ?p x:a{breaker}"
+                                            f"{word} }}")
+        assert not parse_can_be_skipped(f"PREFIX x: <http://x/> ASK {{ ?s x:a ?o }} # {word}")
+        assert not parse_can_be_skipped(f"ASK {{ ?s ?p ':{word}' . ?s ?p {word} }}")
         assert not parse_can_be_skipped(f"ASK {{ ?s <http://x/ {word}> ?o }}")  # not an IRI
         assert parse_can_be_skipped(f"ASK {{ ?s <http://x/{word.lower()}> ?o }}")
 

@@ -47,9 +47,11 @@ GUARDED_WORDS = ("SERVICE", "FROM", "GRAPH", "LOAD")
 #: any character up to the space, then ``>``. A guarded word in one is part of a name: a
 #: keyword there would have to follow a ``<`` that is a less-than sign and come before a
 #: ``>``, inside an expression, where none of them can stand; and the span holds no space,
-#: brace or quote, so it cannot reach a keyword's pattern. Prefixed names are not hidden:
-#: ``SERVICE:x {}`` is a keyword and the prefixed name ``:x``.
+#: brace or quote, so it cannot reach a keyword's pattern.
 IRIREF = re.compile(r'<[^<>"{}|^`\\\x00-\x20]*>')
+#: A run of the characters a prefixed name is made of, as :func:`parse_can_be_skipped` reads
+#: them (upper-cased, ASCII only: a dot, a hyphen or any other character ends a run).
+NAME_RUN = re.compile(r"[A-Z0-9_:]+")
 #: Longer texts are parsed: past this the parse's deadline gives its "too complex" refusal.
 PLAIN_MAX_CHARS = 8192
 #: Texts with more opening brackets than this are parsed (the parse refuses deep nesting
@@ -60,9 +62,10 @@ PLAIN_MAX_BRACKETS = 64
 def parse_can_be_skipped(query: str) -> bool:
     """Whether ``query`` cannot contain what the parse guards against, judged from its
     characters alone: none of :data:`GUARDED_WORDS` in any case anywhere outside the IRIs
-    written out in full (:data:`IRIREF`; strings, comments and prefixed names included), no
-    backslash (``\\u0053ERVICE`` spells SERVICE once the grammar's escapes are applied), at
-    most :data:`PLAIN_MAX_CHARS` characters and :data:`PLAIN_MAX_BRACKETS` opening brackets.
+    written out in full (:data:`IRIREF`) and the local parts of prefixed names
+    (:func:`_keyword_possible`; strings and comments included), no backslash
+    (``\\u0053ERVICE`` spells SERVICE once the grammar's escapes are applied), at most
+    :data:`PLAIN_MAX_CHARS` characters and :data:`PLAIN_MAX_BRACKETS` opening brackets.
     Conservative: a false answer only means the full parse runs.
 
     >>> parse_can_be_skipped("DESCRIBE <http://x/a>"), parse_can_be_skipped("ASK { graph ?g {} }")
@@ -72,6 +75,8 @@ def parse_can_be_skipped(query: str) -> bool:
     >>> parse_can_be_skipped("SELECT*{<http://x/a>SERVICE<http://x/b>{}}")
     False
     >>> parse_can_be_skipped("PREFIX x: <http://x/> SELECT * { ?s x:LoadFactor ?o }")
+    True
+    >>> parse_can_be_skipped("PREFIX load: <http://x/> SELECT * { ?s load:x ?o }")
     False
     """
     if len(query) > PLAIN_MAX_CHARS or "\\" in query:
@@ -84,7 +89,28 @@ def parse_can_be_skipped(query: str) -> bool:
     texts = [outside.upper()]
     if not outside.isascii():  # and what case folding makes ASCII (e.g. the Kelvin sign)
         texts.append(outside.casefold().upper())
-    return not any(word in text for text in texts for word in GUARDED_WORDS)
+    return not any(_keyword_possible(text) for text in texts)
+
+
+def _keyword_possible(text: str) -> bool:
+    """Whether a guarded word in ``text`` (upper-cased, IRIs blanked) could be read as a
+    keyword: every occurrence counts but one that follows a colon within its run of letters,
+    digits, ``_`` and ``:`` (:data:`NAME_RUN`), which is in the local part of a prefixed name
+    (``cp:serviceField``, ``x:a:graph``). The engine reads a prefixed name whole, so nothing
+    after its colon starts a keyword: ``:SERVICE <…> {}`` is a syntax error, not a service.
+    Letters or digits alone before a word do not make it a name: the engine reads
+    ``trueSERVICE`` as ``true`` and the keyword, and ``1SERVICE`` as ``1`` and the keyword;
+    nor does a word before a colon (``SERVICE:x {}`` is the keyword and the name ``:x``).
+    """
+    for run in NAME_RUN.finditer(text):
+        chars = run.group()
+        for word in GUARDED_WORDS:
+            at = chars.find(word)
+            while at != -1:
+                if ":" not in chars[:at]:
+                    return True
+                at = chars.find(word, at + 1)
+    return False
 
 
 class QueryTooComplex(BadInput):
