@@ -86,16 +86,23 @@ def test_a_missing_snapshot_and_a_bad_generation_are_refused(tmp_path: Path) -> 
 
 
 class _Recording:
-    """A store of the view as ``_rebuild`` opens it, recording which graphs it clears."""
+    """A store of the view as the sync opens it, recording the graphs it clears and its
+    compactions."""
 
     cleared: ClassVar[list[object]] = []
+    compacted: ClassVar[list[str]] = []
 
     def __init__(self, path: str) -> None:
         self._store = ox.Store(path)
+        self._path = path
 
     def clear_graph(self, graph: object) -> None:
         _Recording.cleared.append(graph)
         self._store.clear_graph(graph)  # type: ignore[arg-type]
+
+    def optimize(self) -> None:
+        _Recording.compacted.append(self._path)
+        self._store.optimize()
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._store, name)
@@ -121,3 +128,21 @@ def test_a_rebuilt_view_clears_its_default_graph_only_when_it_holds_triples(
     view = ox.Store.read_only(str(public_view.view_path(tmp_path)))
     assert list(view.quads_for_pattern(None, None, None, ox.DefaultGraph())) == []
     assert _values(view) == {"public one"}
+
+
+def test_every_change_of_the_view_is_compacted(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A small copy left as a second run of files cost every union lookup 23 % more CPU."""
+    master = ox.Store(str(tmp_path / "main"))
+    _graph(master, EX + "a", "public one")
+    _graph(master, EX + "b", "private one")
+    sync_view(master, tmp_path, _manifest("g1", a=("1", True), b=("1", False)))
+    monkeypatch.setattr(public_view, "ox", SimpleNamespace(**{**vars(ox), "Store": _Recording}))
+    monkeypatch.setattr(_Recording, "compacted", [])
+    compacted = _Recording.compacted
+    sync_view(master, tmp_path, _manifest("g2", a=("1", True), b=("1", True)))  # b published
+    assert compacted == [str(public_view.view_path(tmp_path))]
+    sync_view(master, tmp_path, _manifest("g3", a=("1", False), b=("1", True)))  # a withdrawn
+    assert len(compacted) == 2
+    sync_view(master, tmp_path, _manifest("g3", a=("1", False), b=("1", True)))  # no change
+    assert len(compacted) == 2
