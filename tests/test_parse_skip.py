@@ -282,6 +282,10 @@ def test_every_update_is_refused_as_an_update(name: str, listener: Listener, eng
     f"SELECT * {{ ?s <{EX}Service> ?o }} LIMIT 5",
     f"ASK {{ <{EX}a> <{EX}p> <{EX}GRAPH> }}",
     f"SELECT * {{ ?s ?p ?o FILTER(?o != <{EX}FROM>) }}",
+    # in the comments that open the text
+    f"# Which services load from the graph?\nSELECT * WHERE {{ <{EX}a> ?p ?o }}",
+    f" \t# service\r# graph\r\n\n#from\nASK {{ <{EX}a> ?p ?o }}",
+    f"#LOAD\nPREFIX ex: <{EX}> SELECT ?o {{ ex:a ex:p ?o }}",
     # after the colon of a prefixed name
     f"PREFIX ex: <{EX}> SELECT * {{ ?s ex:SERVICEx ?o }}",
     f"PREFIX ex: <{EX}> SELECT * {{ ?s ex:p ex:service }}",
@@ -317,6 +321,35 @@ def _local_names(ep: str) -> dict[str, str]:
         "graph": f"PREFIX x: <{EX}> SELECT * {{ ?s ?p x:GRAPH <{PRIVATE}> {{ ?s ?p ?o }} }}",
         "from": f"PREFIX x: <{EX}> SELECT * x:FROM <{PRIVATE}> {{ ?s ?p ?o }}",
     }
+
+
+def _comments(ep: str) -> dict[str, str]:
+    """A keyword after an opening comment, or in a comment that does not open the text."""
+    body = f"SERVICE <{ep}> {{ ?s ?p ?o }}"
+    return {
+        "after-lf": f"# a comment\nSELECT * {{ {body} }}",
+        "after-cr": f"# a comment\rSELECT * {{ {body} }}",
+        "after-crlf": f"# a comment\r\n  # another\r\nSELECT * {{ {body} }}",
+        "line-separator": f"# a comment\u2028SELECT * {{ {body} }}",  # not an EOL: all comment
+        "vertical-tab": f"# a comment\x0bSELECT * {{ {body} }}",
+        "form-feed-first": f"\x0c# a comment\nSELECT * {{ {body} }}",  # not white space
+        "bom-first": f"\ufeff# a comment\nSELECT * {{ {body} }}",
+        "hash-in-string": f'SELECT * {{ ?s ?p "#" {body} }}',
+        "hash-in-iri": f"SELECT * {{ ?s ?p <{EX}#x> {body} }}",
+        "comment-later": f"SELECT * {{ ?s ?p ?o # SERVICE\n {body} }}",
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_comments("http://x/")))
+def test_a_keyword_near_a_comment_is_refused_and_nothing_connects(
+        name: str, listener: Listener, engine: ox.Store, parses: list[str]) -> None:
+    query = _comments(listener.url)[name]
+    skipped = name in ("line-separator", "vertical-tab")  # a comment to the end: no keyword
+    assert parse_can_be_skipped(query) is skipped
+    with pytest.raises(BadInput):
+        run(engine, query)
+    assert parses == [query]  # the parse ran (after the engine's syntax error, if skipped)
+    assert listener.count == 0
 
 
 @pytest.mark.parametrize("name", sorted(_local_names("http://x/")))

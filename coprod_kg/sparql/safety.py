@@ -61,9 +61,10 @@ PLAIN_MAX_BRACKETS = 64
 
 def parse_can_be_skipped(query: str) -> bool:
     """Whether ``query`` cannot contain what the parse guards against, judged from its
-    characters alone: none of :data:`GUARDED_WORDS` in any case anywhere outside the IRIs
-    written out in full (:data:`IRIREF`) and the local parts of prefixed names
-    (:func:`_keyword_possible`; strings and comments included), no backslash
+    characters alone: none of :data:`GUARDED_WORDS` in any case anywhere outside the
+    comments that open the text (:func:`_after_leading_comments`), the IRIs written out in
+    full (:data:`IRIREF`) and the local parts of prefixed names (:func:`_keyword_possible`;
+    strings and other comments included), no backslash
     (``\\u0053ERVICE`` spells SERVICE once the grammar's escapes are applied), at most
     :data:`PLAIN_MAX_CHARS` characters and :data:`PLAIN_MAX_BRACKETS` opening brackets.
     Conservative: a false answer only means the full parse runs.
@@ -78,18 +79,48 @@ def parse_can_be_skipped(query: str) -> bool:
     True
     >>> parse_can_be_skipped("PREFIX load: <http://x/> SELECT * { ?s load:x ?o }")
     False
+    >>> parse_can_be_skipped("# Which services?\\nASK { ?s ?p ?o }")
+    True
+    >>> parse_can_be_skipped("ASK { ?s ?p ?o } # Which services?")
+    False
     """
     if len(query) > PLAIN_MAX_CHARS or "\\" in query:
         return False
     if query.count("(") + query.count("{") + query.count("[") > PLAIN_MAX_BRACKETS:
         return False
-    outside = IRIREF.sub("<>", query)
+    outside = IRIREF.sub("<>", _after_leading_comments(query))
     # str.upper, as pyparsing compares keywords: it also maps U+017F (long s) to S and U+0131
     # (dotless i) to I
     texts = [outside.upper()]
     if not outside.isascii():  # and what case folding makes ASCII (e.g. the Kelvin sign)
         texts.append(outside.casefold().upper())
     return not any(_keyword_possible(text) for text in texts)
+
+
+#: The grammar's white space (``WS``) and the ends of a comment (``EOL``); not str.isspace,
+#: which takes more characters than the grammar does.
+_WS, _EOL = " \t\r\n", "\r\n"
+
+
+def _after_leading_comments(query: str) -> str:
+    """``query`` from its first character that is neither white space nor in a comment.
+
+    Nothing can be open at the start of a text (no string, IRI or bracket), so a ``#`` there,
+    or after white space and such comments only, starts a comment that runs to the next
+    ``EOL`` (CR or LF), exactly as the grammar reads it; the header comments of saved queries
+    (``# Cases by service field``) then do not force the parse. A comment anywhere else still
+    counts: telling it from a ``#`` in a string would need a lexer.
+    """
+    at = 0
+    while True:
+        while at < len(query) and query[at] in _WS:
+            at += 1
+        if at == len(query) or query[at] != "#":
+            return query[at:]
+        ends = [i for i in (query.find(c, at) for c in _EOL) if i != -1]
+        if not ends:
+            return ""
+        at = min(ends)
 
 
 def _keyword_possible(text: str) -> bool:
