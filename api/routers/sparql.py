@@ -187,12 +187,13 @@ async def sparql_get(request: Request, settings: Annotated[Settings, Depends(get
 
 
 async def sparql_lane(scope: Scope, receive: Receive, send: Send) -> None:
-    """``GET /sparql`` without FastAPI's routing and dependency solving, which took a third
-    of the API process's time on a light query (``bench/README.md``). :class:`api.caching.
-    AnswerCaching` hands it the anonymous GETs its cache did not answer; it does what
-    :func:`sparql_get` does, with the same admission (:func:`api.budget.admitted`), answer
-    (:func:`_answer`) and error mapping (:func:`api.errors.handle_error`). The client's slot is
-    held until the answer is sent."""
+    """``GET /sparql`` without FastAPI's routing and dependency solving (about a quarter of
+    the API process's time on a light query in a profile: ``bench/README.md``).
+
+    :class:`api.caching.AnswerCaching` hands it the anonymous GETs its cache did not answer;
+    it does what :func:`sparql_get` does, with the same admission (:func:`api.budget.admitted`),
+    answer (:func:`_answer`) and error mapping (:func:`api.errors.handle_error`). The client's
+    slot is held until the answer is sent."""
     request = Request(scope, receive)
     settings: Settings = request.app.state.settings
     async with AsyncExitStack() as held:
