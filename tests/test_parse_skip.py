@@ -3,7 +3,7 @@
 A query worker answers a query without rdflib's parse when its text has none of the words
 SERVICE, FROM, GRAPH, LOAD (any case, anywhere but in IRIs written out in full and after the
 colon of a prefixed name), no backslash, no protocol dataset, and is short
-and shallow (:func:`~coprod_kg.sparql.safety.parse_can_be_skipped`). The corpus below holds every
+and shallow (:func:`~coprod_kg.sparql.precheck.parse_can_be_skipped`). The corpus below holds every
 spelling we know that could carry one of those keywords to a SPARQL parser (cases, escapes,
 comments, prefixed names, IRIs, literals, no whitespace, characters that upper-case to ASCII):
 each must reach the parse (a spy counts its calls) and be refused as before, while a listener
@@ -23,15 +23,13 @@ import pytest
 import rdflib.plugins.sparql.parser as rdflib_parser
 
 from coprod_kg.errors import BadInput, NotAcceptable
-from coprod_kg.sparql.safety import (
+from coprod_kg.sparql.precheck import (
     GUARDED_WORDS,
     PLAIN_MAX_BRACKETS,
     PLAIN_MAX_CHARS,
-    SERVICE_REFUSED,
-    UPDATE_REFUSED,
-    Verdicts,
     parse_can_be_skipped,
 )
+from coprod_kg.sparql.safety import SERVICE_REFUSED, UPDATE_REFUSED, Verdicts
 from coprod_kg.storage.embedded import query_task
 from coprod_kg.storage.embedded.query_task import Task, WorkerConfig, answer
 from coprod_kg.storage.store import QueryResult, prepare

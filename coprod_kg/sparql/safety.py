@@ -12,13 +12,13 @@ rdflib lock. The workers' operating-system barrier (:mod:`coprod_kg.sparql.sandb
 call even if this check were ever wrong.
 
 The parse costs milliseconds, far more than a light query, so the embedded back end skips it when
-:func:`parse_can_be_skipped` finds that what it guards against cannot be in the text at all: a
-test of absent words, never a reading of what the query means (see ``docs/security.md``).
+:func:`coprod_kg.sparql.precheck.parse_can_be_skipped` finds that what it guards against cannot
+be in the text at all: a test of absent words, never a reading of what the query means (see
+``docs/security.md``).
 """
 
 from __future__ import annotations
 
-import re
 import signal
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -38,110 +38,6 @@ UPDATE_REFUSED = ("SPARQL Update is not accepted: this endpoint is read-only and
                   "nothing (LOAD, INSERT, DELETE...)")
 _FORMS = {"SelectQuery": QueryForm.SELECT, "AskQuery": QueryForm.ASK,
           "ConstructQuery": QueryForm.CONSTRUCT, "DescribeQuery": QueryForm.DESCRIBE}
-
-
-#: Words whose absence (in any case, anywhere in the text) lets the parse be skipped: a query
-#: without them has no ``SERVICE``, no ``FROM``/``FROM NAMED``, no ``GRAPH`` pattern, no ``LOAD``.
-GUARDED_WORDS = ("SERVICE", "FROM", "GRAPH", "LOAD")
-#: An IRI written out in full, the grammar's IRIREF: ``<``, then none of ``<>"{}|^`\`` nor
-#: any character up to the space, then ``>``. A guarded word in one is part of a name: a
-#: keyword there would have to follow a ``<`` that is a less-than sign and come before a
-#: ``>``, inside an expression, where none of them can stand; and the span holds no space,
-#: brace or quote, so it cannot reach a keyword's pattern.
-IRIREF = re.compile(r'<[^<>"{}|^`\\\x00-\x20]*>')
-#: A run of the characters a prefixed name is made of, as :func:`parse_can_be_skipped` reads
-#: them (upper-cased, ASCII only: a dot, a hyphen or any other character ends a run).
-NAME_RUN = re.compile(r"[A-Z0-9_:]+")
-#: Longer texts are parsed: past this the parse's deadline gives its "too complex" refusal.
-PLAIN_MAX_CHARS = 8192
-#: Texts with more opening brackets than this are parsed (the parse refuses deep nesting
-#: clearly; the engine's parser slows down steeply with nested ``[`` and ``(``).
-PLAIN_MAX_BRACKETS = 64
-
-
-def parse_can_be_skipped(query: str) -> bool:
-    """Whether ``query`` cannot contain what the parse guards against, judged from its
-    characters alone: none of :data:`GUARDED_WORDS` in any case anywhere outside the
-    comments that open the text (:func:`_after_leading_comments`), the IRIs written out in
-    full (:data:`IRIREF`) and the local parts of prefixed names (:func:`_keyword_possible`;
-    strings and other comments included), no backslash
-    (``\\u0053ERVICE`` spells SERVICE once the grammar's escapes are applied), at most
-    :data:`PLAIN_MAX_CHARS` characters and :data:`PLAIN_MAX_BRACKETS` opening brackets.
-    Conservative: a false answer only means the full parse runs.
-
-    >>> parse_can_be_skipped("DESCRIBE <http://x/a>"), parse_can_be_skipped("ASK { graph ?g {} }")
-    (True, False)
-    >>> parse_can_be_skipped("SELECT * { ?s <http://x/LoadFactor> ?o }")
-    True
-    >>> parse_can_be_skipped("SELECT*{<http://x/a>SERVICE<http://x/b>{}}")
-    False
-    >>> parse_can_be_skipped("PREFIX x: <http://x/> SELECT * { ?s x:LoadFactor ?o }")
-    True
-    >>> parse_can_be_skipped("PREFIX load: <http://x/> SELECT * { ?s load:x ?o }")
-    False
-    >>> parse_can_be_skipped("# Which services?\\nASK { ?s ?p ?o }")
-    True
-    >>> parse_can_be_skipped("ASK { ?s ?p ?o } # Which services?")
-    False
-    """
-    if len(query) > PLAIN_MAX_CHARS or "\\" in query:
-        return False
-    if query.count("(") + query.count("{") + query.count("[") > PLAIN_MAX_BRACKETS:
-        return False
-    outside = IRIREF.sub("<>", _after_leading_comments(query))
-    # str.upper, as pyparsing compares keywords: it also maps U+017F (long s) to S and U+0131
-    # (dotless i) to I
-    texts = [outside.upper()]
-    if not outside.isascii():  # and what case folding makes ASCII (e.g. the Kelvin sign)
-        texts.append(outside.casefold().upper())
-    return not any(_keyword_possible(text) for text in texts)
-
-
-#: The grammar's white space (``WS``) and the ends of a comment (``EOL``); not str.isspace,
-#: which takes more characters than the grammar does.
-_WS, _EOL = " \t\r\n", "\r\n"
-
-
-def _after_leading_comments(query: str) -> str:
-    """``query`` from its first character that is neither white space nor in a comment.
-
-    Nothing can be open at the start of a text (no string, IRI or bracket), so a ``#`` there,
-    or after white space and such comments only, starts a comment that runs to the next
-    ``EOL`` (CR or LF), exactly as the grammar reads it; the header comments of saved queries
-    (``# Cases by service field``) then do not force the parse. A comment anywhere else still
-    counts: telling it from a ``#`` in a string would need a lexer.
-    """
-    at = 0
-    while True:
-        while at < len(query) and query[at] in _WS:
-            at += 1
-        if at == len(query) or query[at] != "#":
-            return query[at:]
-        ends = [i for i in (query.find(c, at) for c in _EOL) if i != -1]
-        if not ends:
-            return ""
-        at = min(ends)
-
-
-def _keyword_possible(text: str) -> bool:
-    """Whether a guarded word in ``text`` (upper-cased, IRIs blanked) could be read as a
-    keyword: every occurrence counts but one that follows a colon within its run of letters,
-    digits, ``_`` and ``:`` (:data:`NAME_RUN`), which is in the local part of a prefixed name
-    (``cp:serviceField``, ``x:a:graph``). The engine reads a prefixed name whole, so nothing
-    after its colon starts a keyword: ``:SERVICE <…> {}`` is a syntax error, not a service.
-    Letters or digits alone before a word do not make it a name: the engine reads
-    ``trueSERVICE`` as ``true`` and the keyword, and ``1SERVICE`` as ``1`` and the keyword;
-    nor does a word before a colon (``SERVICE:x {}`` is the keyword and the name ``:x``).
-    """
-    for run in NAME_RUN.finditer(text):
-        chars = run.group()
-        for word in GUARDED_WORDS:
-            at = chars.find(word)
-            while at != -1:
-                if ":" not in chars[:at]:
-                    return True
-                at = chars.find(word, at + 1)
-    return False
 
 
 class QueryTooComplex(BadInput):

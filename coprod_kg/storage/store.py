@@ -22,7 +22,8 @@ from coprod_kg.errors import BadInput, CoprodError, Unprocessable
 from coprod_kg.rdf.conneg import negotiate_query
 from coprod_kg.rdf.formats import QueryForm, ResultFormat, format_by_name, formats_for
 from coprod_kg.rdf.terms import Row
-from coprod_kg.sparql.safety import QueryInfo, inspect_query, parse_can_be_skipped
+from coprod_kg.sparql.precheck import parse_can_be_skipped
+from coprod_kg.sparql.safety import QueryInfo, inspect_query
 
 
 class ResultTooLarge(Unprocessable):
@@ -163,7 +164,7 @@ def unparsed_dataset(request: QueryRequest, public_only_store: bool) -> Dataset 
 
     Only on a store read that holds public graphs only (``public_only_store``), without the
     protocol's dataset parameters, and when
-    :func:`~coprod_kg.sparql.safety.parse_can_be_skipped` finds no word the parse guards
+    :func:`~coprod_kg.sparql.precheck.parse_can_be_skipped` finds no word the parse guards
     against: such a query can only read the default graph, the store's union, which the
     engine enforces. Its form (and so its answer's format) comes from the engine's answer.
 
