@@ -69,5 +69,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     # proxy_headers=False: uvicorn would otherwise take X-Forwarded-For from any loopback peer;
     # COPROD_TRUSTED_PROXIES is the one place that decides whom to believe (api/budget.py)
     uvicorn.run(app_factory(), factory=True, host=settings.host,
-                port=settings.port, workers=args.workers, proxy_headers=False)
+                port=settings.port, workers=args.workers, proxy_headers=False,
+                access_log=settings.access_log)
     return 0
