@@ -7,9 +7,11 @@ directory is made by :func:`tempfile.mkdtemp` (mode 0700) and each file is creat
 
 The total is bounded: a new answer is refused (:class:`SpoolFull`, 503) while the files on
 disk plus one whole answer (``max_bytes``) would pass ``max_total`` (an empty spool always
-takes one). The usage is read from the
-directory itself, so a file deleted by anyone gives its space back at once; answers being
-written at that moment may overshoot by at most one answer per worker.
+takes one). The usage is the size on disk of the complete answers this spool's users said
+they left in files (:meth:`Spool.settled`), as long as those files exist: a file deleted by
+anyone gives its space back at once, and the directory (private to this user) is not listed
+per request. Answers being written are not counted until they are complete, so the spool may
+overshoot by at most one answer (``max_bytes``) per worker writing one.
 """
 
 from __future__ import annotations
@@ -45,26 +47,46 @@ class Spool:
         self.max_bytes = max_bytes
         self._count = itertools.count()
         self._lock = threading.Lock()
+        #: The complete answers waiting in files to be sent (until they are gone).
+        self._kept: set[str] = set()
 
     def used(self) -> int:
-        """Bytes held by the files now in the spool."""
+        """Bytes held by the files now in the spool.
+
+        >>> spool = Spool(10, 5)
+        >>> path = spool.new_path()
+        >>> _ = path.write_bytes(b"abc"); spool.settled(path, kept=True); spool.used()
+        3
+        >>> path.unlink(); spool.used(), spool.close()
+        (0, None)
+        """
+        with self._lock:
+            return self._used()
+
+    def _used(self) -> int:
         total = 0
-        with os.scandir(self.directory) as entries:
-            for entry in entries:
-                try:
-                    total += entry.stat().st_size
-                except FileNotFoundError:  # deleted meanwhile: its space is free
-                    continue
+        for name in list(self._kept):
+            try:
+                total += os.stat(name).st_size
+            except FileNotFoundError:  # sent, or deleted by anyone: its space is free
+                self._kept.discard(name)
         return total
 
     def new_path(self) -> Path:
         """A fresh file name for one answer; :class:`SpoolFull` if the spool has no room."""
         with self._lock:
-            used = self.used()
+            used = self._used()
             if used and used + self.max_bytes > self.max_total:
                 raise SpoolFull(f"{used} bytes of answers are waiting for their clients; "
                                 "try again later")
             return self.directory / f"answer-{os.getpid()}-{next(self._count)}"
+
+    def settled(self, path: Path | str | None, kept: bool) -> None:
+        """The answer meant for ``path`` is complete (``kept``: in that file, which waits to
+        be sent) or failed; no one writes the file from now on."""
+        if path is not None and kept:
+            with self._lock:
+                self._kept.add(str(path))
 
     def close(self) -> None:
         """Remove the directory and every file left in it."""

@@ -230,6 +230,8 @@ class RemoteStore:
             if path is not None:
                 path.unlink(missing_ok=True)
             raise
+        if lanes is not None:
+            lanes.spool.settled(path, kept=path is not None)
         return QueryResult(body, media_type, plan.form, path, size)
 
     def _union(self, state: _State) -> tuple[str, ...] | None:
