@@ -250,6 +250,21 @@ def _admitted(scope: Scope, settings: Settings) -> bool:
     return True
 
 
+#: The scope key under which :class:`AnswerCaching` hands the lean route what it read.
+SPARQL_GET = "coprod.sparql_get"
+
+
+@dataclass(frozen=True)
+class SparqlGet:
+    """What :class:`AnswerCaching` read of an anonymous ``GET /sparql`` it did not answer:
+    the decoded parameters, the published state and the answer's key (``None``: not
+    cacheable), so that the lean route does not read them again."""
+
+    params: list[tuple[str, str]]
+    state: str
+    key: str | None
+
+
 class AnswerCaching:
     """The ASGI middleware of the module: hits and 304 before routing; keeps page answers.
 
@@ -311,6 +326,7 @@ class AnswerCaching:
             return
         key = sparql_params_key(answers.site, state, params, headers.get(b"accept"))
         if key is None:
+            scope[SPARQL_GET] = SparqlGet(params, state, None)
             await self.sparql(scope, receive, send)
             return
         etag = entity_tag(key)
@@ -325,6 +341,7 @@ class AnswerCaching:
             else:
                 await send_cached(send, hit)
             return
+        scope[SPARQL_GET] = SparqlGet(params, state, key)
         await self.sparql(scope, receive, send)
 
 

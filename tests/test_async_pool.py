@@ -68,12 +68,44 @@ def test_a_cancelled_request_does_not_hand_back_a_busy_worker(pooled: PooledStor
         # again (handed back at once, it would still owe the endless query's answer, and the
         # next query would time out or get that answer).
         pool = pooled.pools["public"]
-        assert pool._idle.qsize() == 0
+        assert len(pool._idle) == 0
         for _ in range(300):
-            if pool._idle.qsize():
+            if len(pool._idle):
                 break
             await asyncio.sleep(0.1)
         return _value((await pooled.query_async(prepare(COUNT, lane="public"))).body)
 
     expected = _value(pooled.query(prepare(COUNT, lane="public")).body)
     assert asyncio.run(run()) == expected
+
+
+LARGE = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f } LIMIT 5000"  # past INLINE_BYTES: a file
+
+
+def test_a_cancelled_request_leaves_no_answer_file(pooled: PooledStore) -> None:
+    """Cancelled while its worker computes, the request's answer file is deleted when the
+    worker is done; cancelled while it waits for a worker, it never gets one. Either way the
+    spool has nothing left to count."""
+    request = prepare(LARGE, lane="public", spool=True)
+    pool = pooled.pools["public"]
+
+    async def run() -> None:
+        kept = await pooled.query_async(request)
+        assert kept.path is not None and kept.size > 64 * 1024  # the answer is a file
+        kept.discard()
+        running = asyncio.ensure_future(pooled.query_async(request))
+        waiting = asyncio.ensure_future(pooled.query_async(request))
+        await asyncio.sleep(0)  # the first has the one worker, the second waits for it
+        assert len(pool._idle) == 0
+        waiting.cancel()
+        running.cancel()
+        await asyncio.gather(running, waiting, return_exceptions=True)
+        for _ in range(200):
+            if len(pool._idle):
+                break
+            await asyncio.sleep(0.05)
+
+    asyncio.run(run())
+    assert len(pool._idle) == 1
+    assert list(pooled.spool.directory.iterdir()) == []
+    assert pooled.spool.used() == 0 and pooled.spool._kept == set()

@@ -9,6 +9,7 @@ the service description and the redirect of a browser, and the same 429 past a c
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -146,3 +147,37 @@ def test_the_lane_keeps_the_clients_budget(mini_settings: Settings) -> None:
         assert refused.headers["retry-after"] == "5"
         assert setup.store.queries == 3  # the refused query never reached the store
         assert ask(0).status_code == 429  # a kept answer is not served past the budget either
+
+
+class MovedOnStore(PublishedFakeStore):
+    """A state is published while each query runs: the answer says it came from the new
+    state (as the embedded store's do), or, with ``says`` off, the state read afterwards
+    has changed (as on the remote back end)."""
+
+    says = True
+
+    def __init__(self, clock: Any) -> None:
+        super().__init__(clock)
+        self.state = "state-1"
+
+    def published_state(self) -> str:
+        return self.state
+
+    def query(self, request: Any) -> Any:
+        answer = super().query(request)
+        self.state = f"state-{self.queries + 1}"
+        return replace(answer, state=self.state) if self.says else answer
+
+
+@pytest.mark.parametrize("says", [True, False])
+def test_an_answer_from_a_state_newer_than_its_key_is_neither_tagged_nor_kept(
+        mini_settings: Settings, says: bool) -> None:
+    for setup in make(mini_settings, store_class=MovedOnStore):
+        assert isinstance(setup.store, MovedOnStore)
+        setup.store.says = says
+        for expected_queries in (1, 2):
+            answer = setup.query("198.51.100.7")
+            assert answer.status_code == 200
+            assert "etag" not in answer.headers
+            assert answer.headers["cache-control"] == "no-cache"
+            assert setup.store.queries == expected_queries  # not answered from the cache

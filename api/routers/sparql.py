@@ -14,7 +14,7 @@ Each client has a budget of query time and of concurrent queries (``api/budget.p
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
-from typing import Annotated
+from typing import Annotated, TypeGuard
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request
@@ -32,8 +32,10 @@ from coprod_kg.storage.store import AsyncQueries, KnowledgeStore, QueryResult, p
 
 from ..budget import admitted, charged, query_ticket
 from ..caching import (
+    SPARQL_GET,
     SPARQL_VARY,
     Answers,
+    SparqlGet,
     answers_for,
     public_headers,
     published_state,
@@ -68,7 +70,8 @@ def _url_params(request: Request, settings: Settings) -> Params:
     raw: bytes = request.scope.get("query_string", b"")
     if len(raw) > settings.max_request_bytes:
         raise PayloadTooLarge(f"the query string exceeds {settings.max_request_bytes} bytes")
-    return _decode_params(raw, "query string")
+    known: SparqlGet | None = request.scope.get(SPARQL_GET)
+    return known.params if known is not None else _decode_params(raw, "query string")
 
 
 def _content_type(request: Request) -> tuple[str, str | None]:
@@ -118,10 +121,15 @@ async def _answer(params: Params, request: Request, settings: Settings,
                        base_iri=settings.public_url.rstrip("/") + "/sparql",
                        lane="public", spool=True)
     answers = answers_for(request.app)
-    anonymous = "authorization" not in request.headers  # others are never cached (api.caching)
-    state = await published_state(store) if anonymous else None
-    key = None if state is None else sparql_params_key(answers.site, state, params, accept)
     get = request.method == "GET"
+    known: SparqlGet | None = request.scope.get(SPARQL_GET) if get else None
+    if known is not None:  # read by api.caching for this very GET
+        state: str | None = known.state
+        key = known.key
+    else:
+        anonymous = "authorization" not in request.headers  # others are never cached
+        state = await published_state(store) if anonymous else None
+        key = None if state is None else sparql_params_key(answers.site, state, params, accept)
     # What a GET answer carries (and what is kept); a POST answer is for its client only.
     tagged = public_headers(entity_tag(key), SPARQL_VARY) if key else {"Vary": SPARQL_VARY}
     headers = tagged if get else {"Vary": "Accept"}
@@ -132,9 +140,10 @@ async def _answer(params: Params, request: Request, settings: Settings,
             return Response(hit.body, media_type=stored.get("content-type"),
                             headers={**stored, **headers} if get else headers)
     with charged(request):  # the client's query time budget (api/budget.py)
-        result = await (store.query_async(prepared) if isinstance(store, AsyncQueries)
+        result = await (store.query_async(prepared) if _asynchronous(store)
                         else run_in_threadpool(store.query, prepared))
-    if key is not None and await published_state(store) != state:  # published meanwhile
+    # The state the answer was computed from, if the store says; else the state now.
+    if key is not None and (result.state or await published_state(store)) != state:
         key = None
         headers = {"Vary": SPARQL_VARY, "Cache-Control": "no-cache"} if get else headers
     size = result.size if result.path is not None else len(result.body)
@@ -143,6 +152,12 @@ async def _answer(params: Params, request: Request, settings: Settings,
     if result.path is None:  # a small answer, or a store that answers in memory
         return Response(result.body, media_type=result.media_type, headers=headers)
     return SpooledAnswer(result, settings.send_timeout, headers=headers)
+
+
+def _asynchronous(store: KnowledgeStore) -> TypeGuard[AsyncQueries]:
+    """Whether ``store`` answers on the event loop (an attribute read: a runtime protocol
+    check costs more than a small query's hand-off)."""
+    return callable(getattr(store, "query_async", None))
 
 
 def _decoded(raw: tuple[tuple[bytes, bytes], ...]) -> list[tuple[str, str]]:

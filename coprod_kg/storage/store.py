@@ -71,13 +71,16 @@ class QueryRequest:
 @dataclass(frozen=True)
 class QueryResult:
     """A fully serialised answer: the bytes (or, for a spooled request, the file holding
-    them, ``size`` bytes long, which the receiver deletes after use) and their media type."""
+    them, ``size`` bytes long, which the receiver deletes after use) and their media type;
+    ``state``: the published state it was computed from, when the store knows it (the
+    embedded server's queries read the snapshot of the state they were given)."""
 
     body: bytes
     media_type: str
     form: QueryForm
     path: Path | None = None
     size: int = 0
+    state: str | None = None
 
     def discard(self) -> None:
         """Delete the spool file, if any."""

@@ -14,10 +14,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import queue
 import signal
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -27,6 +26,7 @@ from coprod_kg.errors import CoprodError, QueryOutOfMemory, QueryTimeout
 from coprod_kg.fairness.budget import waiting_for_worker
 from coprod_kg.processes import worker_context
 from coprod_kg.sparql.spool import Spool
+from coprod_kg.storage.embedded.handout import Handout
 from coprod_kg.storage.embedded.oxigraph_store import DEFAULT_MAX_BYTES
 from coprod_kg.storage.embedded.public_view import snapshot_key
 from coprod_kg.storage.embedded.query_task import (
@@ -77,7 +77,7 @@ class WorkerPool:
         self.name = name
         self.barriers: tuple[str, ...] = ()
         self._context = worker_context()
-        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._idle: Handout[_Worker] = Handout()
         self._workers: dict[int, _Worker] = {}
         self._lock = threading.Lock()
         started = [self._spawn() for _ in range(size)]
@@ -139,11 +139,15 @@ class WorkerPool:
         :class:`QueryTimeout` if it passes the timeout, :class:`QueryOutOfMemory` if the worker
         died of its memory limit; either way the worker is replaced.
         """
-        try:
-            with waiting_for_worker():  # queueing is not charged to the client's budget
-                worker = self._idle.get(timeout=self.timeout)
-        except queue.Empty:
-            raise QueryTimeout(f"every {self.name} worker is busy; try again later") from None
+        with waiting_for_worker():  # queueing is not charged to the client's budget
+            worker = self._idle.take(self.timeout)
+        if worker is None:
+            raise self._busy()
+        return self._run_on(worker, task)
+
+    def _run_on(self, worker: _Worker, task: Task) -> object:
+        """:meth:`run` on ``worker`` (taken from the idle ones; given back, or its
+        replacement)."""
         try:
             self._await_ready(worker, START_SECONDS)
             self._send(worker, task)
@@ -160,20 +164,36 @@ class WorkerPool:
             self._idle.put(worker)
         return _outcome(status, payload)
 
-    async def run_async(self, task: Task) -> object:
-        """:meth:`run` on the event loop, without a thread while it can: an idle worker that
-        has started is sent the task, and its answer is awaited as its pipe becomes readable.
-        Without one (all busy, or starting), the task goes to :meth:`run` in a thread; so do
-        the slow repairs (replacing a worker that timed out or died)."""
+    async def run_async(self, task: Task,
+                        abandon: Callable[[], None] | None = None) -> object:
+        """:meth:`run` on the event loop, without a thread while it can: the request waits
+        for a worker in the pool's line (:mod:`~coprod_kg.storage.embedded.handout`), the
+        worker is sent the task, and its answer is awaited as its pipe becomes readable. A
+        worker still starting, and the slow repairs (replacing a worker that timed out or
+        died), go to a thread.
+
+        A request cancelled while it waits leaves the line. One cancelled once a worker has
+        its task does not hand the worker back before it answered (the next query would get
+        that answer); ``abandon`` is called when the answer is known to be for nobody: at
+        the cancellation while waiting, else once the worker is done."""
         try:
-            worker = self._idle.get_nowait()
-        except queue.Empty:
-            return await asyncio.to_thread(self.run, task)
-        if not worker.ready:
-            self._idle.put(worker)
-            return await asyncio.to_thread(self.run, task)
-        # Shielded: a cancelled request must not hand back a worker that still owes an answer.
-        return await asyncio.shield(self._exchange(worker, task))
+            with waiting_for_worker():  # queueing is not charged to the client's budget
+                worker = await self._idle.take_async(self.timeout)
+        except asyncio.CancelledError:
+            if abandon is not None:
+                abandon()
+            raise
+        if worker is None:
+            raise self._busy()
+        running: asyncio.Future[object] = asyncio.ensure_future(
+            self._exchange(worker, task) if worker.ready
+            else asyncio.to_thread(self._run_on, worker, task))
+        try:
+            return await asyncio.shield(running)
+        except asyncio.CancelledError:
+            if abandon is not None:
+                running.add_done_callback(lambda _: abandon())
+            raise
 
     async def _exchange(self, worker: _Worker, task: Task) -> object:
         """Send ``task`` to ``worker`` (taken from the idle ones), await its answer, put it (or
@@ -215,6 +235,9 @@ class WorkerPool:
         """Stop ``worker`` and start another in its place."""
         self._retire(worker, wait)
         return self._spawn()
+
+    def _busy(self) -> QueryTimeout:
+        return QueryTimeout(f"every {self.name} worker is busy; try again later")
 
     def _timeout(self) -> QueryTimeout:
         return QueryTimeout(f"the query ran longer than {self.timeout:g} s and was stopped")
@@ -291,6 +314,7 @@ class PooledStore:
             self.close()
             raise
         self.spool = Spool(spool_max_bytes, max_bytes)
+        self._manifest_file = str(manifest_path(store_dir))  # stat per request: no Path
         self._cached: _Published | None = None
         self._lock = threading.Lock()
 
@@ -302,7 +326,7 @@ class PooledStore:
     def _current(self) -> _Published | None:
         """The load manifest and what is derived from it, re-read only when the file changed."""
         try:
-            stat = manifest_path(self.store_dir).stat()
+            stat = os.stat(self._manifest_file)
         except FileNotFoundError:
             return None
         key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
@@ -325,33 +349,46 @@ class PooledStore:
         current = self._current()
         return None if current is None else current.state
 
-    def _task(self, request: QueryRequest) -> Task:
+    def _task(self, request: QueryRequest) -> tuple[Task, str]:
+        """The task for ``request`` on the published snapshot, and that snapshot's state."""
         current = self._current()
         if current is None:
             raise StoreNotReady(f"the store {self.store_dir} is not loaded; run `coprod-kg load`")
         path = self.spool.new_path() if request.spool else None
-        return Task(request, current.public, current.snapshot, str(path) if path else None)
+        return (Task(request, current.public, current.snapshot, str(path) if path else None),
+                current.state)
+
+    def _answered(self, task: Task, state: str, result: object) -> QueryResult:
+        assert isinstance(result, QueryResult)
+        self.spool.settled(task.spool, kept=result.path is not None)
+        return replace(result, state=state)
 
     def query(self, request: QueryRequest) -> QueryResult:
-        task = self._task(request)
+        task, state = self._task(request)
         try:
             result = self.pools[request.lane].run(task)
         except CoprodError:
-            _discard(task)
+            self._abandon(task)
             raise
-        assert isinstance(result, QueryResult)
-        return result
+        return self._answered(task, state, result)
 
     async def query_async(self, request: QueryRequest) -> QueryResult:
         """:meth:`query` awaited on the event loop (:meth:`WorkerPool.run_async`)."""
-        task = self._task(request)
+        task, state = self._task(request)
         try:
-            result = await self.pools[request.lane].run_async(task)
+            result = await self.pools[request.lane].run_async(
+                task, lambda: self._abandon(task))
         except CoprodError:
-            _discard(task)
+            self._abandon(task)
             raise
-        assert isinstance(result, QueryResult)
-        return result
+        return self._answered(task, state, result)
+
+    def _abandon(self, task: Task) -> None:
+        """Delete the task's spool file (a killed worker leaves it half-written; a request
+        that went away leaves a whole answer nobody will send)."""
+        if task.spool is not None:
+            Path(task.spool).unlink(missing_ok=True)
+            self.spool.settled(task.spool, kept=False)
 
     def graphs(self) -> list[GraphRecord]:
         manifest = self.manifest()
@@ -366,8 +403,3 @@ class PooledStore:
         if hasattr(self, "spool"):
             self.spool.close()
 
-
-def _discard(task: Task) -> None:
-    """Delete the task's spool file: a killed worker leaves it half-written."""
-    if task.spool is not None:
-        Path(task.spool).unlink(missing_ok=True)
