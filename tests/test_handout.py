@@ -153,3 +153,12 @@ def test_no_item_is_lost_or_shared_under_contention() -> None:
     assert shared == []
     assert sorted(handout.take_nowait() for _ in items) == items  # type: ignore[type-var]
     assert handout.take_nowait() is None
+
+
+def test_the_most_recently_given_back_item_is_taken_first() -> None:
+    """A worker that just answered has warm caches: it takes the next query."""
+    handout: Handout[str] = Handout()
+    for item in ("long-idle", "just-back"):
+        handout.put(item)
+    assert handout.take(1) == "just-back"
+    assert asyncio.run(handout.take_async(1)) == "long-idle"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TypeVar
 
 from coprod_kg.errors import NotAcceptable
@@ -202,6 +203,7 @@ def _pick(ranges: Sequence[MediaRange], candidates: Sequence[tuple[T, Sequence[s
 # --- the answer of a SPARQL query ---------------------------------------------------------
 
 
+@lru_cache(maxsize=1024)  # a pure function of a few strings, asked for every query
 def negotiate_query(form: QueryForm, accept: str | None, format_param: str | None = None
                     ) -> Format:
     """Choose the format to answer a query of ``form`` (the formats of :func:`negotiate`, with
