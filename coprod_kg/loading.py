@@ -40,7 +40,8 @@ from coprod_kg.errors import BadInput, ParseError
 from coprod_kg.rdf.namespaces import GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 from coprod_kg.rdf.sources import load_ontology, module_files, turtle_files
 from coprod_kg.rdf.terms import triple_to_oxigraph
-from coprod_kg.reasoning.entailment import Schema, close, fill, read_schema, write_derived
+from coprod_kg.reasoning.entailment import Schema, close
+from coprod_kg.reasoning.materialise import fill, read_schema, write_derived
 from coprod_kg.storage.backend import Backend
 from coprod_kg.storage.manifest import Manifest, StagedManifests, sha256_files
 from coprod_kg.storage.store import BulkGraphs, GraphRecord, GraphWriter

@@ -22,7 +22,8 @@ from coprod_kg.config import Settings, load_settings
 from coprod_kg.errors import CoprodError, ParseError
 from coprod_kg.loading import FILE_GRAPH_BASE, load_store
 from coprod_kg.rdf.terms import triple_to_oxigraph
-from coprod_kg.reasoning.entailment import Schema, entail, materialise, materialise_each
+from coprod_kg.reasoning.entailment import Schema, entail
+from coprod_kg.reasoning.materialise import materialise, materialise_each
 from coprod_kg.storage.embedded import public_view, writer
 from coprod_kg.storage.embedded.public_view import open_snapshot, read_state, snapshot_key
 from coprod_kg.storage.embedded.writer import OxigraphWriter

@@ -11,8 +11,8 @@ from rdflib.namespace import RDF, RDFS, SKOS
 from coprod_kg.config import load_settings
 from coprod_kg.rdf.sources import load_files, load_ontology, turtle_files
 from coprod_kg.reasoning.defined_classes import compile_defined_classes
-from coprod_kg.reasoning.entailment import compute_entailments
 from coprod_kg.reasoning.hermit import infer_memberships, java_available
+from coprod_kg.reasoning.materialise import compute_entailments
 
 SETTINGS = load_settings()
 CP = Namespace("https://w3id.org/coprod/ontology/")
@@ -83,3 +83,20 @@ def test_a_definition_outside_the_fragment_is_reported(tmp_path: Path) -> None:
         ex:Lonely owl:equivalentClass [ owl:complementOf ex:Social ] .""", format="turtle")
     compiled, failed = compile_defined_classes(onto)
     assert compiled == [] and failed == [EX.Lonely]
+
+
+def test_a_join_runs_again_when_the_round_before_derived_one_of_its_predicates() -> None:
+    """``y r x`` and ``z r y``, ``r`` the inverse of ``p``, ``p`` under the transitive ``q``:
+    the first round derives the ``p`` triples, the second their ``q`` triples, and only a run of
+    the transitive join in the third (its predicate is among what the second derived) gives
+    ``x q z``."""
+    owl = Namespace("http://www.w3.org/2002/07/owl#")
+    onto, data = Graph(), Graph()
+    onto.add((EX.r, owl.inverseOf, EX.p))
+    onto.add((EX.p, RDFS.subPropertyOf, EX.q))
+    onto.add((EX.q, RDF.type, owl.TransitiveProperty))
+    data.add((EX.y, EX.r, EX.x))
+    data.add((EX.z, EX.r, EX.y))
+    inferred = compute_entailments(onto, data)
+    assert {(EX.x, EX.p, EX.y), (EX.x, EX.q, EX.y), (EX.y, EX.q, EX.z)} <= set(inferred)
+    assert (EX.x, EX.q, EX.z) in inferred

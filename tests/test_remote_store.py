@@ -33,7 +33,7 @@ from coprod_kg.curation.visibility import curated_flags
 from coprod_kg.errors import BadInput, CoprodError, QueryTimeout
 from coprod_kg.rdf.formats import format_by_name
 from coprod_kg.rdf.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH
-from coprod_kg.reasoning.entailment import materialise
+from coprod_kg.reasoning.materialise import materialise
 from coprod_kg.storage.embedded.oxigraph_store import OxigraphStore
 from coprod_kg.storage.manifest import Manifest, manifest_to_json
 from coprod_kg.storage.remote.changes import WriteCounter

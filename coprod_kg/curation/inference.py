@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from coprod_kg.curation.model import CURATION_GRAPH, Status, VersionInfo
 from coprod_kg.curation.records import versions
 from coprod_kg.rdf.namespaces import CP, ONTOLOGY_GRAPH
-from coprod_kg.reasoning.entailment import materialise_each
+from coprod_kg.reasoning.materialise import materialise_each
 from coprod_kg.storage.store import GraphWriter
 
 

@@ -15,8 +15,9 @@ Queries never reason; they read these triples. The rules, applied to a fixed poi
   ``rdfs:subPropertyOf`` triples.
 
 The schema (the ontology graph, a few thousand triples) is read into Python once; the data
-side runs as SPARQL in the store (embedded or remote, through :class:`GraphWriter`), so the cost
-follows the engine, not rdflib.
+side runs as SPARQL in an in-memory store of the engine, so the cost follows the engine, not
+rdflib. Reading the inputs from a store (embedded or remote, through :class:`GraphWriter`) and
+writing the result back: :mod:`coprod_kg.reasoning.materialise`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Protocol
 
 import pyoxigraph as ox
@@ -33,9 +35,8 @@ from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 from rdflib.term import Node
 
-from coprod_kg.rdf.terms import Row, to_rdflib, triple_to_oxigraph
+from coprod_kg.rdf.terms import Row
 from coprod_kg.reasoning.defined_classes import CompiledClass, compile_defined_classes
-from coprod_kg.storage.store import BulkGraphs
 
 MAX_ROUNDS = 20  # the rules are monotone; the bundled data reaches its fixed point in three
 INSERT_BATCH = 20_000  # triples per INSERT DATA request
@@ -171,16 +172,23 @@ class Rule:
     where: str = ""
     premise: str = ""
 
-    def touched_by(self, scratch: ox.Store, trigger: str) -> bool:
-        """Whether graph ``trigger`` of ``scratch`` has a triple this join could match."""
-        if "?anyP" in self.where or "*" in self.where:  # any predicate, or a path through
-            return True                                 # the hierarchy: assume it does
-        iris = " ".join(dict.fromkeys(f"<{iri}>" for iri in _IRI.findall(self.where)))
-        if not iris:
-            return True
-        result = scratch.query(f"ASK {{ GRAPH <{trigger}> {{ {{ ?s ?p ?o VALUES ?p {{ {iris} }} }}"
-                               f" UNION {{ ?s a ?c VALUES ?c {{ {iris} }} }} }} }}")
-        return bool(result)
+    @cached_property
+    def iris(self) -> frozenset[str] | None:
+        """The IRIs of the join's pattern; ``None`` when any predicate could match it (a
+        variable predicate, or a path through the hierarchy), or it names none."""
+        if "?anyP" in self.where or "*" in self.where:
+            return None
+        return frozenset(_IRI.findall(self.where)) or None
+
+    def touched_by(self, present: frozenset[str]) -> bool:
+        """Whether a graph whose predicates and classes are ``present``
+        (:func:`predicates_and_classes`) has a triple this join could match.
+
+        >>> rule = Rule("?x a <urn:D> .", "?x <urn:p> ?y . ?y a <urn:C> .")
+        >>> rule.touched_by(frozenset({"urn:C"})), rule.touched_by(frozenset({"urn:q"}))
+        (True, False)
+        """
+        return self.iris is None or not self.iris.isdisjoint(present)
 
     def update(self, trigger: str | None, delta: str) -> str:
         """The rule as one SPARQL Update; ``trigger``: the graph of the previous round's new
@@ -227,6 +235,15 @@ def _rules(schema: Schema) -> list[Rule]:
     return rules
 
 
+def predicates_and_classes(scratch: ox.Store, graph: str) -> frozenset[str]:
+    """The IRIs used as predicate, or as class (object of ``rdf:type``), in ``graph``: one
+    read per round, which every join's :meth:`Rule.touched_by` then looks at."""
+    result = scratch.query(f"SELECT DISTINCT ?i WHERE {{ GRAPH <{graph}> {{ {{ ?s ?i ?o }} "
+                           f"UNION {{ ?s a ?i }} }} FILTER(isIRI(?i)) }}")
+    assert isinstance(result, ox.QuerySolutions)
+    return frozenset(row["i"].value for row in result)
+
+
 def _count(scratch: ox.Store, graph: str) -> int:
     result = scratch.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
     assert isinstance(result, ox.QuerySolutions)
@@ -257,8 +274,9 @@ def close(scratch: ox.Store, schema: Schema, start: str | None = None) -> int:
     for step in range(MAX_ROUNDS):
         trigger = start if step == 0 else f"{DELTA}{step}"
         delta = f"{DELTA}{step + 1}"
+        present = None if trigger is None else predicates_and_classes(scratch, trigger)
         for rule in rules:
-            if rule.premise or trigger is None or rule.touched_by(scratch, trigger):
+            if rule.premise or present is None or rule.touched_by(present):
                 scratch.update(rule.update(trigger, delta))
         if step > 0:
             scratch.update(f"DROP SILENT GRAPH <{trigger}>")
@@ -280,30 +298,8 @@ def _hierarchy_triples(schema: Schema) -> set[ox.Triple]:
     return triples
 
 
-def _insert(engine: GraphWriter, target: str, triples: Iterable[ox.Triple]) -> None:
-    batch: list[str] = []
-    for triple in triples:
-        batch.append(f"{triple.subject} {triple.predicate} {triple.object} .")
-        if len(batch) >= INSERT_BATCH:
-            engine.update(f"INSERT DATA {{ GRAPH <{target}> {{ {chr(10).join(batch)} }} }}")
-            batch = []
-    if batch:
-        engine.update(f"INSERT DATA {{ GRAPH <{target}> {{ {chr(10).join(batch)} }} }}")
-
-
-def read_schema(engine: GraphWriter, ontology_graph: str) -> Schema:
-    """The rules' view of the ontology stored in graph ``ontology_graph``."""
-    ontology = Graph()
-    triples = engine.graph_triples(ontology_graph)
-    for triple in triples:
-        ontology.add((to_rdflib(triple.subject), to_rdflib(triple.predicate),
-                      to_rdflib(triple.object)))
-    schema = Schema.of(ontology)
-    schema.quads = tuple(_default_quads(triples))
-    return schema
-
-
-def _default_quads(triples: Iterable[ox.Triple]) -> list[ox.Quad]:
+def default_quads(triples: Iterable[ox.Triple]) -> list[ox.Quad]:
+    """``triples`` as quads of the default graph (the scratch store's input)."""
     default = ox.DefaultGraph()
     return [ox.Quad(t.subject, t.predicate, t.object, default) for t in triples]
 
@@ -316,132 +312,6 @@ def entail(triples: Iterable[ox.Triple], schema: Schema) -> set[ox.Triple]:
     labels, so an entailment about a blank node of ``triples`` names the same node.
     """
     scratch = ox.Store()
-    scratch.bulk_extend(_default_quads(triples))
+    scratch.bulk_extend(default_quads(triples))
     close(scratch, schema)
     return {q.triple for q in scratch.quads_for_pattern(None, None, None, DERIVED)}
-
-
-def fill(engine: GraphWriter, scratch: ox.Store, graphs: Iterable[str],
-         into: ox.NamedNode | ox.DefaultGraph | None = None) -> None:
-    """Add the triples of ``graphs`` (read from ``engine``) to graph ``into`` (by default the
-    default graph) of ``scratch``."""
-    into = into or ox.DefaultGraph()
-    for name in dict.fromkeys(graphs):
-        if isinstance(engine, BulkGraphs):
-            engine.copy_graph_into(name, scratch, into)
-        else:
-            scratch.bulk_extend([ox.Quad(t.subject, t.predicate, t.object, into)
-                                 for t in engine.graph_triples(name)])
-
-
-def write_derived(engine: GraphWriter, scratch: ox.Store, target: str) -> int:
-    """Replace graph ``target`` of ``engine`` by what :func:`close` derived in ``scratch``."""
-    if isinstance(engine, BulkGraphs):
-        return engine.replace_graph_from(target, scratch, DERIVED)
-    known = sorted((q.triple for q in scratch.quads_for_pattern(None, None, None, DERIVED)),
-                   key=str)
-    replace_graph = getattr(engine, "replace_graph", None)  # a Graph Store: bounded requests
-    if replace_graph is not None:
-        replace_graph(target, known)
-        return len(known)
-    engine.update(f"DROP SILENT GRAPH <{target}>")
-    _insert(engine, target, known)
-    return len(known)
-
-
-def materialise(engine: GraphWriter, ontology_graph: str, sources: Iterable[str],
-                target: str, schema: Schema | None = None,
-                scratch: ox.Store | None = None, filled: Iterable[str] = ()) -> int:
-    """Replace graph ``target`` by the entailments of the ontology plus ``sources``.
-
-    The inputs are read from ``engine`` into a scratch in-memory store (``scratch``: one the
-    caller already filled with the graphs ``filled``, which are not read again), the rules run
-    there (:func:`close`), and only the result is written back. Returns the triple count. Pass
-    ``schema`` (from :func:`read_schema`) to reuse it across several calls.
-    """
-    schema = schema or read_schema(engine, ontology_graph)
-    scratch = scratch if scratch is not None else ox.Store()
-    done = {target, *filled}
-    if ontology_graph not in done and schema.quads:
-        scratch.bulk_extend(schema.quads)
-        done.add(ontology_graph)
-    fill(engine, scratch, [g for g in [ontology_graph, *sources] if g not in done])
-    close(scratch, schema)
-    return write_derived(engine, scratch, target)
-
-
-#: The scratch graphs of :func:`materialise_each`: the ontology's own entailments, one
-#: version's triples, and those of them the closed ontology did not hold yet.
-ONTOLOGY_DERIVED, INPUT, ADDED = (f"urn:coprod:{n}" for n in ("ontology-derived", "input",
-                                                              "added"))
-
-
-def materialise_each(engine: GraphWriter, ontology_graph: str,
-                     jobs: Sequence[tuple[str, str]], schema: Schema | None = None) -> list[int]:
-    """For each ``(source, target)`` of ``jobs``, what :func:`materialise` of ``[source]`` into
-    ``target`` does, with the ontology's closure computed once for all of them.
-
-    The scratch store keeps the ontology closed under the rules (its entailments E also in a
-    graph of their own). Each source's triples are added to it, the rules run from those only,
-    and the target gets E minus the source's triples, plus what the rules derived: exactly the
-    entailments of the ontology and the source, not asserted in either. Then the source's
-    triples and what they derived leave the default graph, which is the closed ontology again.
-    """
-    if not jobs:
-        return []
-    schema = schema or read_schema(engine, ontology_graph)
-    scratch = ox.Store()
-    if schema.quads:
-        scratch.bulk_extend(schema.quads)
-    else:
-        fill(engine, scratch, [ontology_graph])
-    close(scratch, schema)
-    scratch.update(f"MOVE <{DERIVED.value}> TO <{ONTOLOGY_DERIVED}>")
-    counts: list[int] = []
-    for source, target in jobs:
-        fill(engine, scratch, [source], ox.NamedNode(INPUT))
-        scratch.update(f"INSERT {{ ?s ?p ?o . GRAPH <{ADDED}> {{ ?s ?p ?o }} }} WHERE {{ "
-                       f"GRAPH <{INPUT}> {{ ?s ?p ?o }} FILTER NOT EXISTS {{ ?s ?p ?o }} }}")
-        close(scratch, schema, start=ADDED)
-        for graph in (DERIVED.value, ADDED):  # back to the closed ontology
-            scratch.update(f"DELETE {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
-        scratch.update(f"INSERT {{ GRAPH <{DERIVED.value}> {{ ?s ?p ?o }} }} WHERE {{ "
-                       f"GRAPH <{ONTOLOGY_DERIVED}> {{ ?s ?p ?o }} "
-                       f"FILTER NOT EXISTS {{ GRAPH <{INPUT}> {{ ?s ?p ?o }} }} }}")
-        counts.append(write_derived(engine, scratch, target))
-        for graph in (DERIVED.value, INPUT, ADDED):
-            scratch.update(f"DROP SILENT GRAPH <{graph}>")
-    return counts
-
-
-def compute_entailments(ontology: Graph, data: Graph) -> Graph:
-    """The entailments of ``ontology`` + ``data`` as an rdflib graph (for small inputs, tests).
-
-    >>> from rdflib import Namespace
-    >>> ex = Namespace("http://example.org/")
-    >>> onto, data = Graph(), Graph()
-    >>> _ = onto.add((ex.Cat, RDFS.subClassOf, ex.Animal))
-    >>> _ = data.add((ex.tom, RDF.type, ex.Cat))
-    >>> (ex.tom, RDF.type, ex.Animal) in compute_entailments(onto, data)
-    True
-    """
-    # Imported here: the curation package builds on this module.
-    from coprod_kg.storage.embedded.writer import OxigraphWriter
-
-    store = ox.Store()
-    names = {"ontology": "urn:coprod:ontology", "data": "urn:coprod:data",
-             "inferred": "urn:coprod:inferred"}
-    for graph, name in ((ontology, names["ontology"]), (data, names["data"])):
-        node = ox.NamedNode(name)
-        quads = []
-        for s, p, o in graph:
-            triple = triple_to_oxigraph(s, p, o)
-            quads.append(ox.Quad(triple.subject, triple.predicate, triple.object, node))
-        store.extend(quads)
-    materialise(OxigraphWriter.over(store), names["ontology"], [names["data"]],
-                names["inferred"])
-    inferred = Graph()
-    for quad in store.quads_for_pattern(None, None, None, ox.NamedNode(names["inferred"])):
-        inferred.add((to_rdflib(quad.subject), to_rdflib(quad.predicate),
-                      to_rdflib(quad.object)))
-    return inferred

@@ -1,7 +1,8 @@
 """Load-time helpers for the remote back end: copies of whole stores.
 
-(Entailments need nothing special: :func:`coprod_kg.reasoning.entailment.materialise` runs its rules
-through any :class:`~coprod_kg.reasoning.entailment.GraphWriter`, and :class:`RemoteWriter` is one.)
+(Entailments need nothing special: :func:`coprod_kg.reasoning.materialise.materialise` runs
+its rules through any :class:`~coprod_kg.reasoning.entailment.GraphWriter`, and
+:class:`RemoteWriter` is one.)
 """
 
 from __future__ import annotations
