@@ -184,12 +184,14 @@ def markdown(results: dict[str, Any]) -> str:
         f"Throughput: `wrk -t{meta['main'][0]} -c{meta['main'][1]}`, {meta['wrk_duration']:g} s "
         f"per run after a {meta['warmup']:g} s warm-up, {meta['repeats']} run(s) per server "
         "and scenario, servers alternating; the median run is reported. Client check: one more "
-        f"run with `-t{meta['check'][0]} -c{meta['check'][1]}`.", "",
-        f"Machine load (1-minute load average) during the run: {min(loads):.1f}-"
-        f"{max(loads):.1f} on {cpus} CPUs."
-        + (" **Other jobs shared this machine during the run: read every figure as ±30 %, "
-           "and the ratios (servers alternating) as more stable than the absolute rates.**"
-           if shared else ""), "",
+        f"run with `-t{meta['check'][0]} -c{meta['check'][1]}`. coprod-kg runs without its "
+        "per-client limits and its access log (`COPROD_CLIENT_CONCURRENCY=0`, "
+        "`COPROD_CLIENT_QUERY_SECONDS=0`, `COPROD_ACCESS_LOG=0`): the peers have neither.", "",
+        f"Machine load (1-minute load average, the bench's own servers and wrk included) during "
+        f"the run: {min(loads):.1f}-{max(loads):.1f} on {cpus} CPUs."
+        + (" **Above 0.75 per CPU, other jobs may have shared the machine: read every figure "
+           "as ±30 %, and the ratios (servers alternating) as more stable than the absolute "
+           "rates.**" if shared else ""), "",
         "## Done-when figures (issue 14)", "",
         "The last column divides each server's requests by the CPU time its processes used "
         "(server and workers): on a shared machine the CPU a server gets varies, its work per "
