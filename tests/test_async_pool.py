@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from coprod_kg.errors import QueryTimeout
-from coprod_kg.storage.embedded.query_worker import PooledStore
+from coprod_kg.storage.embedded.pooled_store import PooledStore
 from coprod_kg.storage.store import AsyncQueries, prepare
 
 ENDLESS = ("SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . "
@@ -109,3 +109,23 @@ def test_a_cancelled_request_leaves_no_answer_file(pooled: PooledStore) -> None:
     assert len(pool._idle) == 1
     assert list(pooled.spool.directory.iterdir()) == []
     assert pooled.spool.used() == 0 and pooled.spool._kept == set()
+
+
+def test_a_worker_busy_when_its_loop_shuts_down_is_replaced_not_given_back(
+        pooled: PooledStore) -> None:
+    """``asyncio.run`` cancels every task as it ends, the shielded exchange with a worker
+    too: that worker still owes the endless query's answer, so it must not serve the next."""
+    async def leave_it_running() -> None:
+        running = asyncio.ensure_future(pooled.query_async(prepare(ENDLESS, lane="public")))
+        await asyncio.sleep(0.5)  # the one worker has the endless query; the loop ends
+        assert not running.done()
+
+    asyncio.run(leave_it_running())
+    pool = pooled.pools["public"]
+    assert len(pool._idle) == 1
+
+    async def count() -> object:
+        return _value((await pooled.query_async(prepare(COUNT, lane="public"))).body)
+
+    expected = _value(pooled.query(prepare(COUNT, lane="public")).body)
+    assert asyncio.run(count()) == expected

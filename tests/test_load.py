@@ -14,7 +14,7 @@ from coprod_kg.config import Settings
 from coprod_kg.errors import BadInput, ParseError
 from coprod_kg.loading import FILE_GRAPH_BASE, load_store
 from coprod_kg.rdf.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH
-from coprod_kg.storage.embedded.query_worker import PooledStore
+from coprod_kg.storage.embedded.pooled_store import PooledStore
 from coprod_kg.storage.store import prepare
 
 MINI = Path(__file__).parent / "fixtures" / "mini"

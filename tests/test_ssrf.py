@@ -25,7 +25,7 @@ from api.app import create_app
 from coprod_kg.config import Settings
 from coprod_kg.sparql.safety import SERVICE_REFUSED
 from coprod_kg.sparql.sandbox import install_barriers, network_is_closed
-from coprod_kg.storage.embedded.query_worker import PooledStore
+from coprod_kg.storage.embedded.pooled_store import PooledStore
 
 #: Spellings of SERVICE, LOAD and updates; ``{T}`` is the listener's URL, ``{B}`` its base.
 CORPUS: tuple[str, ...] = (

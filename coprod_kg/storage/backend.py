@@ -191,7 +191,7 @@ class Backend:
                                manifest_ttl=settings.remote_state_ttl,
                                union_min=settings.remote_union_graphs)
         if pooled:
-            from coprod_kg.storage.embedded.query_worker import PooledStore
+            from coprod_kg.storage.embedded.pooled_store import PooledStore
 
             return PooledStore(settings.store, settings.query_workers, settings.query_timeout,
                                settings.max_results, settings.max_response_bytes,

@@ -3,7 +3,7 @@
 :class:`KnowledgeStore` answers queries (in the engine's own serialisation, never re-parsed) and
 lists the public graphs. It is backed by an embedded pyoxigraph store
 (:mod:`coprod_kg.storage.embedded.oxigraph_store`, and
-:mod:`coprod_kg.storage.embedded.query_worker` for the server's sandboxed, time- and memory-limited
+:mod:`coprod_kg.storage.embedded.pooled_store` for the server's sandboxed, time- and memory-limited
 worker processes) or by a remote SPARQL server (:mod:`coprod_kg.storage.remote.store`).
 :class:`GraphReader` and :class:`GraphWriter` are the one protocol pair for reading and writing
 whole graphs and update requests, on either back end.

@@ -127,8 +127,9 @@ class Handout(Generic[T]):
         if not isinstance(joined, _Waiting):
             return joined
         assert joined.future is not None
-        try:
-            await asyncio.wait_for(joined.future, timeout)
+        try:  # not wait_for: it returns a result that came with a cancellation (3.11)
+            async with asyncio.timeout(timeout):
+                await joined.future
         except TimeoutError:
             pass
         except asyncio.CancelledError:

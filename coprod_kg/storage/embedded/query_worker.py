@@ -1,12 +1,13 @@
-"""The server's pools of sandboxed query worker processes, and the store that uses them.
+"""The server's pools of sandboxed query worker processes (the store that uses them:
+:mod:`coprod_kg.storage.embedded.pooled_store`).
 
 Each query goes to a worker process (:mod:`coprod_kg.storage.embedded.query_task`) which can be
 killed: a worker that passes the deadline is killed and replaced; one that runs out of memory
 dies (the engine aborts) and is replaced too; the others keep serving. A pool with no store
 directory only checks queries (the remote back end).
 
-The server has one pool per lane (:data:`~coprod_kg.storage.store.Lane`): the site's own reads never
-wait behind anonymous ``/sparql`` queries.
+The server has one pool per lane (:data:`~coprod_kg.storage.store.Lane`): the site's own
+reads never wait behind anonymous ``/sparql`` queries.
 """
 
 from __future__ import annotations
@@ -20,31 +21,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from pathlib import Path
 
 from coprod_kg.errors import CoprodError, QueryOutOfMemory, QueryTimeout
 from coprod_kg.fairness.budget import waiting_for_worker
 from coprod_kg.processes import worker_context
-from coprod_kg.sparql.spool import Spool
 from coprod_kg.storage.embedded.handout import Handout
-from coprod_kg.storage.embedded.oxigraph_store import DEFAULT_MAX_BYTES
-from coprod_kg.storage.embedded.public_view import snapshot_key
 from coprod_kg.storage.embedded.query_task import (
     Task,
     WorkerConfig,
     out_of_memory,
     worker_main,
 )
-from coprod_kg.storage.manifest import Manifest, manifest_path, read_manifest
 from coprod_kg.storage.store import (
-    GraphRecord,
-    Lane,
     QueryRequest,
-    QueryResult,
-    StoreNotReady,
 )
 
-__all__ = ["PooledStore", "WorkerConfig", "WorkerPool", "check_task"]
+__all__ = ["WorkerConfig", "WorkerPool", "check_task"]
 
 log = logging.getLogger(__name__)
 
@@ -147,20 +139,26 @@ class WorkerPool:
 
     def _run_on(self, worker: _Worker, task: Task) -> object:
         """:meth:`run` on ``worker`` (taken from the idle ones; given back, or its
-        replacement)."""
+        replacement: never a worker that still owes an answer, or could not start)."""
+        settled = False  # whether ``worker`` can take the next task
         try:
             self._await_ready(worker, START_SECONDS)
             self._send(worker, task)
             if not worker.conn.poll(self.timeout):
-                worker = self._replace(worker)
+                worker, settled = self._replace(worker), True
                 raise self._timeout()
             status, payload = worker.conn.recv()
+            settled = True
             if isinstance(payload, QueryOutOfMemory):  # the worker exits: replace it
-                worker = self._replace(worker, wait=5)
+                settled = False
+                worker, settled = self._replace(worker, wait=5), True
         except (EOFError, BrokenPipeError, ConnectionResetError) as exc:
             worker, error = self._died(worker, exc)
+            settled = True
             raise error from exc
         finally:
+            if not settled:
+                worker = self._replace(worker)
             self._idle.put(worker)
         return _outcome(status, payload)
 
@@ -197,28 +195,41 @@ class WorkerPool:
 
     async def _exchange(self, worker: _Worker, task: Task) -> object:
         """Send ``task`` to ``worker`` (taken from the idle ones), await its answer, put it (or
-        its replacement) back."""
+        its replacement) back. A worker that still owes an answer when this ends otherwise (the
+        loop shutting down cancels it) is replaced, never given back: the next query would
+        get that answer."""
         loop = asyncio.get_running_loop()
         answered: asyncio.Future[None] = loop.create_future()
-        fd = worker.conn.fileno()
+        settled = False  # whether ``worker`` can take the next task
         try:
+            fd = worker.conn.fileno()
             self._send(worker, task)
             loop.add_reader(fd, _settle, answered)
+            timed_out = False
             try:
-                await asyncio.wait_for(answered, self.timeout)
+                async with asyncio.timeout(self.timeout):
+                    await answered
             except TimeoutError:
-                worker = await asyncio.to_thread(self._replace, worker)
-                raise self._timeout() from None
+                timed_out = True
             finally:
-                loop.remove_reader(fd)
-                os.set_blocking(fd, True)  # uvloop made it non-blocking; recv reads it whole
+                _unwatch(loop, fd)  # before the pipe (and its number) can be closed
+            if timed_out:
+                worker = await asyncio.to_thread(self._replace, worker)
+                settled = True
+                raise self._timeout()
             status, payload = worker.conn.recv()
+            settled = True
             if isinstance(payload, QueryOutOfMemory):
+                settled = False
                 worker = await asyncio.to_thread(self._replace, worker, 5)
+                settled = True
         except (EOFError, BrokenPipeError, ConnectionResetError) as exc:
             worker, error = await asyncio.to_thread(self._died, worker, exc)
+            settled = True
             raise error from exc
         finally:
+            if not settled:
+                worker = self._replace(worker)
             self._idle.put(worker)
         return _outcome(status, payload)
 
@@ -262,6 +273,12 @@ class WorkerPool:
             worker.conn.close()
 
 
+def _unwatch(loop: asyncio.AbstractEventLoop, fd: int) -> None:
+    """Stop watching a worker's pipe; uvloop made it non-blocking, and recv reads it whole."""
+    if loop.remove_reader(fd):
+        os.set_blocking(fd, True)
+
+
 def _settle(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
@@ -278,128 +295,3 @@ def _outcome(status: str, payload: object) -> object:
 def check_task(request: QueryRequest, public: Sequence[str]) -> Task:
     """A task that only parses and checks ``request`` (its answer is a :class:`Plan`)."""
     return Task(request, tuple(public), None)
-
-
-@dataclass(frozen=True)
-class _Published:
-    """The manifest as last read, with what every query needs from it (computed once)."""
-
-    file: tuple[int, int, int]  #: mtime, size and inode of the manifest file
-    manifest: Manifest
-    state: str  #: the published state (answer keys)
-    snapshot: str  #: the key of its public snapshot
-    public: tuple[str, ...]  #: its public graphs
-
-
-class PooledStore:
-    """The server's :class:`~coprod_kg.storage.store.KnowledgeStore`: queries run in sandboxed
-    worker
-    pools, one per lane (``workers`` for ``/sparql``, ``site_workers`` for the site)."""
-
-    local_state = True
-
-    def __init__(self, store_dir: Path, workers: int, timeout: float, max_results: int,
-                 max_bytes: int = DEFAULT_MAX_BYTES, *, site_workers: int = 1,
-                 memory_mb: int = 0, allow_unsandboxed: bool = False,
-                 spool_max_bytes: int = 4 * DEFAULT_MAX_BYTES,
-                 check_queries: bool = True) -> None:
-        self.store_dir = store_dir
-        config = WorkerConfig(str(store_dir), max_results, max_bytes, memory_mb,
-                              allow_unsandboxed, min(10.0, timeout / 2), check_queries)
-        self.pools: dict[Lane, WorkerPool] = {}
-        try:
-            self.pools["public"] = WorkerPool(config, workers, timeout, "query")
-            self.pools["site"] = WorkerPool(config, site_workers, timeout, "site")
-        except CoprodError:
-            self.close()
-            raise
-        self.spool = Spool(spool_max_bytes, max_bytes)
-        self._manifest_file = str(manifest_path(store_dir))  # stat per request: no Path
-        self._cached: _Published | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def pool(self) -> WorkerPool:
-        """The pool of ``/sparql`` (the public lane)."""
-        return self.pools["public"]
-
-    def _current(self) -> _Published | None:
-        """The load manifest and what is derived from it, re-read only when the file changed."""
-        try:
-            stat = os.stat(self._manifest_file)
-        except FileNotFoundError:
-            return None
-        key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
-        with self._lock:
-            if self._cached is None or self._cached.file != key:
-                manifest = read_manifest(self.store_dir)
-                if manifest is None:
-                    return None
-                self._cached = _Published(key, manifest, manifest.public_state(),
-                                          snapshot_key(manifest),
-                                          tuple(manifest.public_graphs()))
-            return self._cached
-
-    def manifest(self) -> Manifest | None:
-        """The load manifest, re-read only when the file changed."""
-        current = self._current()
-        return None if current is None else current.manifest
-
-    def published_state(self) -> str | None:
-        current = self._current()
-        return None if current is None else current.state
-
-    def _task(self, request: QueryRequest) -> tuple[Task, str]:
-        """The task for ``request`` on the published snapshot, and that snapshot's state."""
-        current = self._current()
-        if current is None:
-            raise StoreNotReady(f"the store {self.store_dir} is not loaded; run `coprod-kg load`")
-        path = self.spool.new_path() if request.spool else None
-        return (Task(request, current.public, current.snapshot, str(path) if path else None),
-                current.state)
-
-    def _answered(self, task: Task, state: str, result: object) -> QueryResult:
-        assert isinstance(result, QueryResult)
-        self.spool.settled(task.spool, kept=result.path is not None)
-        return replace(result, state=state)
-
-    def query(self, request: QueryRequest) -> QueryResult:
-        task, state = self._task(request)
-        try:
-            result = self.pools[request.lane].run(task)
-        except CoprodError:
-            self._abandon(task)
-            raise
-        return self._answered(task, state, result)
-
-    async def query_async(self, request: QueryRequest) -> QueryResult:
-        """:meth:`query` awaited on the event loop (:meth:`WorkerPool.run_async`)."""
-        task, state = self._task(request)
-        try:
-            result = await self.pools[request.lane].run_async(
-                task, lambda: self._abandon(task))
-        except CoprodError:
-            self._abandon(task)
-            raise
-        return self._answered(task, state, result)
-
-    def _abandon(self, task: Task) -> None:
-        """Delete the task's spool file (a killed worker leaves it half-written; a request
-        that went away leaves a whole answer nobody will send)."""
-        if task.spool is not None:
-            Path(task.spool).unlink(missing_ok=True)
-            self.spool.settled(task.spool, kept=False)
-
-    def graphs(self) -> list[GraphRecord]:
-        manifest = self.manifest()
-        return [] if manifest is None else [manifest.graphs[n] for n in manifest.public_graphs()]
-
-    def ready(self) -> bool:
-        return self.manifest() is not None
-
-    def close(self) -> None:
-        for pool in self.pools.values():
-            pool.close()
-        if hasattr(self, "spool"):
-            self.spool.close()
-
