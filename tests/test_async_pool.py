@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -129,3 +130,18 @@ def test_a_worker_busy_when_its_loop_shuts_down_is_replaced_not_given_back(
 
     expected = _value(pooled.query(prepare(COUNT, lane="public")).body)
     assert asyncio.run(count()) == expected
+
+
+def test_under_uvloop_a_workers_pipe_is_blocking_again_after_each_answer(
+        pooled: PooledStore) -> None:
+    """uvloop makes a watched pipe non-blocking: a reply that arrives in parts would then
+    fail half-read (``BlockingIOError``). The server runs on uvloop, so the test does too."""
+    uvloop = pytest.importorskip("uvloop")
+
+    async def ask() -> object:
+        return _value((await pooled.query_async(prepare(COUNT, lane="public"))).body)
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        assert runner.run(ask()) == _value(pooled.query(prepare(COUNT, lane="public")).body)
+    for worker in pooled.pools["public"]._workers.values():
+        assert os.get_blocking(worker.conn.fileno())

@@ -274,9 +274,10 @@ class WorkerPool:
 
 
 def _unwatch(loop: asyncio.AbstractEventLoop, fd: int) -> None:
-    """Stop watching a worker's pipe; uvloop made it non-blocking, and recv reads it whole."""
-    if loop.remove_reader(fd):
-        os.set_blocking(fd, True)
+    """Stop watching a worker's (open) pipe. uvloop made it non-blocking, and recv reads a
+    reply whole: blocking again, whatever ``remove_reader`` returns (uvloop's returns None)."""
+    loop.remove_reader(fd)
+    os.set_blocking(fd, True)
 
 
 def _settle(future: asyncio.Future[None]) -> None:
