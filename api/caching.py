@@ -1,8 +1,8 @@
 """HTTP caching of answers: strong entity tags, ``304 Not Modified`` and the in-process cache.
 
 Every GET answer of ``/sparql``, of the linked-data documents (cases, concepts, sources, claims,
-the ontology), of the pages and of VoID carries a strong ``ETag``: a digest
-(:func:`coprod_kg.caching.answers.answer_key`) of the site (version, addresses, templates), the
+the ontology), of the pages and of VoID carries a strong ``ETag``: a digest (its key,
+:mod:`api.answer_keys`) of the site (version, addresses, templates), the
 published state (:meth:`~coprod_kg.storage.store.KnowledgeStore.published_state`) and the
 request (path, query string or query text and dataset, the format negotiated or asked for, the
 page language). ``Cache-Control: public, no-cache`` lets clients and proxies keep it and
@@ -27,30 +27,30 @@ anonymous ``GET /sparql`` it does not answer goes to the lean route it is given
 
 from __future__ import annotations
 
-import hashlib
 import re
-from collections.abc import Callable, Iterable, MutableMapping
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Iterable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request, cookie_parser
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from coprod_kg import __version__
-from coprod_kg.caching.answers import AnswerCache, CachedAnswer, answer_key, entity_tag
+from coprod_kg.caching.answers import AnswerCache, CachedAnswer, entity_tag
 from coprod_kg.config import Settings
-from coprod_kg.errors import CoprodError, TooManyRequests
+from coprod_kg.errors import TooManyRequests
 from coprod_kg.fairness.clients import client_key
-from coprod_kg.rdf.conneg import negotiate_query
-from coprod_kg.rdf.formats import QueryForm
 from coprod_kg.storage.store import KnowledgeStore
 
+from .answer_keys import (
+    SPARQL_GET,
+    Answers,
+    SparqlGet,
+    answers_for,
+    page_key,
+    published_state,
+    sparql_params_key,
+)
 from .budget import fairness
-from .rendering import LANG_COOKIE, TEMPLATES_DIR
-from .views.i18n import choose_language
 
 #: Revalidate every time (the state may have changed), but keep it: shared caches too.
 PUBLIC = "public, no-cache"
@@ -85,89 +85,6 @@ def if_none_match(header: str | None, etag: str) -> bool:
     return False
 
 
-@lru_cache(maxsize=8)
-def _templates_digest(folder: str) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(TEMPLATES_DIR.rglob("*")):
-        if path.is_file():
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def site_identity(settings: Settings) -> str:
-    """What every answer depends on besides the state and the request: the code's version,
-    the public address and base IRI, and the page templates."""
-    return "|".join((__version__, settings.public_url, settings.base_iri,
-                     _templates_digest(str(TEMPLATES_DIR))))
-
-
-@dataclass
-class Answers:
-    """The app's answer cache and site identity (made once per app by :func:`answers_for`)."""
-
-    settings: Settings
-    cache: AnswerCache
-    site: str
-
-
-def answers_for(app: Any) -> Answers:
-    """The :class:`Answers` of ``app`` (rebuilt when its settings object changes)."""
-    settings: Settings = app.state.settings
-    current: Answers | None = getattr(app.state, "answers", None)
-    if current is None or current.settings is not settings:
-        current = Answers(settings, AnswerCache(settings.answer_cache_bytes),
-                          site_identity(settings))
-        app.state.answers = current
-    return current
-
-
-async def published_state(store: KnowledgeStore | None) -> str | None:
-    """The store's published state (``None``: unknown, so nothing is cached or tagged); read on
-    the event loop when it is a local file, else in a thread."""
-    read: Callable[[], str | None] | None = getattr(store, "published_state", None)
-    if read is None:
-        return None
-    if getattr(store, "local_state", False):
-        return read()
-    return await run_in_threadpool(read)
-
-
-@lru_cache(maxsize=512)
-def sparql_variant(accept: str | None, format_param: str | None) -> str:
-    """The formats a query of each form would be answered in: what the answer's bytes depend on
-    among the client's format wishes (so two spellings of one wish share an answer)."""
-    chosen = []
-    for form in QueryForm:
-        try:
-            chosen.append(negotiate_query(form, accept, format_param).name)
-        except CoprodError as exc:  # answered with an error, which is never kept
-            chosen.append(f"!{type(exc).__name__}")
-    return ",".join(chosen)
-
-
-def sparql_key(site: str, state: str, query: str, default_graphs: Iterable[str],
-               named_graphs: Iterable[str], accept: str | None,
-               format_param: str | None) -> str:
-    """The key (and entity tag) of a SPARQL query's answer in ``state``."""
-    return answer_key(state, site, "sparql", query, "\x01".join(default_graphs),
-                      "\x01".join(named_graphs), sparql_variant(accept, format_param))
-
-
-def sparql_params_key(site: str, state: str, params: list[tuple[str, str]],
-                      accept: str | None) -> str | None:
-    """:func:`sparql_key` of decoded protocol parameters; ``None`` unless they hold exactly one
-    query and nothing an error would answer (updates)."""
-    queries = [v for k, v in params if k == "query"]
-    if len(queries) != 1 or any(k in ("update", "using-graph-uri", "using-named-graph-uri")
-                                for k, _ in params):
-        return None
-    formats = [v for k, v in params if k == "format"] or [v for k, v in params if k == "output"]
-    return sparql_key(site, state, queries[0],
-                      [v for k, v in params if k == "default-graph-uri"],
-                      [v for k, v in params if k == "named-graph-uri"], accept,
-                      formats[-1] if formats else None)
-
-
 def public_headers(etag: str, vary: str) -> dict[str, str]:
     """The caching headers of an anonymous GET answer."""
     return {"ETag": etag, "Cache-Control": PUBLIC, "Vary": vary}
@@ -180,16 +97,6 @@ def _scope_headers(scope: Scope) -> dict[bytes, str]:
         if name in _HEADERS and name not in found:
             found[name] = value.decode("latin-1")
     return found
-
-
-def _page_key(site: str, state: str, scope: Scope, headers: dict[bytes, str]) -> str:
-    cookie = headers.get(b"cookie")
-    remembered = cookie_parser(cookie).get(LANG_COOKIE) if cookie else None
-    language = choose_language(None, remembered, headers.get(b"accept-language"))
-    query_string: bytes = scope.get("query_string", b"")
-    return answer_key(state, site, "page", scope["path"], query_string.decode("latin-1"),
-                      (headers.get(b"accept") or "").strip(), language,
-                      remembered or "")
 
 
 def _with_headers(raw: list[tuple[bytes, bytes]], changes: dict[str, str]
@@ -250,21 +157,6 @@ def _admitted(scope: Scope, settings: Settings) -> bool:
     return True
 
 
-#: The scope key under which :class:`AnswerCaching` hands the lean route what it read.
-SPARQL_GET = "coprod.sparql_get"
-
-
-@dataclass(frozen=True)
-class SparqlGet:
-    """What :class:`AnswerCaching` read of an anonymous ``GET /sparql`` it did not answer:
-    the decoded parameters, the published state and the answer's key (``None``: not
-    cacheable), so that the lean route does not read them again."""
-
-    params: list[tuple[str, str]]
-    state: str
-    key: str | None
-
-
 class AnswerCaching:
     """The ASGI middleware of the module: hits and 304 before routing; keeps page answers.
 
@@ -303,7 +195,7 @@ class AnswerCaching:
         if sparql:
             await self._sparql(scope, receive, send, headers, answers, state)
             return
-        key = _page_key(answers.site, state, scope, headers)
+        key = page_key(answers.site, state, scope, headers)
         etag = entity_tag(key)
         if if_none_match(headers.get(b"if-none-match"), etag) and (
                 headers.get(b"if-none-match", "").strip() != "*" or key in answers.cache):

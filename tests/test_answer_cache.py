@@ -16,9 +16,10 @@ import pytest
 from fastapi.testclient import TestClient
 from test_api_budget import Clock
 
+from api.answer_keys import sparql_variant
 from api.app import create_app
 from api.budget import Fairness
-from api.caching import if_none_match, sparql_variant
+from api.caching import if_none_match
 from coprod_kg.caching.answers import AnswerCache, CachedAnswer, answer_key
 from coprod_kg.config import Settings
 from coprod_kg.fairness.budget import QueryBudget

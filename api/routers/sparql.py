@@ -30,17 +30,16 @@ from coprod_kg.rdf.formats import GRAPH_FORMATS, QueryForm, ResultFormat
 from coprod_kg.sparql.service_description import serialise, service_description
 from coprod_kg.storage.store import AsyncQueries, KnowledgeStore, QueryResult, prepare
 
-from ..budget import admitted, charged, query_ticket
-from ..caching import (
+from ..answer_keys import (
     SPARQL_GET,
-    SPARQL_VARY,
     Answers,
     SparqlGet,
     answers_for,
-    public_headers,
     published_state,
     sparql_params_key,
 )
+from ..budget import admitted, charged, query_ticket
+from ..caching import SPARQL_VARY, public_headers
 from ..deps import get_settings, get_store
 from ..errors import handle_error
 from ..streaming import SpooledAnswer
