@@ -118,24 +118,29 @@ class PooledStore:
 
     def query(self, request: QueryRequest) -> QueryResult:
         task, state = self._task(request)
+        answered = False
         try:
             result = self.pools[request.lane].run(task)
-        except BaseException:  # its worker is done or replaced: the file is nobody's
-            self._abandon(task)
-            raise
+            answered = True
+        finally:
+            if not answered:  # its worker is done or replaced: the file is nobody's
+                self._abandon(task)
         return self._answered(task, state, result)
 
     async def query_async(self, request: QueryRequest) -> QueryResult:
         """:meth:`query` awaited on the event loop (:meth:`WorkerPool.run_async`)."""
         task, state = self._task(request)
+        outcome = "failed"
         try:
             result = await self.pools[request.lane].run_async(
                 task, lambda: self._abandon(task))
+            outcome = "answered"
         except asyncio.CancelledError:  # run_async abandons it, once its worker is done
+            outcome = "cancelled"
             raise
-        except BaseException:  # its worker is done or replaced: the file is nobody's
-            self._abandon(task)
-            raise
+        finally:
+            if outcome == "failed":  # its worker is done or replaced: the file is nobody's
+                self._abandon(task)
         return self._answered(task, state, result)
 
     def _abandon(self, task: Task) -> None:
