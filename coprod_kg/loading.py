@@ -19,6 +19,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -237,26 +238,71 @@ class Inference:
         return self.scratch
 
 
-def _import_cases(settings: Settings, backend: Backend, old: Manifest, new: Manifest,
-                  report: LoadReport, progress: bool) -> None:
-    """Publish the bundled cases through curation; add the curated graphs to ``new``.
+@dataclass
+class CasesImported:
+    """What publishing the bundled cases changed (:func:`_import_cases`)."""
+
+    loaded: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def _import_cases(settings: Settings, backend: Backend, old: Manifest,
+                  ontology_changed: bool, progress: bool) -> CasesImported:
+    """Publish the bundled cases through curation.
 
     Curation derives its manifest into a staged copy: the load writes the published state
     once, at its end. When the ontology changed, every published version's entailments are
     recomputed.
     """
     writer = backend.writer()
-    if str(ONTOLOGY_GRAPH) in report.loaded:
+    if ontology_changed:
         invalidate_inferred(writer)
     imported = import_bundled(settings, backend, StagedManifests(old), progress)
     sync_inferred(writer)
+    done = CasesImported(skipped=list(imported.skipped))
     for info in imported.imported:
-        if info.status is Status.WITHDRAWN:
-            report.removed.append(info.graph)
-        else:
-            report.loaded.append(info.graph)
-    report.skipped.extend(imported.skipped)
-    new.graphs.update(curated_graph_records(writer))
+        (done.removed if info.status is Status.WITHDRAWN else done.loaded).append(info.graph)
+    return done
+
+
+def _store_parsed(writer: GraphWriter, parsed: Sequence[Parsed], progress: bool
+                  ) -> list[GraphRecord]:
+    """Write every parsed source into its graph (memory let go as it goes); their records."""
+    stored = []
+    for item in tqdm(parsed, desc="storing", unit="graph", disable=not progress):
+        count = _store(writer, item)
+        item.triples = item.data = None  # let the memory go
+        source = item.source
+        stored.append(GraphRecord(source.graph, source.label, item.digest, count))
+    return stored
+
+
+def _store_and_import(settings: Settings, backend: Backend, old: Manifest,
+                      parsed: Sequence[Parsed], inference: Inference | None,
+                      progress: bool) -> tuple[list[GraphRecord], CasesImported, int | None]:
+    """Store the parsed sources, publish the bundled cases, write what the rules derived
+    (when they ran); the sources' records, what the cases changed, the entailments' count.
+
+    Into the embedded store, whose engine takes writes to different graphs from several
+    threads, the sources are written in a thread while the cases are published and the
+    entailments written: a big file goes through the engine's bulk loader (its own threads,
+    no GIL) and the cases are mostly Python, so they share the machine. A remote server gets
+    one request at a time (Virtuoso reports concurrent writers as deadlocked transactions).
+    """
+    writer = backend.writer()
+    ontology_changed = any(p.source.kind == "ontology" for p in parsed)
+    with ThreadPoolExecutor(1, thread_name_prefix="storing") as pool:  # waits for it, always
+        storing = (pool.submit(_store_parsed, writer, parsed, progress)
+                   if isinstance(writer, BulkGraphs) else None)
+        try:
+            stored = _store_parsed(writer, parsed, progress) if storing is None else []
+            cases = _import_cases(settings, backend, old, ontology_changed, progress)
+        finally:
+            derived = inference.finish() if inference is not None else None
+        inferred = (write_derived(writer, derived, str(INFERRED_GRAPH)) if derived is not None
+                    else None)
+        return (stored if storing is None else storing.result()), cases, inferred
 
 
 def load_store(settings: Settings, extra_files: Sequence[Path] = (),
@@ -303,26 +349,23 @@ def load_store(settings: Settings, extra_files: Sequence[Path] = (),
         public = [n for n, r in [*new.graphs.items(), *kept.items()] if r.public]
         inference = Inference.start(writer, scratch, parsed,
                                     [*public, *(p.source.graph for p in parsed)])
-    try:
-        for item in tqdm(parsed, desc="storing", unit="graph", disable=not progress):
-            count = _store(writer, item)
-            item.triples = item.data = None  # let the memory go
-            source = item.source
-            new.graphs[source.graph] = GraphRecord(source.graph, source.label, item.digest,
-                                                   count)
-            report.loaded.append(source.graph)
-        _import_cases(settings, backend, old, new, report, progress)
-    finally:
-        derived = inference.finish() if inference is not None else None
+    stored, cases, inferred = _store_and_import(settings, backend, old, parsed, inference,
+                                                progress)
+    for record in stored:
+        new.graphs[record.name] = record
+        report.loaded.append(record.name)
+    report.loaded += cases.loaded
+    report.removed += cases.removed
+    report.skipped += cases.skipped
+    new.graphs.update(curated_graph_records(writer))
     for name in removed:
         writer.remove_graph(name)
         report.removed.append(name)
     new.graphs.update(kept)
-    if derived is not None:
-        count = write_derived(writer, derived, str(INFERRED_GRAPH))
+    if inferred is not None:
         new.graphs[str(INFERRED_GRAPH)] = GraphRecord(str(INFERRED_GRAPH), "entailments",
-                                                      inputs, count)
-        report.inferred = count
+                                                      inputs, inferred)
+        report.inferred = inferred
     else:
         new.graphs[str(INFERRED_GRAPH)] = old.graphs[str(INFERRED_GRAPH)]
     new.inference_inputs = inputs

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import subprocess
 import sys
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,13 @@ from backends import manifest_of, store_of
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, RDFS
 
+import coprod_kg.loading as loading
 import coprod_kg.runtime as runtime
 from coprod_kg.cli import build_parser
 from coprod_kg.config import Settings, load_settings
 from coprod_kg.errors import CoprodError, ParseError
 from coprod_kg.loading import FILE_GRAPH_BASE, load_store
+from coprod_kg.rdf.namespaces import ONTOLOGY_GRAPH
 from coprod_kg.rdf.terms import triple_to_oxigraph
 from coprod_kg.reasoning.entailment import Schema, entail
 from coprod_kg.reasoning.materialise import materialise, materialise_each
@@ -208,6 +211,50 @@ def test_a_broken_ntriples_file_changes_nothing(mini_settings: Settings, tmp_pat
     assert manifest_of(mini_settings.store) == before
     with pytest.raises(CoprodError):  # no such public graph: nothing of it was published
         _graph_values(mini_settings, FILE_GRAPH_BASE + "broken")
+
+
+def test_the_sources_are_stored_in_a_thread_of_their_own_while_the_cases_are_published(
+        mini_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: dict[str, str] = {}
+    real_store, real_import = loading._store, loading.import_bundled
+
+    def store(writer: Any, parsed: loading.Parsed) -> int:
+        threads[parsed.source.graph] = threading.current_thread().name
+        return real_store(writer, parsed)
+
+    def import_bundled(*args: Any, **kwargs: Any) -> Any:
+        threads["cases"] = threading.current_thread().name
+        return real_import(*args, **kwargs)
+
+    monkeypatch.setattr(loading, "_store", store)
+    monkeypatch.setattr(loading, "import_bundled", import_bundled)
+    extra = tmp_path / "extra.nt"
+    extra.write_text(NT, encoding="utf-8")
+    report = load_store(mini_settings, [extra])
+    assert threads["cases"] == threading.current_thread().name
+    assert threads[FILE_GRAPH_BASE + "extra"].startswith("storing")
+    assert report.loaded[:2] == [str(ONTOLOGY_GRAPH), FILE_GRAPH_BASE + "extra"]
+    assert len(_graph_values(mini_settings, FILE_GRAPH_BASE + "extra")) == 600
+
+
+@pytest.mark.parametrize("failing", ["storing", "cases"])
+def test_a_failure_on_either_side_of_the_load_publishes_nothing_and_leaves_no_thread(
+        mini_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        failing: str) -> None:
+    load_store(mini_settings)
+    before = manifest_of(mini_settings.store)
+    running = set(threading.enumerate())
+
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        raise CoprodError(f"{failing} failed on purpose")
+
+    monkeypatch.setattr(loading, "_store" if failing == "storing" else "import_bundled", fail)
+    extra = tmp_path / "extra.nt"
+    extra.write_text(NT, encoding="utf-8")
+    with pytest.raises(CoprodError, match=f"{failing} failed on purpose"):
+        load_store(mini_settings, [extra])
+    assert manifest_of(mini_settings.store) == before
+    assert set(threading.enumerate()) <= running
 
 
 # --- the public view ---------------------------------------------------------------------------
