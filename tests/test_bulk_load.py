@@ -13,16 +13,18 @@ from typing import Any
 
 import pyoxigraph as ox
 import pytest
-from backends import manifest_of, store_of
+from backends import manifest_of, store_of, writer_of
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, RDFS
 
-import coprod_kg.loading as loading
+import coprod_kg.loading.load as loading
+import coprod_kg.loading.storing as storing
 import coprod_kg.runtime as runtime
 from coprod_kg.cli import build_parser
 from coprod_kg.config import Settings, load_settings
 from coprod_kg.errors import CoprodError, ParseError
 from coprod_kg.loading import FILE_GRAPH_BASE, load_store
+from coprod_kg.loading.sources import Parsed
 from coprod_kg.rdf.namespaces import ONTOLOGY_GRAPH
 from coprod_kg.rdf.terms import triple_to_oxigraph
 from coprod_kg.reasoning.entailment import Schema, entail
@@ -213,12 +215,60 @@ def test_a_broken_ntriples_file_changes_nothing(mini_settings: Settings, tmp_pat
         _graph_values(mini_settings, FILE_GRAPH_BASE + "broken")
 
 
+def _stored(settings: Settings, graph: str) -> set[str]:
+    """The triples of ``graph`` in the main store (published or not)."""
+    held = writer_of(settings.store)
+    try:
+        return {str(t) for t in held.graph_triples(graph)}
+    finally:
+        held.close()
+
+
+def test_a_new_graph_written_during_the_parse_is_removed_when_a_parse_fails(
+        mini_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    load_store(mini_settings)
+    written = threading.Event()
+    real_store = storing.store_parsed
+
+    def store(held: Any, item: Parsed) -> int:
+        count = real_store(held, item)
+        written.set()
+        return count
+
+    def parse_into(item: Parsed, scratch: ox.Store) -> None:
+        assert written.wait(30)  # the new graph is in the store: then the parse fails
+        raise ParseError("refused on purpose", source=str(item.source.paths[0]))
+
+    monkeypatch.setattr(storing, "store_parsed", store)
+    monkeypatch.setattr(loading, "parse_into", parse_into)
+    new = tmp_path / "new.nt"
+    new.write_text(NT, encoding="utf-8")
+    with pytest.raises(ParseError, match="refused on purpose"):
+        load_store(mini_settings, [new])
+    assert _stored(mini_settings, FILE_GRAPH_BASE + "new") == set()
+
+
+def test_a_changed_graph_keeps_its_triples_until_every_source_parsed(
+        mini_settings: Settings, tmp_path: Path) -> None:
+    extra = tmp_path / "extra.nt"
+    extra.write_text(NT, encoding="utf-8")
+    load_store(mini_settings, [extra])
+    before = _stored(mini_settings, FILE_GRAPH_BASE + "extra")
+    assert len(before) == 600
+    extra.write_text("<urn:x:new> <urn:x:p> <urn:x:o> .\n", encoding="utf-8")
+    broken = tmp_path / "broken.nt"
+    broken.write_text(NT + "<urn:x:a> <urn:x:p> .\n", encoding="utf-8")
+    with pytest.raises(ParseError, match=r"broken\.nt"):
+        load_store(mini_settings, [extra, broken])
+    assert _stored(mini_settings, FILE_GRAPH_BASE + "extra") == before
+
+
 def test_the_sources_are_stored_in_a_thread_of_their_own_while_the_cases_are_published(
         mini_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     threads: dict[str, str] = {}
-    real_store, real_import = loading._store, loading.import_bundled
+    real_store, real_import = storing.store_parsed, loading.import_bundled
 
-    def store(writer: Any, parsed: loading.Parsed) -> int:
+    def store(writer: Any, parsed: Parsed) -> int:
         threads[parsed.source.graph] = threading.current_thread().name
         return real_store(writer, parsed)
 
@@ -226,7 +276,7 @@ def test_the_sources_are_stored_in_a_thread_of_their_own_while_the_cases_are_pub
         threads["cases"] = threading.current_thread().name
         return real_import(*args, **kwargs)
 
-    monkeypatch.setattr(loading, "_store", store)
+    monkeypatch.setattr(storing, "store_parsed", store)
     monkeypatch.setattr(loading, "import_bundled", import_bundled)
     extra = tmp_path / "extra.nt"
     extra.write_text(NT, encoding="utf-8")
@@ -248,7 +298,8 @@ def test_a_failure_on_either_side_of_the_load_publishes_nothing_and_leaves_no_th
     def fail(*args: Any, **kwargs: Any) -> Any:
         raise CoprodError(f"{failing} failed on purpose")
 
-    monkeypatch.setattr(loading, "_store" if failing == "storing" else "import_bundled", fail)
+    monkeypatch.setattr(storing if failing == "storing" else loading,
+                        "store_parsed" if failing == "storing" else "import_bundled", fail)
     extra = tmp_path / "extra.nt"
     extra.write_text(NT, encoding="utf-8")
     with pytest.raises(CoprodError, match=f"{failing} failed on purpose"):

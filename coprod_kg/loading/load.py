@@ -1,0 +1,210 @@
+"""``coprod-kg load``: put the ontology, the case records and extra files into the store.
+
+Each source gets its own named graph: the ontology (all modules) in ``graph/ontology``, every
+``data/**/*.ttl`` in ``graph/data/{path without .ttl}``, every extra file in ``graph/file/{name}``
+(or a graph the caller names). Loading is idempotent: the manifest keeps each source's SHA-256,
+an unchanged source is skipped, a changed one replaces its graph, a vanished data file loses its
+graph. Entailments (``graph/inferred``) are recomputed only when some source changed, from the
+public graphs only.
+
+The bundled case files (``data/cases/**/*.ttl``) are not file graphs: they go through the
+curation workflow (:mod:`coprod_kg.curation.bundled`), each as a published version
+``graph/case/{slug}/v{n}`` with its provenance, so PUT, DELETE and history work for them too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+from tqdm import tqdm
+
+from coprod_kg.config import Settings
+from coprod_kg.curation.bundled import (
+    curated_graph_records,
+    import_bundled,
+    is_curated,
+)
+from coprod_kg.curation.inference import invalidate_inferred, sync_inferred
+from coprod_kg.curation.model import Status
+from coprod_kg.curation.visibility import curated_flags
+from coprod_kg.loading.inference import Inference
+from coprod_kg.loading.sources import (
+    DATA_GRAPH_BASE,
+    Parsed,
+    open_file,
+    parse_into,
+    plan_sources,
+    read_source,
+)
+from coprod_kg.loading.storing import Storing
+from coprod_kg.rdf.namespaces import INFERRED_GRAPH
+from coprod_kg.reasoning.materialise import write_derived
+from coprod_kg.storage.backend import Backend
+from coprod_kg.storage.manifest import Manifest, StagedManifests, sha256_files
+from coprod_kg.storage.store import GraphRecord
+
+
+@dataclass
+class LoadReport:
+    """What a load did, graph by graph."""
+
+    loaded: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    inferred: int | None = None  # triples in graph/inferred when recomputed, else None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.loaded or self.removed or self.inferred is not None)
+
+
+@dataclass
+class CasesImported:
+    """What publishing the bundled cases changed (:func:`_import_cases`)."""
+
+    loaded: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def _import_cases(settings: Settings, backend: Backend, old: Manifest,
+                  ontology_changed: bool, progress: bool) -> CasesImported:
+    """Publish the bundled cases through curation.
+
+    Curation derives its manifest into a staged copy: the load writes the published state
+    once, at its end. When the ontology changed, every published version's entailments are
+    recomputed.
+    """
+    writer = backend.writer()
+    if ontology_changed:
+        invalidate_inferred(writer)
+    imported = import_bundled(settings, backend, StagedManifests(old), progress)
+    sync_inferred(writer)
+    done = CasesImported(skipped=list(imported.skipped))
+    for info in imported.imported:
+        (done.removed if info.status is Status.WITHDRAWN else done.loaded).append(info.graph)
+    return done
+
+
+def _store_and_import(settings: Settings, backend: Backend, old: Manifest,
+                      storing: Storing, ontology_changed: bool, inference: Inference | None,
+                      progress: bool) -> tuple[dict[str, GraphRecord], CasesImported, int | None]:
+    """Finish storing the parsed sources while the bundled cases are published and what the
+    rules derived (when they ran) is written; the sources' records, what the cases changed,
+    the entailments' count. Into the embedded store the sources are written in a thread
+    (:class:`Storing`): a big file goes through the engine's bulk loader (its own threads, no
+    GIL) and the cases are mostly Python, so they share the machine."""
+    writer = backend.writer()
+    try:
+        try:
+            stored = {} if storing.threaded else storing.records()  # one request at a time
+            cases = _import_cases(settings, backend, old, ontology_changed, progress)
+        finally:
+            derived = inference.finish() if inference is not None else None
+        inferred = (write_derived(writer, derived, str(INFERRED_GRAPH)) if derived is not None
+                    else None)
+        if storing.threaded:
+            stored = storing.records()
+    finally:
+        storing.close()
+    return stored, cases, inferred
+
+
+def load_store(settings: Settings, extra_files: Sequence[Path] = (),
+               graph_name: str | None = None, progress: bool = False,
+               backend: Backend | None = None) -> LoadReport:
+    """Bring the store of ``settings`` (embedded directory or remote server) up to date with
+    the sources; see the module doc. ``backend``: the open back end (the command line's);
+    without it the load opens one of its own and releases it at the end."""
+    if backend is None:
+        with Backend(settings, manifest_view=curated_flags) as owned:
+            return load_store(settings, extra_files, graph_name, progress, owned)
+    sources = plan_sources(settings, extra_files, graph_name)
+    manifests = backend.manifests()
+    old = manifests.read() or Manifest()
+    new = Manifest()
+    report = LoadReport()
+    # Every changed source is parsed before a published graph is replaced, so a syntax error
+    # changes nothing (a new graph may be written meanwhile, and is removed again). The parse
+    # fills a scratch store too: the entailments are computed there, without reading the
+    # sources back from the store.
+    scratch = ox.Store()
+    parsed: list[Parsed] = []
+    writer = backend.writer()
+    storing = Storing(writer, progress)
+    later: list[Parsed] = []  # written once every source is parsed
+    complete = False
+    try:
+        for source in tqdm(sources, desc="parsing", unit="source", disable=not progress):
+            digest = sha256_files(list(source.paths))
+            previous = old.graphs.get(source.graph)
+            if previous is not None and previous.sha256 == digest:
+                new.graphs[source.graph] = previous
+                report.skipped.append(source.graph)
+                continue
+            if source.kind == "ontology":
+                item = read_source(source, digest, scratch)
+                started = False
+            else:
+                item = open_file(source, digest)
+                started = storing.early(item, previous)
+                parse_into(item, scratch)
+            parsed.append(item)
+            if not started:
+                later.append(item)
+            else:
+                item.data = None  # the write has its own copy
+        complete = True
+    finally:
+        if not complete:  # a syntax error changes nothing
+            storing.discard()
+    for item in later:
+        storing.add(item)
+        item.data = item.triples = None
+    # What stays and what goes is known from the manifest alone: an extra file loaded earlier
+    # stays until removed on purpose, a data file that is gone loses its graph.
+    removed = [name for name in old.graphs if name.startswith(DATA_GRAPH_BASE)
+               and name not in new.graphs and not any(p.source.graph == name for p in parsed)]
+    kept = {name: record for name, record in old.graphs.items()
+            if name not in new.graphs and name not in removed and name != str(INFERRED_GRAPH)
+            and not is_curated(name) and not any(p.source.graph == name for p in parsed)}
+    inputs = hashlib.sha256("\n".join(sorted(
+        [f"{n} {r.sha256}" for n, r in [*new.graphs.items(), *kept.items()] if r.public]
+        + [f"{p.source.graph} {p.digest}" for p in parsed])).encode()).hexdigest()
+    inference: Inference | None = None
+    if inputs != old.inference_inputs or str(INFERRED_GRAPH) not in old.graphs:
+        # The rules run on the scratch store in a thread while the graphs are written.
+        public = [n for n, r in [*new.graphs.items(), *kept.items()] if r.public]
+        inference = Inference.start(writer, scratch, parsed,
+                                    [*public, *(p.source.graph for p in parsed)])
+    ontology_changed = any(p.source.kind == "ontology" for p in parsed)
+    stored, cases, inferred = _store_and_import(settings, backend, old, storing,
+                                                ontology_changed, inference, progress)
+    for item in parsed:  # in the sources' order
+        new.graphs[item.source.graph] = stored[item.source.graph]
+        report.loaded.append(item.source.graph)
+    report.loaded += cases.loaded
+    report.removed += cases.removed
+    report.skipped += cases.skipped
+    new.graphs.update(curated_graph_records(writer))
+    for name in removed:
+        writer.remove_graph(name)
+        report.removed.append(name)
+    new.graphs.update(kept)
+    if inferred is not None:
+        new.graphs[str(INFERRED_GRAPH)] = GraphRecord(str(INFERRED_GRAPH), "entailments",
+                                                      inputs, inferred)
+        report.inferred = inferred
+    else:
+        new.graphs[str(INFERRED_GRAPH)] = old.graphs[str(INFERRED_GRAPH)]
+    new.inference_inputs = inputs
+    writer.flush()  # the public view is compacted when it is made (public_view.sync_view)
+    new.generation = (uuid.uuid4().hex if report.changed or not old.generation
+                      else old.generation)
+    manifests.write(new)  # once, last: the store reads as loaded only once every graph is in
+    return report

@@ -1,0 +1,99 @@
+"""Writing the parsed sources into their graphs: in a thread of its own into the embedded store,
+one request at a time to a remote server."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
+
+import pyoxigraph as ox
+from tqdm import tqdm
+
+from coprod_kg.loading.sources import Parsed, Source
+from coprod_kg.storage.store import BulkGraphs, GraphRecord, GraphWriter
+
+
+def store_parsed(writer: GraphWriter, parsed: Parsed) -> int:
+    """Write one parsed source into its graph; returns its triple count."""
+    name = parsed.source.graph
+    if parsed.bulk:
+        assert parsed.data is not None and parsed.rdf_format is not None
+        if isinstance(writer, BulkGraphs):
+            return writer.replace_graph_data(name, parsed.data, parsed.rdf_format,
+                                             parsed.base_iri)
+        parsed.triples = [q.triple if isinstance(q, ox.Quad) else q for q in ox.parse(
+            parsed.data, format=parsed.rdf_format, base_iri=parsed.base_iri)]
+    assert parsed.triples is not None
+    return writer.replace_graph(name, parsed.triples)
+
+
+class Storing:
+    """Writes the parsed sources into their graphs, in order; :meth:`records` waits for them.
+
+    Into the embedded store, whose engine takes writes to different graphs from several
+    threads, they are written in a thread of their own (:attr:`threaded`), so the load goes on
+    meanwhile (the scratch parse, the rules, the bundled cases: :mod:`~coprod_kg.loading.load`). A
+    new graph whose bytes the bulk loader takes as they are starts before its file's parse
+    into the scratch store: it replaces no published graph, and :meth:`discard` removes it
+    again if a parse fails. A remote server gets every write from :meth:`records`, one at a
+    time (Virtuoso reports concurrent writers as deadlocked transactions).
+
+    Each write works on its own copy of the parsed source: the caller drops its bytes and
+    triples once added, and the memory goes with the write.
+    """
+
+    def __init__(self, writer: GraphWriter, progress: bool) -> None:
+        self.writer = writer
+        self.progress = progress
+        self._pool = (ThreadPoolExecutor(1, thread_name_prefix="storing")
+                      if isinstance(writer, BulkGraphs) else None)
+        self._jobs: list[tuple[Source, str, Future[int] | Parsed]] = []
+
+    @property
+    def threaded(self) -> bool:
+        """Whether the writes run in a thread of their own (the embedded store)."""
+        return self._pool is not None
+
+    def early(self, item: Parsed, previous: GraphRecord | None) -> bool:
+        """Start writing ``item`` before its parse when that is safe (see the class doc)."""
+        if self._pool is None or previous is not None or not item.bulk:
+            return False
+        self.add(item)
+        return True
+
+    def add(self, item: Parsed) -> None:
+        """Write a copy of ``item`` (now in the thread, else at :meth:`records`)."""
+        copy = replace(item)
+        job = copy if self._pool is None else self._pool.submit(store_parsed, self.writer, copy)
+        self._jobs.append((item.source, item.digest, job))
+
+    def records(self) -> dict[str, GraphRecord]:
+        """Every source's record by graph, once written (the first error of a write, raised)."""
+        out = {}
+        for index, (source, digest, job) in enumerate(tqdm(
+                self._jobs, desc="storing", unit="graph", disable=not self.progress)):
+            if isinstance(job, Parsed):
+                count = store_parsed(self.writer, job)
+                self._jobs[index] = (source, digest, _done(count))  # let the memory go
+            else:
+                count = job.result()
+            out[source.graph] = GraphRecord(source.graph, source.label, digest, count)
+        return out
+
+    def discard(self) -> None:
+        """After a failed parse: wait for the writes, remove the graphs they wrote."""
+        self.close()
+        for source, _, job in self._jobs:
+            if isinstance(job, Future):
+                self.writer.remove_graph(source.graph)
+
+    def close(self) -> None:
+        """Wait for every write of the thread."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+
+def _done(count: int) -> Future[int]:
+    future: Future[int] = Future()
+    future.set_result(count)
+    return future
