@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from backends import manifest_of, store_of
@@ -12,7 +15,7 @@ from backends import manifest_of, store_of
 from coprod_kg.cli import main
 from coprod_kg.config import Settings
 from coprod_kg.errors import BadInput, ParseError
-from coprod_kg.loading import FILE_GRAPH_BASE, load_store
+from coprod_kg.loading import FILE_GRAPH_BASE, load_store, storing
 from coprod_kg.rdf.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH
 from coprod_kg.storage.embedded.pooled_store import PooledStore
 from coprod_kg.storage.store import prepare
@@ -184,10 +187,21 @@ def test_running_workers_see_a_new_load(tmp_path: Path, mini_settings: Settings)
         pooled.close()
 
 
-def test_an_ontology_change_recomputes_every_case_entailment(tmp_path: Path,
-                                                            mini_settings: Settings) -> None:
+@pytest.mark.parametrize("slow_thread", [False, True], ids=["as is", "slow storing thread"])
+def test_an_ontology_change_recomputes_every_case_entailment(
+        tmp_path: Path, mini_settings: Settings, monkeypatch: pytest.MonkeyPatch,
+        slow_thread: bool) -> None:
     settings = _copy_mini(tmp_path, mini_settings)
     load_store(settings)
+    if slow_thread:  # the cases must read the new ontology, however long the thread takes
+        real = storing.store_parsed
+
+        def store(writer: Any, item: Any) -> int:
+            if threading.current_thread().name.startswith("storing"):
+                time.sleep(1)
+            return real(writer, item)
+
+        monkeypatch.setattr(storing, "store_parsed", store)
     inferred = f"GRAPH <{CASE_GRAPH}/inferred>"
     probe = "{ ?case a <https://example.org/AnyCase> }"
     assert not _ask(settings, f"{inferred} {probe}")

@@ -163,28 +163,34 @@ def load_store(settings: Settings, extra_files: Sequence[Path] = (),
     finally:
         if not complete:  # a syntax error changes nothing
             storing.discard()
-    for item in later:
-        storing.add(item)
-        item.data = item.triples = None
-    # What stays and what goes is known from the manifest alone: an extra file loaded earlier
-    # stays until removed on purpose, a data file that is gone loses its graph.
-    removed = [name for name in old.graphs if name.startswith(DATA_GRAPH_BASE)
-               and name not in new.graphs and not any(p.source.graph == name for p in parsed)]
-    kept = {name: record for name, record in old.graphs.items()
-            if name not in new.graphs and name not in removed and name != str(INFERRED_GRAPH)
-            and not is_curated(name) and not any(p.source.graph == name for p in parsed)}
-    inputs = hashlib.sha256("\n".join(sorted(
-        [f"{n} {r.sha256}" for n, r in [*new.graphs.items(), *kept.items()] if r.public]
-        + [f"{p.source.graph} {p.digest}" for p in parsed])).encode()).hexdigest()
-    inference: Inference | None = None
-    if inputs != old.inference_inputs or str(INFERRED_GRAPH) not in old.graphs:
-        # The rules run on the scratch store in a thread while the graphs are written.
-        public = [n for n, r in [*new.graphs.items(), *kept.items()] if r.public]
-        inference = Inference.start(writer, scratch, parsed,
-                                    [*public, *(p.source.graph for p in parsed)])
-    ontology_changed = any(p.source.kind == "ontology" for p in parsed)
-    stored, cases, inferred = _store_and_import(settings, backend, old, storing,
-                                                ontology_changed, inference, progress)
+    try:  # the writes started early are waited for, whatever happens next
+        # What stays and what goes is known from the manifest alone: an extra file loaded earlier
+        # stays until removed on purpose, a data file that is gone loses its graph.
+        removed = [name for name in old.graphs if name.startswith(DATA_GRAPH_BASE)
+                   and name not in new.graphs and not any(p.source.graph == name for p in parsed)]
+        kept = {name: record for name, record in old.graphs.items()
+                if name not in new.graphs and name not in removed and name != str(INFERRED_GRAPH)
+                and not is_curated(name) and not any(p.source.graph == name for p in parsed)}
+        inputs = hashlib.sha256("\n".join(sorted(
+            [f"{n} {r.sha256}" for n, r in [*new.graphs.items(), *kept.items()] if r.public]
+            + [f"{p.source.graph} {p.digest}" for p in parsed])).encode()).hexdigest()
+        inference: Inference | None = None
+        if inputs != old.inference_inputs or str(INFERRED_GRAPH) not in old.graphs:
+            # The rules run on the scratch store in a thread while the graphs are written.
+            public = [n for n, r in [*new.graphs.items(), *kept.items()] if r.public]
+            inference = Inference.start(writer, scratch, parsed,
+                                        [*public, *(p.source.graph for p in parsed)])
+        for item in later:  # every source parsed: the published graphs may be replaced now
+            if item.source.kind == "ontology":
+                storing.write_now(item)  # the bundled cases read it from the store
+            else:
+                storing.add(item)
+            item.data = item.triples = None
+        ontology_changed = any(p.source.kind == "ontology" for p in parsed)
+        stored, cases, inferred = _store_and_import(settings, backend, old, storing,
+                                                    ontology_changed, inference, progress)
+    finally:
+        storing.close()
     for item in parsed:  # in the sources' order
         new.graphs[item.source.graph] = stored[item.source.graph]
         report.loaded.append(item.source.graph)

@@ -67,6 +67,12 @@ class Storing:
         job = copy if self._pool is None else self._pool.submit(store_parsed, self.writer, copy)
         self._jobs.append((item.source, item.digest, job))
 
+    def write_now(self, item: Parsed) -> None:
+        """Write ``item`` in the caller's thread, before this returns (whatever the thread is
+        writing meanwhile): for a graph the rest of the load reads from the store (the bundled
+        cases read the ontology), which must not wait behind a big file."""
+        self._jobs.append((item.source, item.digest, _done(store_parsed(self.writer, item))))
+
     def records(self) -> dict[str, GraphRecord]:
         """Every source's record by graph, once written (the first error of a write, raised)."""
         out = {}
