@@ -308,6 +308,64 @@ def test_a_failure_on_either_side_of_the_load_publishes_nothing_and_leaves_no_th
     assert set(threading.enumerate()) <= running
 
 
+def test_a_write_that_failed_during_the_parse_stops_the_load_before_the_cases(
+        mini_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    load_store(mini_settings)
+    before = manifest_of(mini_settings.store)
+    failed = threading.Event()
+    cases: list[str] = []
+    real_parse = loading.parse_into
+
+    def store(held: Any, item: Parsed) -> int:
+        try:
+            raise CoprodError("the disk is full (on purpose)")
+        finally:
+            failed.set()
+
+    def parse_into(item: Parsed, scratch: ox.Store) -> None:
+        assert failed.wait(30)
+        real_parse(item, scratch)
+
+    monkeypatch.setattr(storing, "store_parsed", store)
+    monkeypatch.setattr(loading, "parse_into", parse_into)
+    monkeypatch.setattr(loading, "import_bundled", lambda *a, **k: cases.append("imported"))
+    new = tmp_path / "new.nt"
+    new.write_text(NT, encoding="utf-8")
+    with pytest.raises(CoprodError, match="disk is full"):
+        load_store(mini_settings, [new])
+    assert cases == []
+    assert manifest_of(mini_settings.store) == before
+
+
+def test_after_a_failed_parse_the_writes_not_started_never_start(
+        mini_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    load_store(mini_settings)
+    release = threading.Event()
+    written: list[str] = []
+    real_store = storing.store_parsed
+
+    def store(held: Any, item: Parsed) -> int:
+        assert release.wait(30)  # the first write holds the thread until the parse failed
+        written.append(item.source.graph)
+        return real_store(held, item)
+
+    def parse_into(item: Parsed, scratch: ox.Store) -> None:
+        if item.source.paths[0].name == "third.nt":
+            release.set()
+            raise ParseError("refused on purpose", source=str(item.source.paths[0]))
+
+    monkeypatch.setattr(storing, "store_parsed", store)
+    monkeypatch.setattr(loading, "parse_into", parse_into)
+    files = [tmp_path / f"{name}.nt" for name in ("first", "second", "third")]
+    for path in files:
+        path.write_text(NT, encoding="utf-8")
+    with pytest.raises(ParseError, match="on purpose"):
+        load_store(mini_settings, files)
+    assert written == [FILE_GRAPH_BASE + "first"]  # the second was cancelled
+    for path in files:
+        assert _stored(mini_settings, FILE_GRAPH_BASE + path.stem) == set()
+
+
 # --- the public view ---------------------------------------------------------------------------
 
 def _fill(store: ox.Store, name: str, count: int, blank: bool = False) -> None:

@@ -205,11 +205,37 @@ def test_an_ontology_change_recomputes_every_case_entailment(
     inferred = f"GRAPH <{CASE_GRAPH}/inferred>"
     probe = "{ ?case a <https://example.org/AnyCase> }"
     assert not _ask(settings, f"{inferred} {probe}")
+    _change_ontology(settings)
+    report = load_store(settings)
+    assert str(ONTOLOGY_GRAPH) in report.loaded
+    assert _ask(settings, f"{inferred} {probe}")
+
+
+def _change_ontology(settings: Settings) -> None:
     header = settings.ontology_dir / "coprod.ttl"
     header.write_text(header.read_text(encoding="utf-8") + """
 <https://w3id.org/coprod/ontology/CoProductionCase>
     <http://www.w3.org/2000/01/rdf-schema#subClassOf> <https://example.org/AnyCase> .
 """, encoding="utf-8")
-    report = load_store(settings)
-    assert str(ONTOLOGY_GRAPH) in report.loaded
-    assert _ask(settings, f"{inferred} {probe}")
+
+
+def test_a_failed_ontology_write_publishes_nothing_and_joins_the_rules(
+        tmp_path: Path, mini_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = _copy_mini(tmp_path, mini_settings)
+    load_store(settings)
+    before = manifest_of(settings.store)
+    running = set(threading.enumerate())
+    _change_ontology(settings)
+    real = storing.store_parsed
+
+    def store(writer: Any, item: Any) -> int:
+        if item.source.kind == "ontology":
+            raise BadInput("the ontology could not be written (on purpose)")
+        return real(writer, item)
+
+    monkeypatch.setattr(storing, "store_parsed", store)
+    with pytest.raises(BadInput, match="on purpose"):
+        load_store(settings)
+    assert manifest_of(settings.store) == before
+    assert set(threading.enumerate()) <= running  # the rules' thread too
+

@@ -92,27 +92,35 @@ def _import_cases(settings: Settings, backend: Backend, old: Manifest,
 
 
 def _store_and_import(settings: Settings, backend: Backend, old: Manifest,
-                      storing: Storing, ontology_changed: bool, inference: Inference | None,
+                      storing: Storing, later: Sequence[Parsed], inference: Inference | None,
                       progress: bool) -> tuple[dict[str, GraphRecord], CasesImported, int | None]:
-    """Finish storing the parsed sources while the bundled cases are published and what the
-    rules derived (when they ran) is written; the sources' records, what the cases changed,
-    the entailments' count. Into the embedded store the sources are written in a thread
-    (:class:`Storing`): a big file goes through the engine's bulk loader (its own threads, no
-    GIL) and the cases are mostly Python, so they share the machine."""
+    """Write the parsed sources not written yet (``later``: every source is parsed now, so
+    published graphs may be replaced), publish the bundled cases, write what the rules derived
+    (when they ran); the sources' records, what the cases changed, the entailments' count.
+
+    Into the embedded store the sources are written in a thread (:class:`Storing`) while the
+    cases are published: a big file goes through the engine's bulk loader (its own threads,
+    no GIL) and the cases are mostly Python, so they share the machine. A write that failed
+    already stops the load before the cases and before the entailments; one that fails later
+    stops it before the manifest. The rules' thread is joined whatever fails."""
     writer = backend.writer()
     try:
-        try:
-            stored = {} if storing.threaded else storing.records()  # one request at a time
-            cases = _import_cases(settings, backend, old, ontology_changed, progress)
-        finally:
-            derived = inference.finish() if inference is not None else None
-        inferred = (write_derived(writer, derived, str(INFERRED_GRAPH)) if derived is not None
-                    else None)
-        if storing.threaded:
-            stored = storing.records()
+        for item in later:
+            if item.source.kind == "ontology":
+                storing.write_now(item)  # the bundled cases read it from the store
+            else:
+                storing.add(item)
+            item.data = item.triples = None  # the write has its own copy
+        stored = {} if storing.threaded else storing.records()  # one request at a time
+        storing.check()
+        ontology_changed = any(p.source.kind == "ontology" for p in later)
+        cases = _import_cases(settings, backend, old, ontology_changed, progress)
     finally:
-        storing.close()
-    return stored, cases, inferred
+        derived = inference.finish() if inference is not None else None
+    storing.check()
+    inferred = (write_derived(writer, derived, str(INFERRED_GRAPH)) if derived is not None
+                else None)
+    return (storing.records() if storing.threaded else stored), cases, inferred
 
 
 def load_store(settings: Settings, extra_files: Sequence[Path] = (),
@@ -163,6 +171,7 @@ def load_store(settings: Settings, extra_files: Sequence[Path] = (),
     finally:
         if not complete:  # a syntax error changes nothing
             storing.discard()
+    succeeded = False
     try:  # the writes started early are waited for, whatever happens next
         # What stays and what goes is known from the manifest alone: an extra file loaded earlier
         # stays until removed on purpose, a data file that is gone loses its graph.
@@ -180,17 +189,11 @@ def load_store(settings: Settings, extra_files: Sequence[Path] = (),
             public = [n for n, r in [*new.graphs.items(), *kept.items()] if r.public]
             inference = Inference.start(writer, scratch, parsed,
                                         [*public, *(p.source.graph for p in parsed)])
-        for item in later:  # every source parsed: the published graphs may be replaced now
-            if item.source.kind == "ontology":
-                storing.write_now(item)  # the bundled cases read it from the store
-            else:
-                storing.add(item)
-            item.data = item.triples = None
-        ontology_changed = any(p.source.kind == "ontology" for p in parsed)
-        stored, cases, inferred = _store_and_import(settings, backend, old, storing,
-                                                    ontology_changed, inference, progress)
+        stored, cases, inferred = _store_and_import(settings, backend, old, storing, later,
+                                                    inference, progress)
+        succeeded = True
     finally:
-        storing.close()
+        storing.close(cancel=not succeeded)
     for item in parsed:  # in the sources' order
         new.graphs[item.source.graph] = stored[item.source.graph]
         report.loaded.append(item.source.graph)
@@ -210,7 +213,8 @@ def load_store(settings: Settings, extra_files: Sequence[Path] = (),
         new.graphs[str(INFERRED_GRAPH)] = old.graphs[str(INFERRED_GRAPH)]
     new.inference_inputs = inputs
     writer.flush()  # the public view is compacted when it is made (public_view.sync_view)
-    new.generation = (uuid.uuid4().hex if report.changed or not old.generation
-                      else old.generation)
+    # A graph changed without this load reporting it: a case version a failed load stored.
+    new.generation = (uuid.uuid4().hex if report.changed or new.graphs != old.graphs
+                      or not old.generation else old.generation)
     manifests.write(new)  # once, last: the store reads as loaded only once every graph is in
     return report

@@ -86,17 +86,26 @@ class Storing:
             out[source.graph] = GraphRecord(source.graph, source.label, digest, count)
         return out
 
+    def check(self) -> None:
+        """Raise the error of a write that failed already (before the load goes on to publish
+        the bundled cases or write the entailments)."""
+        for _, _, job in self._jobs:
+            if isinstance(job, Future) and job.done() and job.exception() is not None:
+                job.result()
+
     def discard(self) -> None:
-        """After a failed parse: wait for the writes, remove the graphs they wrote."""
-        self.close()
+        """After a failed parse: cancel the writes not started, wait for the others, remove
+        the graphs they wrote (new graphs only, see the class doc)."""
+        self.close(cancel=True)
         for source, _, job in self._jobs:
             if isinstance(job, Future):
                 self.writer.remove_graph(source.graph)
 
-    def close(self) -> None:
-        """Wait for every write of the thread."""
+    def close(self, cancel: bool = False) -> None:
+        """Wait for the writes of the thread; ``cancel``: the load failed, so those not started
+        yet never start."""
         if self._pool is not None:
-            self._pool.shutdown(wait=True)
+            self._pool.shutdown(wait=True, cancel_futures=cancel)
 
 
 def _done(count: int) -> Future[int]:
