@@ -52,6 +52,9 @@ from coprod_kg.quality.competency import list_questions
 Log = Callable[[str], None]
 RDFLIB_MAX = 100_000
 MAIN = (2, 8)  # wrk threads, connections
+#: The scenarios whose every request must be new to the server: past the end of its list, a
+#: request's query ends with a comment naming its pass (``bench/lua/requests.lua``).
+DISTINCT = frozenset({"uncached", "heavy"})
 CHECK = (1, 8)
 
 
@@ -108,7 +111,8 @@ def _scenario(name: str, lists: list[list[str]], servers: dict[str, Server], wor
         path, size = list_file(index)
         result = wrk_tool.run(server.endpoint, path, size, threads=threads,
                               connections=connections, duration=duration,
-                              server_pid=server.process.pid, timeout=args.wrk_timeout)
+                              server_pid=server.process.pid, timeout=args.wrk_timeout,
+                              distinct=name in DISTINCT)
         wrk_tool.wait_idle(server.process.pid)  # the next run starts on an idle server
         log(f"  {name} {system} -t{threads} -c{connections}: {result.throughput:.1f} req/s, "
             f"p50 {result.p50_ms:.2f} ms, wrk CPU {result.client_cpu_share:.0%}, "

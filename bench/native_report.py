@@ -206,8 +206,10 @@ def markdown(results: dict[str, Any]) -> str:
     lists = {k: v["lists"] for k, v in synthetic.get("scenarios", {}).items()}
     lines += ["", f"The mix: {synthetic.get('mix_distinct', 0)} distinct queries; share of "
               f"requests by class: {shares}. Request lists per run: {lists} (a run that sends "
-              "more requests than its list starts the list again: 'repeats' below; only "
-              "coprod-kg caches answers, so repeats matter only there).", "",
+              "more requests than its list starts the list again: 'repeats' below. In the "
+              "uncached and heavy runs a repeat's query ends with a comment naming its pass, "
+              "so its text is new and no cache of answers can serve it; the mix repeats its "
+              "queries as they are).", "",
               "### Is the client the limit?", ""]
     table, bound = _client_table(results)
     lines += table

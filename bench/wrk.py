@@ -135,15 +135,18 @@ def _parse(stdout: str) -> dict[str, float]:
 
 
 def run(url: str, request_list: Path, list_size: int, *, threads: int, connections: int,
-        duration: float, server_pid: int | None, timeout: float = 60.0) -> WrkRun:
+        duration: float, server_pid: int | None, timeout: float = 60.0,
+        distinct: bool = False) -> WrkRun:
     """One wrk run of ``duration`` seconds against ``url`` (its path is the SPARQL endpoint);
-    ``server_pid``: the server process whose tree's CPU time is measured (None: not measured)."""
+    ``server_pid``: the server process whose tree's CPU time is measured (None: not measured);
+    ``distinct``: a request past the end of the list ends its query with a comment naming its
+    pass, so that no answer cache can serve it (``bench/lua/requests.lua``)."""
     binary = wrk_path()
     if binary is None:
         raise RuntimeError("wrk is not installed (bash scripts/bench-deps.sh)")
     argv = [binary, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s",
             f"--timeout={max(1, round(timeout))}s", "-s", str(LUA), url, "--",
-            str(request_list), str(threads)]
+            str(request_list), str(threads), *(["distinct"] if distinct else [])]
     load_before = os.getloadavg()[0]
     server_before = tree_cpu_seconds(server_pid)
     log = request_list.with_suffix(".wrk.out")

@@ -126,6 +126,22 @@ def test_wrk_script_sends_the_list_with_its_accept_headers(
         assert accept == wrk_tool.accept_for(query)
 
 
+@needs_wrk
+def test_in_distinct_mode_no_query_text_is_sent_twice(
+        tmp_path: Path, recorder: tuple[str, list[tuple[str, str]]]) -> None:
+    url, seen = recorder
+    queries = [f"SELECT ?o WHERE {{ <http://ex.org/r{i}> ?p ?o }}" for i in range(4)]
+    listing = tmp_path / "list.txt"
+    size = wrk_tool.write_list(listing, queries)
+    result = wrk_tool.run(url, listing, size, threads=2, connections=2, duration=1,
+                          server_pid=None, timeout=5, distinct=True)
+    sent = [parse_qs(urlsplit(path).query)["query"][0] for path, _ in seen]
+    assert result.repeats > 0 and len(sent) > len(queries)  # the list was gone through again
+    assert len(set(sent)) == len(sent)
+    assert {q.split("\n# pass ")[0] for q in sent} == set(queries)
+    assert any(q.endswith("\n# pass 2") for q in sent)
+
+
 def test_competency_answers_compare_by_value_and_order() -> None:
     body = {"head": {"vars": ["a"]}, "results": {"bindings": [
         {"a": {"type": "uri", "value": "http://x/2"}},

@@ -1,12 +1,14 @@
 -- wrk script of the benchmark: each thread replays its share of a request list, in order.
 --
---   wrk -t2 -c8 -d8s -s bench/lua/requests.lua URL -- LIST THREADS
+--   wrk -t2 -c8 -d8s -s bench/lua/requests.lua URL -- LIST THREADS [distinct]
 --
--- LIST has one request a line, "ACCEPT<TAB>?QUERY-STRING" (URL-encoded; appended to the URL's
+-- LIST has one request a line, "ACCEPT<TAB>?query=..." (URL-encoded; appended to the URL's
 -- path, e.g. /sparql or /query, so one list serves every server); thread i
 -- of THREADS takes lines i, i+THREADS, i+2*THREADS, ... so no two threads send the same line.
 -- A thread that reaches the end of its share starts again from its first line (the harness
--- counts such repeats). At the end one line "WRKJSON {...}" gives the totals and latencies.
+-- counts such repeats). With "distinct", a repeat's query ends with a comment naming its pass
+-- ("# pass 2"): the same work for the engine, but a different text, which no cache of answers
+-- can have seen. At the end one line "WRKJSON {...}" gives the totals and latencies.
 
 local next_id = 0
 
@@ -17,25 +19,35 @@ end
 
 function init(args)
   local list, threads = args[1], tonumber(args[2])
-  requests = {}
+  distinct = args[3] == "distinct"
+  requests, paths, accepts = {}, {}, {}
   local index = 0
   for line in io.lines(list) do
     if index % threads == id then
       local tab = line:find("\t", 1, true)
       local accept, path = line:sub(1, tab - 1), line:sub(tab + 1)
       requests[#requests + 1] = wrk.format("GET", wrk.path .. path, {["Accept"] = accept})
+      paths[#paths + 1], accepts[#accepts + 1] = wrk.path .. path, accept
     end
     index = index + 1
   end
   if #requests == 0 then
     error("no request for thread " .. id .. " in " .. list)
   end
-  position = 0
+  position, pass = 0, 1
 end
 
 function request()
-  position = position % #requests + 1
-  return requests[position]
+  if position == #requests then
+    position, pass = 0, pass + 1
+  end
+  position = position + 1
+  if pass == 1 or not distinct then
+    return requests[position]
+  end
+  -- "\n# pass N" URL-encoded, at the end of the query parameter (the last of the line)
+  return wrk.format("GET", paths[position] .. "%0A%23%20pass%20" .. pass,
+                    {["Accept"] = accepts[position]})
 end
 
 function done(summary, latency, _)

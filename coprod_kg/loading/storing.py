@@ -31,12 +31,14 @@ class Storing:
     """Writes the parsed sources into their graphs, in order; :meth:`records` waits for them.
 
     Into the embedded store, whose engine takes writes to different graphs from several
-    threads, they are written in a thread of their own (:attr:`threaded`), so the load goes on
-    meanwhile (the scratch parse, the rules, the bundled cases: :mod:`~coprod_kg.loading.load`). A
-    new graph whose bytes the bulk loader takes as they are starts before its file's parse
-    into the scratch store: it replaces no published graph, and :meth:`discard` removes it
-    again if a parse fails. A remote server gets every write from :meth:`records`, one at a
-    time (Virtuoso reports concurrent writers as deadlocked transactions).
+    threads, they are written in a thread of their own (:attr:`threaded`), so the load goes
+    on meanwhile (the scratch parse, the rules, the bundled cases:
+    :mod:`~coprod_kg.loading.load`). A new graph whose bytes the bulk loader takes as they are
+    starts before its file's parse into the scratch store: it replaces no published graph, and
+    :meth:`discard` removes it again if a parse fails. A remote server gets every write from
+    :meth:`records`, one at a time, as before: concurrent writers are not what every SPARQL
+    server takes (Virtuoso's users report parallel graph clears deadlocking:
+    openlink/virtuoso-opensource#271).
 
     Each write works on its own copy of the parsed source: the caller drops its bytes and
     triples once added, and the memory goes with the write.
