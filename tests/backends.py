@@ -192,6 +192,16 @@ def writer_of(store: Path) -> OxigraphWriter | RemoteWriter:
     return writer
 
 
+def main_store_triples(store: Path, graph: str) -> set[str]:
+    """The triples of ``graph`` in the main store of ``store``, published or not (the
+    loader's writer reads them)."""
+    held = writer_of(store)
+    try:
+        return {str(t) for t in held.graph_triples(graph)}
+    finally:
+        held.close()
+
+
 def write_manifest_of(store: Path, manifest: Manifest) -> None:
     """Replace the manifest of ``store``."""
     with open_backend(settings_of(store)) as backend:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pyoxigraph as ox
 import pytest
-from backends import manifest_of, store_of, writer_of
+from backends import main_store_triples, manifest_of, store_of
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, RDFS
 
@@ -215,14 +215,6 @@ def test_a_broken_ntriples_file_changes_nothing(mini_settings: Settings, tmp_pat
         _graph_values(mini_settings, FILE_GRAPH_BASE + "broken")
 
 
-def _stored(settings: Settings, graph: str) -> set[str]:
-    """The triples of ``graph`` in the main store (published or not)."""
-    held = writer_of(settings.store)
-    try:
-        return {str(t) for t in held.graph_triples(graph)}
-    finally:
-        held.close()
-
 
 def test_a_new_graph_written_during_the_parse_is_removed_when_a_parse_fails(
         mini_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -245,7 +237,7 @@ def test_a_new_graph_written_during_the_parse_is_removed_when_a_parse_fails(
     new.write_text(NT, encoding="utf-8")
     with pytest.raises(ParseError, match="refused on purpose"):
         load_store(mini_settings, [new])
-    assert _stored(mini_settings, FILE_GRAPH_BASE + "new") == set()
+    assert main_store_triples(mini_settings.store, FILE_GRAPH_BASE + "new") == set()
 
 
 def test_a_changed_graph_keeps_its_triples_until_every_source_parsed(
@@ -253,14 +245,14 @@ def test_a_changed_graph_keeps_its_triples_until_every_source_parsed(
     extra = tmp_path / "extra.nt"
     extra.write_text(NT, encoding="utf-8")
     load_store(mini_settings, [extra])
-    before = _stored(mini_settings, FILE_GRAPH_BASE + "extra")
+    before = main_store_triples(mini_settings.store, FILE_GRAPH_BASE + "extra")
     assert len(before) == 600
     extra.write_text("<urn:x:new> <urn:x:p> <urn:x:o> .\n", encoding="utf-8")
     broken = tmp_path / "broken.nt"
     broken.write_text(NT + "<urn:x:a> <urn:x:p> .\n", encoding="utf-8")
     with pytest.raises(ParseError, match=r"broken\.nt"):
         load_store(mini_settings, [extra, broken])
-    assert _stored(mini_settings, FILE_GRAPH_BASE + "extra") == before
+    assert main_store_triples(mini_settings.store, FILE_GRAPH_BASE + "extra") == before
 
 
 def test_the_sources_are_stored_in_a_thread_of_their_own_while_the_cases_are_published(
@@ -363,7 +355,7 @@ def test_after_a_failed_parse_the_writes_not_started_never_start(
         load_store(mini_settings, files)
     assert written == [FILE_GRAPH_BASE + "first"]  # the second was cancelled
     for path in files:
-        assert _stored(mini_settings, FILE_GRAPH_BASE + path.stem) == set()
+        assert main_store_triples(mini_settings.store, FILE_GRAPH_BASE + path.stem) == set()
 
 
 # --- the public view ---------------------------------------------------------------------------

@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from backends import manifest_of, store_of
+from backends import main_store_triples, manifest_of, store_of
 
 from coprod_kg.cli import main
 from coprod_kg.config import Settings
 from coprod_kg.errors import BadInput, ParseError
 from coprod_kg.loading import FILE_GRAPH_BASE, load_store, storing
+from coprod_kg.loading import load as load_module
 from coprod_kg.rdf.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH
 from coprod_kg.storage.embedded.pooled_store import PooledStore
 from coprod_kg.storage.store import prepare
@@ -238,4 +239,42 @@ def test_a_failed_ontology_write_publishes_nothing_and_joins_the_rules(
         load_store(settings)
     assert manifest_of(settings.store) == before
     assert set(threading.enumerate()) <= running  # the rules' thread too
+
+
+def test_a_broken_bundled_case_file_changes_nothing(
+        tmp_path: Path, mini_settings: Settings) -> None:
+    settings = _copy_mini(tmp_path, mini_settings)
+    load_store(settings)
+    before = manifest_of(settings.store)
+    ontology = main_store_triples(settings.store, str(ONTOLOGY_GRAPH))
+    _change_ontology(settings)  # a published graph that would be replaced
+    extra = tmp_path / "extra.nt"  # a new graph, written early
+    extra.write_text("<urn:x:s> <urn:x:p> <urn:x:o> .\n", encoding="utf-8")
+    case = next((settings.data_dir / "cases").rglob("*.ttl"))
+    case.write_text(case.read_text(encoding="utf-8") + "\n<urn:x:broken> .\n",
+                    encoding="utf-8")
+    with pytest.raises(BadInput, match="bundled case files refused"):
+        load_store(settings, [extra])
+    assert manifest_of(settings.store) == before
+    assert main_store_triples(settings.store, str(ONTOLOGY_GRAPH)) == ontology
+    assert main_store_triples(settings.store, FILE_GRAPH_BASE + "extra") == set()
+
+
+
+def test_a_load_failing_after_a_published_graph_was_replaced_keeps_that_graph(
+        tmp_path: Path, mini_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the new graphs started early are removed: a replaced graph keeps its triples (its
+    new ones, unpublished until a load succeeds), never none."""
+    settings = _copy_mini(tmp_path, mini_settings)
+    load_store(settings)
+    _change_ontology(settings)
+
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        raise BadInput("the cases failed (on purpose)")
+
+    monkeypatch.setattr(load_module, "import_bundled", fail)
+    with pytest.raises(BadInput, match="on purpose"):
+        load_store(settings)
+    assert any("example.org/AnyCase" in t
+               for t in main_store_triples(settings.store, str(ONTOLOGY_GRAPH)))
 

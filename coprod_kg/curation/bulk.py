@@ -18,9 +18,9 @@ from coprod_kg.curation import records, updates
 from coprod_kg.curation.accounts import Role, User
 from coprod_kg.curation.base import CurationBase
 from coprod_kg.curation.model import EDITORS, ImportReport, Status, VersionInfo, now
-from coprod_kg.curation.prepare import Prepared, prepare
+from coprod_kg.curation.prepare import Confine, Prepared, prepare
 from coprod_kg.errors import CoprodError, Forbidden
-from coprod_kg.validation.shacl import ValidationFailed
+from coprod_kg.validation.shacl import ValidationContext, ValidationFailed
 
 #: The account that publishes the bundled case files.
 EDITORS_USER = User(EDITORS, Role.CURATOR, "")
@@ -59,14 +59,26 @@ def import_documents(cur: CurationBase, documents: Sequence[Document], user: Use
         raise Forbidden(f"only curators may publish directly; {user.name} is a "
                         f"{user.role.value}")
     context = cur.validation_context() if validate else None
+    prepared, failures = check_documents(documents, context, cur.confine if validate else None,
+                                         progress)
+    if failures:
+        return ImportReport(failures=failures)
+    return store_prepared(cur, prepared, user, publish, withdraw_missing)
+
+
+def check_documents(documents: Sequence[Document], context: ValidationContext | None,
+                    confine: Confine | None, progress: bool = False
+                    ) -> tuple[list[Prepared], dict[str, str]]:
+    """Parse and check every document (:func:`~coprod_kg.curation.prepare.prepare`; with
+    ``context`` ``None`` and no ``confine``, without the store); the prepared records, and why
+    each refused one was refused (a case or a minted resource in two files included)."""
     prepared: list[Prepared] = []
     failures: dict[str, str] = {}
     seen: dict[str, str] = {}
     minters: dict[str, str] = {}  # a resource minted by one file of the batch -> that file
     for doc in tqdm(documents, desc="validating", unit="file", disable=not progress):
         try:
-            item = prepare(doc.data, doc.media_type, doc.name, context,
-                           cur.confine if validate else None)
+            item = prepare(doc.data, doc.media_type, doc.name, context, confine)
         except CoprodError as exc:
             failures[doc.name] = _describe(exc)
             continue
@@ -81,13 +93,13 @@ def import_documents(cur: CurationBase, documents: Sequence[Document], user: Use
         minters.update(dict.fromkeys(item.minted, doc.name))
         seen[item.case] = doc.name
         prepared.append(item)
-    if failures:
-        return ImportReport(failures=failures)
-    return _store(cur, prepared, user, publish, withdraw_missing)
+    return prepared, failures
 
 
-def _store(cur: CurationBase, prepared: list[Prepared], user: User, publish: bool,
-           withdraw_missing: bool) -> ImportReport:
+def store_prepared(cur: CurationBase, prepared: list[Prepared], user: User, publish: bool,
+                   withdraw_missing: bool) -> ImportReport:
+    """Store the new versions of ``prepared`` (checked by :func:`check_documents`) in ONE
+    update; an unchanged record is skipped."""
     with cur.lock:
         reader = cur.writer()
         everything = records.versions(reader)

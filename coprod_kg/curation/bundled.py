@@ -1,9 +1,10 @@
 """Import the bundled case files (``data/cases/**/*.ttl``) through the curation workflow.
 
-``coprod-kg load`` calls :func:`import_bundled` with the writer it already holds open (embedded
-store or remote server), so every
-bundled case has versions, provenance and an ETag like a submitted one (see
-:mod:`coprod_kg.curation.bulk` for what is skipped, versioned or withdrawn).
+``coprod-kg load`` reads them first (:func:`read_bundled`: a broken file stops the load before
+it replaces a published graph), then calls :func:`import_bundled` with the writer it already
+holds open (embedded store or remote server), so every bundled case has versions, provenance
+and an ETag like a submitted one (see :mod:`coprod_kg.curation.bulk` for what is skipped,
+versioned or withdrawn).
 """
 
 from __future__ import annotations
@@ -11,13 +12,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from coprod_kg.config import Settings
-from coprod_kg.curation.bulk import BUNDLED_PREFIX, EDITORS_USER, Document, import_documents
+from coprod_kg.curation.bulk import (
+    BUNDLED_PREFIX,
+    EDITORS_USER,
+    Document,
+    check_documents,
+    store_prepared,
+)
 from coprod_kg.curation.model import (
     CASE_GRAPH_BASE,
     CURATION_GRAPH,
     PROVENANCE_GRAPH,
     ImportReport,
 )
+from coprod_kg.curation.prepare import Prepared
 from coprod_kg.curation.records import versions
 from coprod_kg.curation.service import Curation
 from coprod_kg.curation.visibility import count_triples, curated_records
@@ -41,24 +49,31 @@ def case_files(data_dir: Path) -> list[Path]:
     return turtle_files(folder) if folder.is_dir() else []
 
 
+def read_bundled(settings: Settings, progress: bool = False) -> list[Prepared]:
+    """Parse and check every bundled case file (no store needed: they are not validated
+    against the shapes here, the shapes tests cover them); :class:`BadInput` naming every
+    refused file. ``coprod-kg load`` reads them before it replaces any published graph."""
+    data_dir = settings.data_dir
+    documents = [Document(BUNDLED_PREFIX + path.relative_to(data_dir).as_posix(),
+                          path.read_bytes(), "text/turtle") for path in case_files(data_dir)]
+    prepared, failures = check_documents(documents, None, None, progress)
+    if failures:
+        raise BadInput("bundled case files refused:\n" + "\n".join(
+            f"{name}: {reason}" for name, reason in sorted(failures.items())))
+    return prepared
+
+
 def import_bundled(settings: Settings, backend: Backend, manifests: ManifestStore,
-                   progress: bool = False) -> ImportReport:
-    """Publish new or changed bundled cases, withdraw vanished ones: ONE update, or nothing.
+                   prepared: list[Prepared]) -> ImportReport:
+    """Publish new or changed bundled cases (``prepared``: :func:`read_bundled`), withdraw
+    vanished ones: ONE update, or nothing.
 
     The manifest the curation step derives goes to ``manifests`` (the load stages it, and
     publishes the whole state once, after every graph is written).
     """
     cur = Curation(settings, backend, manifests=manifests)
     cur.recover()
-    data_dir = settings.data_dir
-    documents = [Document(BUNDLED_PREFIX + path.relative_to(data_dir).as_posix(),
-                          path.read_bytes(), "text/turtle") for path in case_files(data_dir)]
-    report = import_documents(cur, documents, EDITORS_USER, publish=True, validate=False,
-                              progress=progress, withdraw_missing=True)
-    if report.failures:
-        raise BadInput("bundled case files refused:\n" + "\n".join(
-            f"{name}: {reason}" for name, reason in sorted(report.failures.items())))
-    return report
+    return store_prepared(cur, prepared, EDITORS_USER, publish=True, withdraw_missing=True)
 
 
 def curated_graph_records(reader: GraphReader) -> dict[str, GraphRecord]:

@@ -28,9 +28,11 @@ from coprod_kg.curation.bundled import (
     curated_graph_records,
     import_bundled,
     is_curated,
+    read_bundled,
 )
 from coprod_kg.curation.inference import invalidate_inferred, sync_inferred
 from coprod_kg.curation.model import Status
+from coprod_kg.curation.prepare import Prepared as PreparedCase
 from coprod_kg.curation.visibility import curated_flags
 from coprod_kg.loading.inference import Inference
 from coprod_kg.loading.sources import (
@@ -73,8 +75,8 @@ class CasesImported:
 
 
 def _import_cases(settings: Settings, backend: Backend, old: Manifest,
-                  ontology_changed: bool, progress: bool) -> CasesImported:
-    """Publish the bundled cases through curation.
+                  bundled: list[PreparedCase], ontology_changed: bool) -> CasesImported:
+    """Publish the bundled cases (``bundled``: read by :func:`read_bundled`) through curation.
 
     Curation derives its manifest into a staged copy: the load writes the published state
     once, at its end. When the ontology changed, every published version's entailments are
@@ -83,7 +85,7 @@ def _import_cases(settings: Settings, backend: Backend, old: Manifest,
     writer = backend.writer()
     if ontology_changed:
         invalidate_inferred(writer)
-    imported = import_bundled(settings, backend, StagedManifests(old), progress)
+    imported = import_bundled(settings, backend, StagedManifests(old), bundled)
     sync_inferred(writer)
     done = CasesImported(skipped=list(imported.skipped))
     for info in imported.imported:
@@ -94,9 +96,10 @@ def _import_cases(settings: Settings, backend: Backend, old: Manifest,
 def _store_and_import(settings: Settings, backend: Backend, old: Manifest,
                       storing: Storing, later: Sequence[Parsed], inference: Inference | None,
                       progress: bool) -> tuple[dict[str, GraphRecord], CasesImported, int | None]:
-    """Write the parsed sources not written yet (``later``: every source is parsed now, so
-    published graphs may be replaced), publish the bundled cases, write what the rules derived
-    (when they ran); the sources' records, what the cases changed, the entailments' count.
+    """Read the bundled case files; write the parsed sources not written yet (``later``:
+    every source, bundled cases included, is parsed now, so published graphs may be
+    replaced); publish the bundled cases; write what the rules derived (when they ran). The
+    sources' records, what the cases changed, the entailments' count.
 
     Into the embedded store the sources are written in a thread (:class:`Storing`) while the
     cases are published: a big file goes through the engine's bulk loader (its own threads,
@@ -105,6 +108,7 @@ def _store_and_import(settings: Settings, backend: Backend, old: Manifest,
     stops it before the manifest. The rules' thread is joined whatever fails."""
     writer = backend.writer()
     try:
+        bundled = read_bundled(settings, progress)  # a broken case file changes nothing either
         for item in later:
             if item.source.kind == "ontology":
                 storing.write_now(item)  # the bundled cases read it from the store
@@ -114,7 +118,7 @@ def _store_and_import(settings: Settings, backend: Backend, old: Manifest,
         stored = {} if storing.threaded else storing.records()  # one request at a time
         storing.check()
         ontology_changed = any(p.source.kind == "ontology" for p in later)
-        cases = _import_cases(settings, backend, old, ontology_changed, progress)
+        cases = _import_cases(settings, backend, old, bundled, ontology_changed)
     finally:
         derived = inference.finish() if inference is not None else None
     storing.check()
@@ -137,8 +141,9 @@ def load_store(settings: Settings, extra_files: Sequence[Path] = (),
     old = manifests.read() or Manifest()
     new = Manifest()
     report = LoadReport()
-    # Every changed source is parsed before a published graph is replaced, so a syntax error
-    # changes nothing (a new graph may be written meanwhile, and is removed again). The parse
+    # Every changed source (and every bundled case file: _store_and_import) is parsed before a
+    # published graph is replaced, so a syntax error changes nothing (a new graph may be
+    # written meanwhile, and is removed again). The parse
     # fills a scratch store too: the entailments are computed there, without reading the
     # sources back from the store.
     scratch = ox.Store()
@@ -193,7 +198,10 @@ def load_store(settings: Settings, extra_files: Sequence[Path] = (),
                                                     inference, progress)
         succeeded = True
     finally:
-        storing.close(cancel=not succeeded)
+        if succeeded:
+            storing.close()
+        else:  # cancel what has not started; remove the new graphs started early
+            storing.discard()
     for item in parsed:  # in the sources' order
         new.graphs[item.source.graph] = stored[item.source.graph]
         report.loaded.append(item.source.graph)

@@ -50,6 +50,7 @@ class Storing:
         self._pool = (ThreadPoolExecutor(1, thread_name_prefix="storing")
                       if isinstance(writer, BulkGraphs) else None)
         self._jobs: list[tuple[Source, str, Future[int] | Parsed]] = []
+        self._early: set[str] = set()  # the graphs started before every source was parsed
 
     @property
     def threaded(self) -> bool:
@@ -61,6 +62,7 @@ class Storing:
         if self._pool is None or previous is not None or not item.bulk:
             return False
         self.add(item)
+        self._early.add(item.source.graph)
         return True
 
     def add(self, item: Parsed) -> None:
@@ -96,11 +98,11 @@ class Storing:
                 job.result()
 
     def discard(self) -> None:
-        """After a failed parse: cancel the writes not started, wait for the others, remove
-        the graphs they wrote (new graphs only, see the class doc)."""
+        """After a failed load: cancel the writes not started, wait for the others, remove
+        the new graphs started early (no published graph: see the class doc)."""
         self.close(cancel=True)
-        for source, _, job in self._jobs:
-            if isinstance(job, Future):
+        for source, _, _ in self._jobs:
+            if source.graph in self._early:
                 self.writer.remove_graph(source.graph)
 
     def close(self, cancel: bool = False) -> None:
