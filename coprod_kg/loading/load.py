@@ -38,6 +38,7 @@ from coprod_kg.loading.inference import Inference
 from coprod_kg.loading.sources import (
     DATA_GRAPH_BASE,
     Parsed,
+    Source,
     open_file,
     parse_into,
     plan_sources,
@@ -127,33 +128,22 @@ def _store_and_import(settings: Settings, backend: Backend, old: Manifest,
     return (storing.records() if storing.threaded else stored), cases, inferred
 
 
-def load_store(settings: Settings, extra_files: Sequence[Path] = (),
-               graph_name: str | None = None, progress: bool = False,
-               backend: Backend | None = None) -> LoadReport:
-    """Bring the store of ``settings`` (embedded directory or remote server) up to date with
-    the sources; see the module doc. ``backend``: the open back end (the command line's);
-    without it the load opens one of its own and releases it at the end."""
-    if backend is None:
-        with Backend(settings, manifest_view=curated_flags) as owned:
-            return load_store(settings, extra_files, graph_name, progress, owned)
-    sources = plan_sources(settings, extra_files, graph_name)
-    manifests = backend.manifests()
-    old = manifests.read() or Manifest()
-    new = Manifest()
-    report = LoadReport()
-    # Every changed source (and every bundled case file: _store_and_import) is parsed before a
-    # published graph is replaced, so a syntax error changes nothing (a new graph may be
-    # written meanwhile, and is removed again). The parse
-    # fills a scratch store too: the entailments are computed there, without reading the
-    # sources back from the store.
-    scratch = ox.Store()
+def _parse_sources(sources: Sequence[Source], old: Manifest, new: Manifest,
+                   report: LoadReport, scratch: ox.Store, storing: Storing
+                   ) -> tuple[list[Parsed], list[Parsed]]:
+    """Parse every changed source into ``scratch`` (an unchanged one keeps its record in
+    ``new``); the parsed sources, and those of them still to be written.
+
+    Every changed source (and every bundled case file: :func:`_store_and_import`) is parsed
+    before a published graph is replaced, so a syntax error changes nothing: a new graph may
+    be written meanwhile (:meth:`Storing.early`), and is removed again.
+    """
     parsed: list[Parsed] = []
-    writer = backend.writer()
-    storing = Storing(writer, progress)
     later: list[Parsed] = []  # written once every source is parsed
     complete = False
     try:
-        for source in tqdm(sources, desc="parsing", unit="source", disable=not progress):
+        for source in tqdm(sources, desc="parsing", unit="source",
+                           disable=not storing.progress):
             digest = sha256_files(list(source.paths))
             previous = old.graphs.get(source.graph)
             if previous is not None and previous.sha256 == digest:
@@ -174,8 +164,29 @@ def load_store(settings: Settings, extra_files: Sequence[Path] = (),
                 item.data = None  # the write has its own copy
         complete = True
     finally:
-        if not complete:  # a syntax error changes nothing
+        if not complete:
             storing.discard()
+    return parsed, later
+
+
+def load_store(settings: Settings, extra_files: Sequence[Path] = (),
+               graph_name: str | None = None, progress: bool = False,
+               backend: Backend | None = None) -> LoadReport:
+    """Bring the store of ``settings`` (embedded directory or remote server) up to date with
+    the sources; see the module doc. ``backend``: the open back end (the command line's);
+    without it the load opens one of its own and releases it at the end."""
+    if backend is None:
+        with Backend(settings, manifest_view=curated_flags) as owned:
+            return load_store(settings, extra_files, graph_name, progress, owned)
+    sources = plan_sources(settings, extra_files, graph_name)
+    manifests = backend.manifests()
+    old = manifests.read() or Manifest()
+    new = Manifest()
+    report = LoadReport()
+    scratch = ox.Store()  # the parse fills it: the rules run there, without a read of the store
+    writer = backend.writer()
+    storing = Storing(writer, progress)
+    parsed, later = _parse_sources(sources, old, new, report, scratch, storing)
     succeeded = False
     try:  # the writes started early are waited for, whatever happens next
         # What stays and what goes is known from the manifest alone: an extra file loaded earlier
