@@ -9,7 +9,8 @@ from pathlib import Path
 from rdflib import RDF, Graph, Namespace
 
 from bench.__main__ import parse_args
-from bench.fairness import Sample, markdown, minimal_records, stats
+from bench.fairness import Sample, minimal_records, stats
+from bench.fairness_report import markdown
 
 CP = Namespace("https://w3id.org/coprod/ontology/")
 RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results"
