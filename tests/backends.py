@@ -21,6 +21,7 @@ Tests that exercise the embedded engine itself are skipped in the remote run
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -178,6 +179,16 @@ def manifest_of(store: Path) -> Manifest | None:
     """The manifest of ``store`` (its file, or its server's manifest graph)."""
     with open_backend(settings_of(store)) as backend:
         return backend.manifests().read()
+
+
+def settled(manifest: Manifest | None) -> Manifest | None:
+    """``manifest`` without its records' ``unsettled`` marks: what it publishes (a load that
+    failed marks the graphs it was replacing, and publishes nothing)."""
+    if manifest is None:
+        return None
+    return Manifest({name: dataclasses.replace(record, unsettled=False)
+                     for name, record in manifest.graphs.items()},
+                    manifest.inference_inputs, manifest.generation)
 
 
 def store_of(store: Path, **overrides: Any) -> KnowledgeStore:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import threading
@@ -10,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from backends import main_store_triples, manifest_of, store_of
+from backends import main_store_triples, manifest_of, settled, store_of
 
+from coprod_kg.cli import load as cli_load
 from coprod_kg.cli import main
 from coprod_kg.config import Settings
 from coprod_kg.errors import BadInput, ParseError
@@ -237,7 +239,7 @@ def test_a_failed_ontology_write_publishes_nothing_and_joins_the_rules(
     monkeypatch.setattr(storing, "store_parsed", store)
     with pytest.raises(BadInput, match="on purpose"):
         load_store(settings)
-    assert manifest_of(settings.store) == before
+    assert settled(manifest_of(settings.store)) == before
     assert set(threading.enumerate()) <= running  # the rules' thread too
 
 
@@ -278,3 +280,69 @@ def test_a_load_failing_after_a_published_graph_was_replaced_keeps_that_graph(
     assert any("example.org/AnyCase" in t
                for t in main_store_triples(settings.store, str(ONTOLOGY_GRAPH)))
 
+
+
+def _fail_cases(*args: Any, **kwargs: Any) -> Any:
+    raise BadInput("the cases failed (on purpose)")
+
+
+def _unsettled(settings: Settings) -> list[str]:
+    manifest = manifest_of(settings.store)
+    assert manifest is not None
+    return sorted(name for name, record in manifest.graphs.items() if record.unsettled)
+
+
+def test_a_failed_load_marks_what_it_replaced_and_the_next_load_rewrites_it(
+        tmp_path: Path, mini_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A load that fails after replacing a published graph leaves the new triples in the main
+    store. Its file reverted, the digest is the manifest's again: the next load must rewrite the
+    graph all the same, or the main store keeps triples no record describes (and a later
+    rebuild of the public view would publish them)."""
+    settings = _copy_mini(tmp_path, mini_settings)
+    load_store(settings)
+    before = manifest_of(settings.store)
+    header = settings.ontology_dir / "coprod.ttl"
+    original = header.read_text(encoding="utf-8")
+    _change_ontology(settings)
+    monkeypatch.setattr(load_module, "import_bundled", _fail_cases)
+    with pytest.raises(BadInput, match="on purpose"):
+        load_store(settings)
+    assert settled(manifest_of(settings.store)) == before  # nothing published, same generation
+    assert _unsettled(settings) == sorted([str(ONTOLOGY_GRAPH), str(INFERRED_GRAPH)])
+    monkeypatch.undo()
+    header.write_text(original, encoding="utf-8")  # the published digest again
+    report = load_store(settings)
+    assert str(ONTOLOGY_GRAPH) in report.loaded
+    assert report.inferred is not None
+    assert not any("example.org/AnyCase" in t
+                   for t in main_store_triples(settings.store, str(ONTOLOGY_GRAPH)))
+    assert _unsettled(settings) == []
+    assert report.unsettled == []
+
+
+def test_an_extra_file_left_unsettled_is_reported_until_it_is_loaded_again(
+        tmp_path: Path, mini_settings: Settings, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    settings = _copy_mini(tmp_path, mini_settings)
+    extra = tmp_path / "extra.nt"
+    extra.write_text("<urn:x:s> <urn:x:p> <urn:x:o> .\n", encoding="utf-8")
+    graph = FILE_GRAPH_BASE + "extra"
+    load_store(settings, [extra])
+    extra.write_text("<urn:x:s> <urn:x:p> <urn:x:changed> .\n", encoding="utf-8")
+    monkeypatch.setattr(load_module, "import_bundled", _fail_cases)
+    with pytest.raises(BadInput, match="on purpose"):
+        load_store(settings, [extra])
+    monkeypatch.undo()
+    assert graph in _unsettled(settings)
+    # A load without the file keeps its graph (as loaded earlier), still marked, and says so.
+    assert load_store(settings).unsettled == [graph]
+    capsys.readouterr()
+    command = argparse.Namespace(store=settings.store, files=[], graph=None)
+    assert cli_load.run(command, settings) == 0  # the settings of this run's back end
+    assert f"warning: {graph} was left part-written" in capsys.readouterr().err
+    assert _unsettled(settings) == [graph]
+    report = load_store(settings, [extra])
+    assert graph in report.loaded
+    assert report.unsettled == []
+    assert _unsettled(settings) == []
+    assert main_store_triples(settings.store, graph) == {"<urn:x:s> <urn:x:p> <urn:x:changed>"}

@@ -146,3 +146,23 @@ def test_every_change_of_the_view_is_compacted(tmp_path: Path,
     assert len(compacted) == 2
     sync_view(master, tmp_path, _manifest("g3", a=("1", False), b=("1", True)))  # no change
     assert len(compacted) == 2
+
+
+def test_the_view_is_not_rebuilt_from_the_main_store_while_a_public_graph_is_unsettled(
+        tmp_path: Path) -> None:
+    """A load that failed left graph a's new triples in the main store, unpublished (its record
+    is marked unsettled). A big change elsewhere would make rebuilding the view from a backup of
+    the main store the cheaper way, and publish them: the changed graphs are copied instead."""
+    master = ox.Store(str(tmp_path / "main"))
+    _graph(master, EX + "a", "published")
+    _graph(master, EX + "b", "b one")
+    sync_view(master, tmp_path, _manifest("g1", a=("1", True), b=("1", True)))
+    _graph(master, EX + "a", "left by a failed load")
+    _graph(master, EX + "b", "b two")
+    big = GraphRecord(EX + "b", "b", "2", public_view.REBUILD_MIN_TRIPLES)
+    settled = Manifest({EX + "a": GraphRecord(EX + "a", "a", "1", 1), EX + "b": big}, "", "g2")
+    assert public_view._rebuild_is_cheaper(settled, [EX + "b"])  # but for the mark
+    marked = Manifest({**settled.graphs, EX + "a": GraphRecord(EX + "a", "a", "1", 1,
+                                                                unsettled=True)}, "", "g2")
+    assert sync_view(master, tmp_path, marked) == [EX + "b"]
+    assert _values(open_snapshot(tmp_path, snapshot_key(marked))) == {"published", "b two"}

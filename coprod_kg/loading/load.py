@@ -48,7 +48,12 @@ from coprod_kg.loading.storing import Storing
 from coprod_kg.rdf.namespaces import INFERRED_GRAPH
 from coprod_kg.reasoning.materialise import write_derived
 from coprod_kg.storage.backend import Backend
-from coprod_kg.storage.manifest import Manifest, StagedManifests, sha256_files
+from coprod_kg.storage.manifest import (
+    Manifest,
+    StagedManifests,
+    sha256_files,
+    with_unsettled,
+)
 from coprod_kg.storage.store import GraphRecord
 
 
@@ -60,6 +65,9 @@ class LoadReport:
     skipped: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     inferred: int | None = None  # triples in graph/inferred when recomputed, else None
+    #: Graphs a failed load left part-written in the main store and this load did not rewrite
+    #: (an extra file loaded earlier and not given again): see ``GraphRecord.unsettled``.
+    unsettled: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -96,10 +104,12 @@ def _import_cases(settings: Settings, backend: Backend, old: Manifest,
 
 def _store_and_import(settings: Settings, backend: Backend, old: Manifest,
                       storing: Storing, later: Sequence[Parsed], inference: Inference | None,
-                      progress: bool) -> tuple[dict[str, GraphRecord], CasesImported, int | None]:
-    """Read the bundled case files; write the parsed sources not written yet (``later``:
-    every source, bundled cases included, is parsed now, so published graphs may be
-    replaced); publish the bundled cases; write what the rules derived (when they ran). The
+                      unsettled: Sequence[str], progress: bool
+                      ) -> tuple[dict[str, GraphRecord], CasesImported, int | None]:
+    """Read the bundled case files; mark the published graphs the load replaces or removes
+    (``unsettled``) in the stored manifest; write the parsed sources not written yet
+    (``later``: every source, bundled cases included, is parsed now, so published graphs may
+    be replaced); publish the bundled cases; write what the rules derived (when they ran). The
     sources' records, what the cases changed, the entailments' count.
 
     Into the embedded store the sources are written in a thread (:class:`Storing`) while the
@@ -110,6 +120,8 @@ def _store_and_import(settings: Settings, backend: Backend, old: Manifest,
     writer = backend.writer()
     try:
         bundled = read_bundled(settings, progress)  # a broken case file changes nothing either
+        if unsettled:  # before the first of them changes: a load that stops leaves the mark
+            backend.manifests().write(with_unsettled(old, unsettled))
         for item in later:
             if item.source.kind == "ontology":
                 storing.write_now(item)  # the bundled cases read it from the store
@@ -146,7 +158,7 @@ def _parse_sources(sources: Sequence[Source], old: Manifest, new: Manifest,
                            disable=not storing.progress):
             digest = sha256_files(list(source.paths))
             previous = old.graphs.get(source.graph)
-            if previous is not None and previous.sha256 == digest:
+            if previous is not None and previous.sha256 == digest and not previous.unsettled:
                 new.graphs[source.graph] = previous
                 report.skipped.append(source.graph)
                 continue
@@ -200,13 +212,18 @@ def load_store(settings: Settings, extra_files: Sequence[Path] = (),
             [f"{n} {r.sha256}" for n, r in [*new.graphs.items(), *kept.items()] if r.public]
             + [f"{p.source.graph} {p.digest}" for p in parsed])).encode()).hexdigest()
         inference: Inference | None = None
-        if inputs != old.inference_inputs or str(INFERRED_GRAPH) not in old.graphs:
+        inferred_before = old.graphs.get(str(INFERRED_GRAPH))
+        if (inputs != old.inference_inputs or inferred_before is None
+                or inferred_before.unsettled):
             # The rules run on the scratch store in a thread while the graphs are written.
             public = [n for n, r in [*new.graphs.items(), *kept.items()] if r.public]
             inference = Inference.start(writer, scratch, parsed,
                                         [*public, *(p.source.graph for p in parsed)])
+        unsettled = [name for name in [*(p.source.graph for p in parsed), *removed,
+                                       *([str(INFERRED_GRAPH)] if inference else [])]
+                     if name in old.graphs]
         stored, cases, inferred = _store_and_import(settings, backend, old, storing, later,
-                                                    inference, progress)
+                                                    inference, unsettled, progress)
         succeeded = True
     finally:
         if succeeded:
@@ -231,6 +248,7 @@ def load_store(settings: Settings, extra_files: Sequence[Path] = (),
     else:
         new.graphs[str(INFERRED_GRAPH)] = old.graphs[str(INFERRED_GRAPH)]
     new.inference_inputs = inputs
+    report.unsettled = sorted(name for name, record in new.graphs.items() if record.unsettled)
     writer.flush()  # the public view is compacted when it is made (public_view.sync_view)
     # A graph changed without this load reporting it: a case version a failed load stored.
     new.generation = (uuid.uuid4().hex if report.changed or new.graphs != old.graphs

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -53,27 +54,17 @@ def manifest_path(store_dir: Path) -> Path:
 
 def read_manifest(store_dir: Path) -> Manifest | None:
     """The manifest of ``store_dir``, or ``None`` if the store was never loaded."""
-    path = manifest_path(store_dir)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        text = manifest_path(store_dir).read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
-    if raw.get("version") != FORMAT_VERSION:
-        return None
-    graphs = {name: GraphRecord(**record) for name, record in raw.get("graphs", {}).items()}
-    return Manifest(graphs, raw.get("inference_inputs", ""), raw.get("generation", ""))
+    return manifest_from_json(text)
 
 
 def write_manifest(store_dir: Path, manifest: Manifest) -> None:
     """Write the manifest atomically (temporary file, then ``os.replace``)."""
     store_dir.mkdir(parents=True, exist_ok=True)
-    payload = {
-        "version": FORMAT_VERSION,
-        "generation": manifest.generation,
-        "inference_inputs": manifest.inference_inputs,
-        "graphs": {name: asdict(record) for name, record in sorted(manifest.graphs.items())},
-    }
-    text = json.dumps(payload, indent=2, sort_keys=True) + "\n"
+    text = manifest_to_json(manifest) + "\n"
     write_bytes(manifest_path(store_dir), text.encode("utf-8"), mode=0o600)
 
 
@@ -107,13 +98,30 @@ class ManifestStore(Protocol):
         ...
 
 
+def _record_json(record: GraphRecord) -> dict[str, object]:
+    """A record as JSON; ``unsettled`` only when set, so a settled store's manifest reads as it
+    always has."""
+    out: dict[str, object] = asdict(record)
+    if not record.unsettled:
+        del out["unsettled"]
+    return out
+
+
 def manifest_to_json(manifest: Manifest) -> str:
-    """The manifest as the JSON text :func:`coprod_kg.storage.manifest.write_manifest` writes."""
+    """The manifest as the JSON text of its file (:func:`write_manifest`).
+
+    >>> record = GraphRecord("urn:g", "f.ttl", "ab", 3)
+    >>> "unsettled" in manifest_to_json(Manifest({"urn:g": record}))
+    False
+    >>> back = manifest_from_json(manifest_to_json(Manifest({"urn:g": unsettle(record)})))
+    >>> back.graphs["urn:g"].unsettled
+    True
+    """
     payload = {
         "version": FORMAT_VERSION,
         "generation": manifest.generation,
         "inference_inputs": manifest.inference_inputs,
-        "graphs": {name: asdict(record) for name, record in sorted(manifest.graphs.items())},
+        "graphs": {name: _record_json(record) for name, record in sorted(manifest.graphs.items())},
     }
     return json.dumps(payload, indent=2, sort_keys=True)
 
@@ -129,6 +137,21 @@ def manifest_from_json(text: str) -> Manifest | None:
         return None
     graphs = {name: GraphRecord(**record) for name, record in raw.get("graphs", {}).items()}
     return Manifest(graphs, raw.get("inference_inputs", ""), raw.get("generation", ""))
+
+
+def unsettle(record: GraphRecord) -> GraphRecord:
+    """``record`` marked unsettled (see :class:`~coprod_kg.storage.store.GraphRecord`)."""
+    return replace(record, unsettled=True)
+
+
+def with_unsettled(manifest: Manifest, names: Iterable[str]) -> Manifest:
+    """``manifest`` (same generation, same published state) with the records of ``names`` it
+    holds marked unsettled: what a load writes before it replaces published graphs, so that a
+    load that does not finish leaves a record of them (crash included)."""
+    marked = set(names)
+    return Manifest({name: unsettle(record) if name in marked else record
+                     for name, record in manifest.graphs.items()},
+                    manifest.inference_inputs, manifest.generation)
 
 
 class StagedManifests:

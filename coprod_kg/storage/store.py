@@ -90,13 +90,20 @@ class QueryResult:
 
 @dataclass(frozen=True)
 class GraphRecord:
-    """One named graph of the store, as recorded by the loader."""
+    """One named graph of the store, as recorded by the loader.
+
+    ``unsettled``: a load that was replacing the graph did not finish, so the main store's copy
+    may differ from this record (the published one does not: the public view and the answers
+    follow the record). The next load of its source rewrites it whatever its digest, and the
+    public view is never rebuilt from the main store meanwhile.
+    """
 
     name: str
     source: str
     sha256: str
     triples: int
     public: bool = True
+    unsettled: bool = False
 
 
 @dataclass(frozen=True)

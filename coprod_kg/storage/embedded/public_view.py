@@ -98,7 +98,10 @@ def _copied_triples(manifest: Manifest, copied: list[str]) -> int:
 def _rebuild_is_cheaper(manifest: Manifest, copied: list[str]) -> bool:
     """Whether making the view from a backup of the main store (hard links) and dropping what
     is not public costs less than copying the changed graphs: after a big load, not after a
-    submission."""
+    submission. Never while a public graph is unsettled: the main store's copy of it is not
+    the published one (:class:`~coprod_kg.storage.store.GraphRecord`)."""
+    if any(record.unsettled for record in manifest.graphs.values() if record.public):
+        return False
     to_copy = _copied_triples(manifest, copied)
     to_drop = sum(record.triples for record in manifest.graphs.values() if not record.public)
     return to_copy >= REBUILD_MIN_TRIPLES and to_copy > to_drop
