@@ -48,7 +48,7 @@ class Inference:
 
     def _run(self, schema: Schema) -> None:
         try:
-            close(self.scratch, schema)
+            close(self.scratch, schema, gather=False)  # written out from each round's graph
         except BaseException as exc:  # noqa: BLE001 - handed to the loading thread as is
             self.error = exc
 

@@ -154,11 +154,11 @@ def _values(pairs: Iterable[tuple[URIRef, URIRef]]) -> str:
 
 
 def _derive_into(head: str, where: str, delta: str) -> str:
-    """A rule as one SPARQL Update: add ``head`` to the default graph, to :data:`DERIVED` and
-    to graph ``delta`` (what the next round starts from) wherever ``where`` matches and the
-    triple is not known yet."""
-    return (f"INSERT {{ {head} GRAPH <{DERIVED.value}> {{ {head} }} "
-            f"GRAPH <{delta}> {{ {head} }} }} WHERE {{ {where} FILTER NOT EXISTS {{ {head} }} }}")
+    """A rule as one SPARQL Update: add ``head`` to the default graph and to graph ``delta``
+    (this round's new triples, what the next round starts from) wherever ``where`` matches and
+    the triple is not known yet. Each entailment lands in the graph of exactly one round."""
+    return (f"INSERT {{ {head} GRAPH <{delta}> {{ {head} }} }} "
+            f"WHERE {{ {where} FILTER NOT EXISTS {{ {head} }} }}")
 
 
 @dataclass(frozen=True)
@@ -252,10 +252,20 @@ def _count(scratch: ox.Store, graph: str) -> int:
     return int(value.value)
 
 
-def close(scratch: ox.Store, schema: Schema, start: str | None = None) -> int:
+def derived_graphs(scratch: ox.Store) -> list[ox.NamedNode]:
+    """The graphs of ``scratch`` holding what :func:`close` derived: :data:`DERIVED`, or one
+    graph per round when it was closed with ``gather=False`` (no triple in two of them)."""
+    return sorted((g for g in scratch.named_graphs() if isinstance(g, ox.NamedNode)
+                   and (g == DERIVED or g.value.startswith(DELTA))), key=lambda g: g.value)
+
+
+def close(scratch: ox.Store, schema: Schema, start: str | None = None,
+          gather: bool = True) -> int:
     """Apply the rules to the default graph of the in-memory ``scratch`` store until nothing
-    new follows; the entailments (never an asserted triple) end up in graph :data:`DERIVED`
-    too. Returns their count.
+    new follows; the entailments (never an asserted triple) are also in graph :data:`DERIVED`
+    (``gather``), or left in one graph per round (:func:`derived_graphs`: a big load writes
+    them out from there, without copying them once more in the scratch store). Returns their
+    count.
 
     Every rule runs inside the engine as one SPARQL Update. The first round matches every rule
     against all triples; later rounds match the single-premise rules against the triples the
@@ -278,13 +288,13 @@ def close(scratch: ox.Store, schema: Schema, start: str | None = None) -> int:
         for rule in rules:
             if rule.premise or present is None or rule.touched_by(present):
                 scratch.update(rule.update(trigger, delta))
-        if step > 0:
-            scratch.update(f"DROP SILENT GRAPH <{trigger}>")
         if not scratch.contains_named_graph(ox.NamedNode(delta)):
             break
-    else:
-        scratch.update(f"DROP SILENT GRAPH <{DELTA}{MAX_ROUNDS}>")
-    scratch.update(f"DROP SILENT GRAPH <{first}>")
+    rounds = [g for g in derived_graphs(scratch) if g != DERIVED]
+    if not gather:
+        return sum(_count(scratch, g.value) for g in rounds)
+    for graph in rounds:
+        scratch.update(f"ADD <{graph.value}> TO <{DERIVED.value}> ; DROP GRAPH <{graph.value}>")
     return _count(scratch, DERIVED.value)
 
 

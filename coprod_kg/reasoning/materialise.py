@@ -23,6 +23,7 @@ from coprod_kg.reasoning.entailment import (
     Schema,
     close,
     default_quads,
+    derived_graphs,
 )
 from coprod_kg.storage.store import BulkGraphs
 
@@ -64,11 +65,13 @@ def fill(engine: GraphWriter, scratch: ox.Store, graphs: Iterable[str],
 
 
 def write_derived(engine: GraphWriter, scratch: ox.Store, target: str) -> int:
-    """Replace graph ``target`` of ``engine`` by what :func:`close` derived in ``scratch``."""
+    """Replace graph ``target`` of ``engine`` by what :func:`close` derived in ``scratch``
+    (gathered or not: :func:`derived_graphs`)."""
+    graphs = derived_graphs(scratch)
     if isinstance(engine, BulkGraphs):
-        return engine.replace_graph_from(target, scratch, DERIVED)
-    known = sorted((q.triple for q in scratch.quads_for_pattern(None, None, None, DERIVED)),
-                   key=str)
+        return engine.replace_graph_from(target, scratch, graphs)
+    known = sorted((q.triple for graph in graphs
+                    for q in scratch.quads_for_pattern(None, None, None, graph)), key=str)
     replace_graph = getattr(engine, "replace_graph", None)  # a Graph Store: bounded requests
     if replace_graph is not None:
         replace_graph(target, known)

@@ -322,8 +322,9 @@ class BulkGraphs(Protocol):
         ...
 
     def replace_graph_from(self, name: str, scratch: pyoxigraph.Store,
-                           graph: pyoxigraph.NamedNode) -> int:
-        """Replace graph ``name`` by graph ``graph`` of ``scratch``; returns the triple count."""
+                           graphs: Sequence[pyoxigraph.NamedNode]) -> int:
+        """Replace graph ``name`` by the union of ``graphs`` of ``scratch`` (graphs that share
+        no triple); returns the triple count."""
         ...
 
     def replace_graph_data(self, name: str, data: bytes, rdf_format: pyoxigraph.RdfFormat,

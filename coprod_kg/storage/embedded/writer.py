@@ -150,17 +150,21 @@ class OxigraphWriter(OxigraphReader):
                        for q in self.store.quads_for_pattern(None, None, None,
                                                              ox.NamedNode(name)))
 
-    def replace_graph_from(self, name: str, scratch: ox.Store, graph: ox.NamedNode) -> int:
-        """Replace graph ``name`` by graph ``graph`` of the in-memory ``scratch`` store; a big
-        graph without blank nodes goes through the bulk loader as N-Triples."""
-        has_blank = scratch.query(f"ASK {{ GRAPH <{graph.value}> {{ ?s ?p ?o "
+    def replace_graph_from(self, name: str, scratch: ox.Store,
+                           graphs: Sequence[ox.NamedNode]) -> int:
+        """Replace graph ``name`` by the union of ``graphs`` of the in-memory ``scratch`` store
+        (graphs that share no triple); a big one without blank nodes goes through the bulk
+        loader as N-Triples."""
+        listed = " ".join(f"<{graph.value}>" for graph in graphs)
+        has_blank = scratch.query(f"ASK {{ VALUES ?g {{ {listed} }} GRAPH ?g {{ ?s ?p ?o "
                                   "FILTER(isBlank(?s) || isBlank(?o)) } }")
         if not has_blank:
-            data = scratch.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph) or b""
+            data = b"".join(scratch.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph) or b""
+                            for graph in graphs)
             return self.replace_graph_data(name, data, ox.RdfFormat.N_TRIPLES)
         self.remove_graph(name)
         target = ox.NamedNode(name)
-        quads = [ox.Quad(q.subject, q.predicate, q.object, target)
+        quads = [ox.Quad(q.subject, q.predicate, q.object, target) for graph in graphs
                  for q in scratch.quads_for_pattern(None, None, None, graph)]
         if len(quads) >= BULK_TRIPLES:
             self.store.bulk_extend(quads)
