@@ -191,6 +191,13 @@ def settled(manifest: Manifest | None) -> Manifest | None:
                     manifest.inference_inputs, manifest.generation)
 
 
+def unsettled_of(store: Path) -> list[str]:
+    """The graphs the manifest of ``store`` marks unsettled, sorted."""
+    manifest = manifest_of(store)
+    assert manifest is not None
+    return sorted(name for name, record in manifest.graphs.items() if record.unsettled)
+
+
 def store_of(store: Path, **overrides: Any) -> KnowledgeStore:
     """An in-process read store over ``store`` (close it after use)."""
     return open_backend(settings_of(store, **overrides)).store(pooled=False)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pyoxigraph as ox
 import pytest
-from backends import main_store_triples, manifest_of, settled, store_of
+from backends import main_store_triples, manifest_of, settled, store_of, unsettled_of
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, RDFS
 
@@ -25,7 +25,7 @@ from coprod_kg.config import Settings, load_settings
 from coprod_kg.errors import CoprodError, ParseError
 from coprod_kg.loading import FILE_GRAPH_BASE, load_store
 from coprod_kg.loading.sources import Parsed
-from coprod_kg.rdf.namespaces import ONTOLOGY_GRAPH
+from coprod_kg.rdf.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH
 from coprod_kg.rdf.terms import triple_to_oxigraph
 from coprod_kg.reasoning.entailment import Schema, entail
 from coprod_kg.reasoning.materialise import materialise, materialise_each
@@ -297,6 +297,7 @@ def test_a_failure_on_either_side_of_the_load_publishes_nothing_and_leaves_no_th
     with pytest.raises(CoprodError, match=f"{failing} failed on purpose"):
         load_store(mini_settings, [extra])
     assert settled(manifest_of(mini_settings.store)) == before
+    assert unsettled_of(mini_settings.store) == [str(INFERRED_GRAPH)]  # extra.nt is new
     assert set(threading.enumerate()) <= running
 
 
@@ -327,6 +328,7 @@ def test_a_write_that_failed_during_the_parse_stops_the_load_before_the_cases(
         load_store(mini_settings, [new])
     assert cases == []
     assert settled(manifest_of(mini_settings.store)) == before
+    assert unsettled_of(mini_settings.store) == [str(INFERRED_GRAPH)]  # new.nt is new
 
 
 def test_after_a_failed_parse_the_writes_not_started_never_start(

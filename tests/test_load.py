@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from backends import main_store_triples, manifest_of, settled, store_of
+from backends import main_store_triples, manifest_of, settled, store_of, unsettled_of
 
-from coprod_kg.cli import load as cli_load
 from coprod_kg.cli import main
 from coprod_kg.config import Settings
 from coprod_kg.errors import BadInput, ParseError
 from coprod_kg.loading import FILE_GRAPH_BASE, load_store, storing
 from coprod_kg.loading import load as load_module
 from coprod_kg.rdf.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH
+from coprod_kg.storage.embedded import public_view
 from coprod_kg.storage.embedded.pooled_store import PooledStore
-from coprod_kg.storage.store import prepare
+from coprod_kg.storage.manifest import Manifest, write_manifest
+from coprod_kg.storage.remote.load import push_embedded
+from coprod_kg.storage.remote.writer import RemoteWriter
+from coprod_kg.storage.store import GraphRecord, StoreNotReady, prepare
 
 MINI = Path(__file__).parent / "fixtures" / "mini"
 
@@ -240,6 +242,7 @@ def test_a_failed_ontology_write_publishes_nothing_and_joins_the_rules(
     with pytest.raises(BadInput, match="on purpose"):
         load_store(settings)
     assert settled(manifest_of(settings.store)) == before
+    assert unsettled_of(settings.store) == sorted([str(ONTOLOGY_GRAPH), str(INFERRED_GRAPH)])
     assert set(threading.enumerate()) <= running  # the rules' thread too
 
 
@@ -286,12 +289,6 @@ def _fail_cases(*args: Any, **kwargs: Any) -> Any:
     raise BadInput("the cases failed (on purpose)")
 
 
-def _unsettled(settings: Settings) -> list[str]:
-    manifest = manifest_of(settings.store)
-    assert manifest is not None
-    return sorted(name for name, record in manifest.graphs.items() if record.unsettled)
-
-
 def test_a_failed_load_marks_what_it_replaced_and_the_next_load_rewrites_it(
         tmp_path: Path, mini_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     """A load that fails after replacing a published graph leaves the new triples in the main
@@ -308,7 +305,7 @@ def test_a_failed_load_marks_what_it_replaced_and_the_next_load_rewrites_it(
     with pytest.raises(BadInput, match="on purpose"):
         load_store(settings)
     assert settled(manifest_of(settings.store)) == before  # nothing published, same generation
-    assert _unsettled(settings) == sorted([str(ONTOLOGY_GRAPH), str(INFERRED_GRAPH)])
+    assert unsettled_of(settings.store) == sorted([str(ONTOLOGY_GRAPH), str(INFERRED_GRAPH)])
     monkeypatch.undo()
     header.write_text(original, encoding="utf-8")  # the published digest again
     report = load_store(settings)
@@ -316,13 +313,14 @@ def test_a_failed_load_marks_what_it_replaced_and_the_next_load_rewrites_it(
     assert report.inferred is not None
     assert not any("example.org/AnyCase" in t
                    for t in main_store_triples(settings.store, str(ONTOLOGY_GRAPH)))
-    assert _unsettled(settings) == []
-    assert report.unsettled == []
+    assert unsettled_of(settings.store) == []
 
 
-def test_an_extra_file_left_unsettled_is_reported_until_it_is_loaded_again(
-        tmp_path: Path, mini_settings: Settings, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_load_that_would_keep_a_part_written_extra_graph_is_refused(
+        tmp_path: Path, mini_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An extra file's graph stays when a load does not name the file; left part-written, it
+    must not stay as it is (the rules would read its unpublished triples), so the load asks for
+    the file."""
     settings = _copy_mini(tmp_path, mini_settings)
     extra = tmp_path / "extra.nt"
     extra.write_text("<urn:x:s> <urn:x:p> <urn:x:o> .\n", encoding="utf-8")
@@ -333,16 +331,37 @@ def test_an_extra_file_left_unsettled_is_reported_until_it_is_loaded_again(
     with pytest.raises(BadInput, match="on purpose"):
         load_store(settings, [extra])
     monkeypatch.undo()
-    assert graph in _unsettled(settings)
-    # A load without the file keeps its graph (as loaded earlier), still marked, and says so.
-    assert load_store(settings).unsettled == [graph]
-    capsys.readouterr()
-    command = argparse.Namespace(store=settings.store, files=[], graph=None)
-    assert cli_load.run(command, settings) == 0  # the settings of this run's back end
-    assert f"warning: {graph} was left part-written" in capsys.readouterr().err
-    assert _unsettled(settings) == [graph]
+    marked = manifest_of(settings.store)
+    assert unsettled_of(settings.store) == sorted([graph, str(INFERRED_GRAPH)])
+    with pytest.raises(BadInput, match=f"left {graph} part-written: give its file again"):
+        load_store(settings)
+    assert manifest_of(settings.store) == marked
     report = load_store(settings, [extra])
     assert graph in report.loaded
-    assert report.unsettled == []
-    assert _unsettled(settings) == []
+    assert report.inferred is not None
+    assert unsettled_of(settings.store) == []
     assert main_store_triples(settings.store, graph) == {"<urn:x:s> <urn:x:p> <urn:x:changed>"}
+
+
+def test_a_load_after_the_view_lost_its_state_still_goes_through(
+        tmp_path: Path, mini_settings: Settings) -> None:
+    """The mark is written without syncing the public view (it publishes nothing new): a view
+    that must copy every graph again (a restored backup has no state) would refuse to copy a
+    marked one, and no load could ever clear the mark."""
+    settings = _copy_mini(tmp_path, mini_settings)
+    load_store(settings)
+    (settings.store / public_view.VIEW_STATE).unlink(missing_ok=True)
+    _change_ontology(settings)
+    assert str(ONTOLOGY_GRAPH) in load_store(settings).loaded
+    assert unsettled_of(settings.store) == []
+    assert _ask(settings, "?c <http://www.w3.org/2000/01/rdf-schema#subClassOf> "
+                          "<https://example.org/AnyCase>")
+
+
+def test_a_store_with_a_part_written_graph_is_not_pushed_to_a_server(tmp_path: Path) -> None:
+    """A server publishes what it holds: the marked graph's triples are not the published ones
+    (refused before the server is touched)."""
+    record = GraphRecord(str(ONTOLOGY_GRAPH), "ontology", "ab", 1, unsettled=True)
+    write_manifest(tmp_path, Manifest({record.name: record}, "", "g1"))
+    with pytest.raises(StoreNotReady, match="part-written"):
+        push_embedded(tmp_path, cast(RemoteWriter, None))

@@ -166,3 +166,15 @@ def test_the_view_is_not_rebuilt_from_the_main_store_while_a_public_graph_is_uns
                                                                 unsettled=True)}, "", "g2")
     assert sync_view(master, tmp_path, marked) == [EX + "b"]
     assert _values(open_snapshot(tmp_path, snapshot_key(marked))) == {"published", "b two"}
+
+
+def test_a_graph_left_part_written_is_never_copied_into_the_view(tmp_path: Path) -> None:
+    """A view without the state of a marked graph (a restored backup has none) cannot get its
+    published triples from the main store: the sync refuses, and changes nothing."""
+    master = ox.Store(str(tmp_path / "main"))
+    _graph(master, EX + "a", "left by a stopped load")
+    marked = Manifest({EX + "a": GraphRecord(EX + "a", "a", "1", 1, unsettled=True)}, "", "g1")
+    with pytest.raises(public_view.UnsettledGraphs, match="part-written"):
+        sync_view(master, tmp_path, marked)
+    assert read_state(tmp_path) == {}
+    assert not snapshot_path(tmp_path, snapshot_key(marked)).exists()

@@ -42,7 +42,4 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  loaded  {name}")
     for name in report.removed:
         print(f"  removed {name}")
-    for name in report.unsettled:
-        print(f"  warning: {name} was left part-written by a load that failed (its published "
-              "copy is the one before); load its file again", file=sys.stderr)
     return 0

@@ -34,6 +34,7 @@ from coprod_kg.curation.inference import invalidate_inferred, sync_inferred
 from coprod_kg.curation.model import Status
 from coprod_kg.curation.prepare import Prepared as PreparedCase
 from coprod_kg.curation.visibility import curated_flags
+from coprod_kg.errors import BadInput, StoreBusy
 from coprod_kg.loading.inference import Inference
 from coprod_kg.loading.sources import (
     DATA_GRAPH_BASE,
@@ -65,9 +66,6 @@ class LoadReport:
     skipped: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     inferred: int | None = None  # triples in graph/inferred when recomputed, else None
-    #: Graphs a failed load left part-written in the main store and this load did not rewrite
-    #: (an extra file loaded earlier and not given again): see ``GraphRecord.unsettled``.
-    unsettled: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -120,8 +118,9 @@ def _store_and_import(settings: Settings, backend: Backend, old: Manifest,
     writer = backend.writer()
     try:
         bundled = read_bundled(settings, progress)  # a broken case file changes nothing either
-        if unsettled:  # before the first of them changes: a load that stops leaves the mark
-            backend.manifests().write(with_unsettled(old, unsettled))
+        # Before the first of them changes: a load that stops, killed too, leaves the mark.
+        if unsettled and not backend.manifests().mark(old, with_unsettled(old, unsettled)):
+            raise StoreBusy("the manifest changed while the sources were parsed; load again")
         for item in later:
             if item.source.kind == "ontology":
                 storing.write_now(item)  # the bundled cases read it from the store
@@ -181,6 +180,19 @@ def _parse_sources(sources: Sequence[Source], old: Manifest, new: Manifest,
     return parsed, later
 
 
+def _refuse_keeping_unsettled(old: Manifest, sources: Sequence[Source]) -> None:
+    """Refuse a load that would keep a graph a stopped load left part-written
+    (``GraphRecord.unsettled``): an extra file's, not given again. Its triples in the store
+    are not the published ones, and the rules would read them."""
+    planned = {source.graph for source in sources}
+    left = sorted(name for name, record in old.graphs.items()
+                  if record.unsettled and name not in planned and name != str(INFERRED_GRAPH)
+                  and not name.startswith(DATA_GRAPH_BASE))
+    if left:
+        raise BadInput(f"a load that stopped left {', '.join(left)} part-written: give its "
+                       "file again (`coprod-kg load FILE`, with `--graph IRI` if it had one)")
+
+
 def load_store(settings: Settings, extra_files: Sequence[Path] = (),
                graph_name: str | None = None, progress: bool = False,
                backend: Backend | None = None) -> LoadReport:
@@ -193,6 +205,7 @@ def load_store(settings: Settings, extra_files: Sequence[Path] = (),
     sources = plan_sources(settings, extra_files, graph_name)
     manifests = backend.manifests()
     old = manifests.read() or Manifest()
+    _refuse_keeping_unsettled(old, sources)
     new = Manifest()
     report = LoadReport()
     scratch = ox.Store()  # the parse fills it: the rules run there, without a read of the store
@@ -248,7 +261,6 @@ def load_store(settings: Settings, extra_files: Sequence[Path] = (),
     else:
         new.graphs[str(INFERRED_GRAPH)] = old.graphs[str(INFERRED_GRAPH)]
     new.inference_inputs = inputs
-    report.unsettled = sorted(name for name, record in new.graphs.items() if record.unsettled)
     writer.flush()  # the public view is compacted when it is made (public_view.sync_view)
     # A graph changed without this load reporting it: a case version a failed load stored.
     new.generation = (uuid.uuid4().hex if report.changed or new.graphs != old.graphs

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -97,6 +97,12 @@ class ManifestStore(Protocol):
         """Replace the manifest unless it changed since ``expected`` was read; False if it did."""
         ...
 
+    def mark(self, expected: Manifest, manifest: Manifest) -> bool:
+        """Replace the manifest by ``manifest``, which publishes what ``expected`` does (only
+        records' marks differ: :func:`with_unsettled`), unless it changed since ``expected``
+        was read; False if it did. Nothing published changes: no public view is synced."""
+        ...
+
 
 def _record_json(record: GraphRecord) -> dict[str, object]:
     """A record as JSON; ``unsettled`` only when set, so a settled store's manifest reads as it
@@ -131,11 +137,17 @@ def manifest_from_json(text: str) -> Manifest | None:
 
     >>> manifest_from_json(manifest_to_json(Manifest(generation="g1"))).generation
     'g1'
+    >>> newer = '{"version": 1, "graphs": {"urn:g": {"name": "urn:g", "source": "f", '
+    >>> newer += '"sha256": "ab", "triples": 1, "later": true}}}'
+    >>> manifest_from_json(newer).graphs["urn:g"].triples
+    1
     """
     raw = json.loads(text)
     if not isinstance(raw, dict) or raw.get("version") != FORMAT_VERSION:
         return None
-    graphs = {name: GraphRecord(**record) for name, record in raw.get("graphs", {}).items()}
+    known = {f.name for f in fields(GraphRecord)}  # a newer writer's extra keys are skipped
+    graphs = {name: GraphRecord(**{k: v for k, v in record.items() if k in known})
+              for name, record in raw.get("graphs", {}).items()}
     return Manifest(graphs, raw.get("inference_inputs", ""), raw.get("generation", ""))
 
 
@@ -173,6 +185,10 @@ class StagedManifests:
         self.current = manifest
 
     def write_if(self, expected: Manifest | None, manifest: Manifest) -> bool:
+        self.current = manifest
+        return True
+
+    def mark(self, expected: Manifest, manifest: Manifest) -> bool:
         self.current = manifest
         return True
 

@@ -93,9 +93,10 @@ class GraphRecord:
     """One named graph of the store, as recorded by the loader.
 
     ``unsettled``: a load that was replacing the graph did not finish, so the main store's copy
-    may differ from this record (the published one does not: the public view and the answers
-    follow the record). The next load of its source rewrites it whatever its digest, and the
-    public view is never rebuilt from the main store meanwhile.
+    may differ from this record. The embedded store's public view still holds the copy the
+    record describes (a remote server serves what it holds). The next load rewrites the graph
+    whatever its digest, and refuses to keep it unread; the view never copies it from the main
+    store, and no store holding one is pushed to a server.
     """
 
     name: str

@@ -37,8 +37,19 @@ class FileManifestStore:
 
     def write_if(self, expected: Manifest | None, manifest: Manifest) -> bool:
         """Compare generations, then write (the embedded store has one writer process)."""
-        current = self.read()
-        if (current and current.generation) != (expected and expected.generation):
+        if not self._unchanged(expected):
             return False
         self.write(manifest)
         return True
+
+    def mark(self, expected: Manifest, manifest: Manifest) -> bool:
+        """Compare generations, then write the file alone: the view already holds what
+        ``manifest`` publishes."""
+        if not self._unchanged(expected):
+            return False
+        write_manifest(self.store_dir, manifest)
+        return True
+
+    def _unchanged(self, expected: Manifest | None) -> bool:
+        current = self.read()
+        return (current and current.generation) == (expected and expected.generation)

@@ -58,6 +58,12 @@ class SnapshotMissing(CoprodError):
     status = 503
 
 
+class UnsettledGraphs(CoprodError):
+    """A graph the view must copy was left part-written by a load that stopped."""
+
+    status = 503
+
+
 def view_path(store_dir: Path) -> Path:
     """Where the public view of ``store_dir`` lives."""
     return store_dir / VIEW_DIR
@@ -158,6 +164,11 @@ def sync_view(master: ox.Store, store_dir: Path, manifest: Manifest) -> list[str
     if wanted == held and view_path(store_dir).is_dir() and snapshot.is_dir():
         return []
     copied = [name for name in sorted(wanted) if held.get(name) != wanted[name]]
+    marked = [name for name in copied if manifest.graphs[name].unsettled]
+    if marked:  # the main store's copy is not the one the record describes
+        raise UnsettledGraphs(f"the public view lacks {', '.join(marked)}, which a load that "
+                              "stopped left part-written in the store: run `coprod-kg load` "
+                              "with its sources")
     rebuilt = _rebuild_is_cheaper(manifest, copied)
     if rebuilt:
         _rebuild(master, store_dir, set(wanted))

@@ -101,3 +101,7 @@ class RemoteManifestStore:
         self.writer.update(conditional_manifest_update(expected, manifest))
         stored = self.read()
         return stored is not None and stored.generation == manifest.generation
+
+    def mark(self, expected: Manifest, manifest: Manifest) -> bool:
+        """:meth:`write_if` (the server has no view to sync)."""
+        return self.write_if(expected, manifest)
