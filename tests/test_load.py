@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import threading
@@ -10,17 +11,25 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from backends import main_store_triples, manifest_of, settled, store_of, unsettled_of
+from backends import (
+    main_store_triples,
+    manifest_of,
+    settled,
+    store_of,
+    unsettled_of,
+    write_manifest_of,
+)
 
 from coprod_kg.cli import main
 from coprod_kg.config import Settings
+from coprod_kg.curation.backup import backup
 from coprod_kg.errors import BadInput, ParseError
 from coprod_kg.loading import FILE_GRAPH_BASE, load_store, storing
 from coprod_kg.loading import load as load_module
 from coprod_kg.rdf.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH
 from coprod_kg.storage.embedded import public_view
 from coprod_kg.storage.embedded.pooled_store import PooledStore
-from coprod_kg.storage.manifest import Manifest, write_manifest
+from coprod_kg.storage.manifest import Manifest, manifest_path, read_manifest, write_manifest
 from coprod_kg.storage.remote.load import push_embedded
 from coprod_kg.storage.remote.writer import RemoteWriter
 from coprod_kg.storage.store import GraphRecord, StoreNotReady, prepare
@@ -365,3 +374,43 @@ def test_a_store_with_a_part_written_graph_is_not_pushed_to_a_server(tmp_path: P
     write_manifest(tmp_path, Manifest({record.name: record}, "", "g1"))
     with pytest.raises(StoreNotReady, match="part-written"):
         push_embedded(tmp_path, cast(RemoteWriter, None))
+
+
+def test_a_store_with_a_part_written_graph_is_not_backed_up(
+        tmp_path: Path, mini_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A backup holds the main store, where the marked graph's triples are not the published
+    ones: a restore could not tell. A load first."""
+    settings = _copy_mini(tmp_path, mini_settings)
+    load_store(settings)
+    _change_ontology(settings)
+    monkeypatch.setattr(load_module, "import_bundled", _fail_cases)
+    with pytest.raises(BadInput, match="on purpose"):
+        load_store(settings)
+    with pytest.raises(BadInput, match="part-written"):
+        backup(settings.store, tmp_path / "backup.tar.gz")
+    assert not (tmp_path / "backup.tar.gz").exists()
+
+
+def test_the_mark_joins_what_another_writer_wrote_meanwhile(
+        tmp_path: Path, mini_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a remote server another process may write the manifest while a load parses (a
+    curator's decision): the marks go onto the manifest as it is then, and the load goes on."""
+    settings = _copy_mini(tmp_path, mini_settings)
+    load_store(settings)
+    _change_ontology(settings)
+    real = load_module.read_bundled
+
+    def read_bundled(*args: Any, **kwargs: Any) -> Any:
+        if manifest_path(settings.store).exists():  # embedded: the load holds the store
+            current = read_manifest(settings.store)
+            assert current is not None
+            write_manifest(settings.store, dataclasses.replace(current, generation="elsewhere"))
+        else:  # a remote server takes a second writer
+            current = manifest_of(settings.store)
+            assert current is not None
+            write_manifest_of(settings.store, dataclasses.replace(current, generation="elsewhere"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(load_module, "read_bundled", read_bundled)
+    assert str(ONTOLOGY_GRAPH) in load_store(settings).loaded
+    assert unsettled_of(settings.store) == []

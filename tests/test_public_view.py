@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from types import SimpleNamespace
 from typing import ClassVar
@@ -19,7 +20,7 @@ from coprod_kg.storage.embedded.public_view import (
     snapshot_path,
     sync_view,
 )
-from coprod_kg.storage.manifest import Manifest
+from coprod_kg.storage.manifest import Manifest, write_manifest
 from coprod_kg.storage.store import GraphRecord
 
 EX = "http://example.org/"
@@ -178,3 +179,24 @@ def test_a_graph_left_part_written_is_never_copied_into_the_view(tmp_path: Path)
         sync_view(master, tmp_path, marked)
     assert read_state(tmp_path) == {}
     assert not snapshot_path(tmp_path, snapshot_key(marked)).exists()
+
+
+def test_a_view_that_lost_its_state_copies_a_marked_graph_from_its_published_snapshot(
+        tmp_path: Path) -> None:
+    """A crash while the view was being remade leaves no view state; the manifest on disk
+    still names the published snapshot, which holds the marked graph's published triples (the
+    main store holds what the stopped load wrote)."""
+    master = ox.Store(str(tmp_path / "main"))
+    _graph(master, EX + "a", "published")
+    _graph(master, EX + "b", "b one")
+    published = _manifest("g1", a=("1", True), b=("1", True))
+    sync_view(master, tmp_path, published)
+    write_manifest(tmp_path, Manifest({n: dataclasses.replace(r, unsettled=n == EX + "a")
+                                       for n, r in published.graphs.items()}, "", "g1"))
+    _graph(master, EX + "a", "left by a stopped load")
+    _graph(master, EX + "b", "b two")
+    (tmp_path / public_view.VIEW_STATE).unlink()
+    changed = Manifest({EX + "a": GraphRecord(EX + "a", "a", "1", 1, unsettled=True),
+                        EX + "b": GraphRecord(EX + "b", "b", "2", 1)}, "", "g2")
+    assert sync_view(master, tmp_path, changed) == [EX + "a", EX + "b"]
+    assert _values(open_snapshot(tmp_path, snapshot_key(changed))) == {"published", "b two"}

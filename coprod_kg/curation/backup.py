@@ -59,8 +59,13 @@ def _accounts_bytes(store_dir: Path) -> bytes | None:
 
 def backup(store_dir: Path, archive: Path, store: ox.Store | None = None) -> int:
     """Write ``archive``; returns the number of quads saved. ``store``: an open handle to use."""
-    if read_manifest(store_dir) is None:
+    manifest = read_manifest(store_dir)
+    if manifest is None:
         raise BadInput(f"{store_dir} is not a loaded store")
+    marked = sorted(name for name, record in manifest.graphs.items() if record.unsettled)
+    if marked:  # the main store's copies are not the published ones: a restore could not tell
+        raise BadInput(f"a load that stopped left {', '.join(marked)} part-written in "
+                       f"{store_dir}; run `coprod-kg load` with their sources first")
     handle = store if store is not None else OxigraphReader.read_only(store_dir).store
     quads = handle.dump(format=ox.RdfFormat.N_QUADS, from_graph=None) or b""
     count = quads.count(b"\n")

@@ -100,6 +100,17 @@ def _import_cases(settings: Settings, backend: Backend, old: Manifest,
     return done
 
 
+def _mark(backend: Backend, names: Sequence[str], attempts: int = 5) -> None:
+    """Mark ``names`` unsettled in the stored manifest as it is now (another writer of a remote
+    server may have changed it since the load read it: the marks join its changes)."""
+    manifests = backend.manifests()
+    for _ in range(attempts):
+        current = manifests.read() or Manifest()
+        if manifests.mark(current, with_unsettled(current, names)):
+            return
+    raise StoreBusy("the manifest keeps changing under concurrent writers; load again")
+
+
 def _store_and_import(settings: Settings, backend: Backend, old: Manifest,
                       storing: Storing, later: Sequence[Parsed], inference: Inference | None,
                       unsettled: Sequence[str], progress: bool
@@ -118,9 +129,8 @@ def _store_and_import(settings: Settings, backend: Backend, old: Manifest,
     writer = backend.writer()
     try:
         bundled = read_bundled(settings, progress)  # a broken case file changes nothing either
-        # Before the first of them changes: a load that stops, killed too, leaves the mark.
-        if unsettled and not backend.manifests().mark(old, with_unsettled(old, unsettled)):
-            raise StoreBusy("the manifest changed while the sources were parsed; load again")
+        if unsettled:  # before the first of them changes: a load that stops leaves the mark
+            _mark(backend, unsettled)
         for item in later:
             if item.source.kind == "ontology":
                 storing.write_now(item)  # the bundled cases read it from the store

@@ -96,7 +96,7 @@ class GraphRecord:
     may differ from this record. The embedded store's public view still holds the copy the
     record describes (a remote server serves what it holds). The next load rewrites the graph
     whatever its digest, and refuses to keep it unread; the view never copies it from the main
-    store, and no store holding one is pushed to a server.
+    store, and no store holding one is backed up or pushed to a server.
     """
 
     name: str

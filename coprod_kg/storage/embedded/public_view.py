@@ -40,7 +40,7 @@ import pyoxigraph as ox
 
 from coprod_kg.atomic import write_bytes
 from coprod_kg.errors import CoprodError
-from coprod_kg.storage.manifest import Manifest
+from coprod_kg.storage.manifest import Manifest, read_manifest
 
 VIEW_DIR = "public"
 VIEW_STATE = "public-view.json"
@@ -89,12 +89,28 @@ def _write_state(store_dir: Path, state: dict[str, str]) -> None:
 
 
 def _copy(master: ox.Store, view: ox.Store, name: str) -> None:
-    """Replace graph ``name`` of the view by the master's, engine to engine (no Python terms)."""
+    """Replace graph ``name`` of the view by the one of ``master`` (the main store, or a
+    snapshot), engine to engine (no Python terms)."""
     graph = ox.NamedNode(name)
     if view.contains_named_graph(graph):
         view.remove_graph(graph)
     data = master.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph) or b""
     view.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
+
+
+def _published_copies(store_dir: Path, manifest: Manifest, marked: set[str]) -> ox.Store:
+    """The snapshot holding the published copies of the ``marked`` graphs, which a load that
+    stopped left part-written in the main store: the current manifest's, if its records of
+    them match ``manifest``'s (a view that lost its state after a crash still has it);
+    :class:`UnsettledGraphs` if there is none."""
+    current = read_manifest(store_dir)
+    if current is not None and snapshot_path(store_dir, snapshot_key(current)).is_dir():
+        now, then = _signatures(current), _signatures(manifest)
+        if all(now.get(name) == then[name] for name in marked):
+            return open_snapshot(store_dir, snapshot_key(current))
+    raise UnsettledGraphs(f"the public view lacks {', '.join(sorted(marked))}, which a load "
+                          "that stopped left part-written in the store, and no snapshot holds "
+                          "their published triples: run `coprod-kg load` with their sources")
 
 
 def _copied_triples(manifest: Manifest, copied: list[str]) -> int:
@@ -164,11 +180,8 @@ def sync_view(master: ox.Store, store_dir: Path, manifest: Manifest) -> list[str
     if wanted == held and view_path(store_dir).is_dir() and snapshot.is_dir():
         return []
     copied = [name for name in sorted(wanted) if held.get(name) != wanted[name]]
-    marked = [name for name in copied if manifest.graphs[name].unsettled]
-    if marked:  # the main store's copy is not the one the record describes
-        raise UnsettledGraphs(f"the public view lacks {', '.join(marked)}, which a load that "
-                              "stopped left part-written in the store: run `coprod-kg load` "
-                              "with its sources")
+    marked = {name for name in copied if manifest.graphs[name].unsettled}
+    published = _published_copies(store_dir, manifest, marked) if marked else None
     rebuilt = _rebuild_is_cheaper(manifest, copied)
     if rebuilt:
         _rebuild(master, store_dir, set(wanted))
@@ -179,8 +192,9 @@ def sync_view(master: ox.Store, store_dir: Path, manifest: Manifest) -> list[str
                 graph = ox.NamedNode(name)
                 if view.contains_named_graph(graph):
                     view.remove_graph(graph)
-            for name in copied:
-                _copy(master, view, name)
+            for name in copied:  # a marked graph from its published copy, not the main store
+                _copy(published if published is not None and name in marked else master,
+                      view, name)
             view.flush()
             # Compacted after every change, however small: one case version (69 quads) added
             # to the 100k view cost the bench's heavy queries 23 % more CPU until compacted
