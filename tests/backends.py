@@ -26,6 +26,7 @@ import json
 import os
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,8 @@ EMBEDDED_ONLY: dict[str, str] = {
         "test_remote_store.py::test_result_size_cap",
     "tests/test_load.py::test_running_workers_see_a_new_load":
         "query worker processes reading the store directory",
+    "tests/test_load.py::test_a_store_with_a_part_written_graph_is_not_backed_up":
+        "`coprod-kg backup` archives an embedded store directory",
     "tests/test_curation_core.py::test_a_second_writer_process_gets_a_clear_message":
         "only the embedded store is limited to one writer process",
 }
@@ -179,6 +182,13 @@ def manifest_of(store: Path) -> Manifest | None:
     """The manifest of ``store`` (its file, or its server's manifest graph)."""
     with open_backend(settings_of(store)) as backend:
         return backend.manifests().read()
+
+
+def own_threads() -> set[threading.Thread]:
+    """This process's threads but the test proxy's connection handlers (a remote run's server
+    side: each lives as long as a client keeps its connection, whoever opened it)."""
+    return {thread for thread in threading.enumerate()
+            if "process_request_thread" not in thread.name}
 
 
 def settled(manifest: Manifest | None) -> Manifest | None:

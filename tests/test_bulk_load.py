@@ -13,7 +13,14 @@ from typing import Any
 
 import pyoxigraph as ox
 import pytest
-from backends import main_store_triples, manifest_of, settled, store_of, unsettled_of
+from backends import (
+    main_store_triples,
+    manifest_of,
+    own_threads,
+    settled,
+    store_of,
+    unsettled_of,
+)
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, RDFS
 
@@ -285,7 +292,7 @@ def test_a_failure_on_either_side_of_the_load_publishes_nothing_and_leaves_no_th
         failing: str) -> None:
     load_store(mini_settings)
     before = manifest_of(mini_settings.store)
-    running = set(threading.enumerate())
+    running = own_threads()
 
     def fail(*args: Any, **kwargs: Any) -> Any:
         raise CoprodError(f"{failing} failed on purpose")
@@ -298,7 +305,7 @@ def test_a_failure_on_either_side_of_the_load_publishes_nothing_and_leaves_no_th
         load_store(mini_settings, [extra])
     assert settled(manifest_of(mini_settings.store)) == before
     assert unsettled_of(mini_settings.store) == [str(INFERRED_GRAPH)]  # extra.nt is new
-    assert set(threading.enumerate()) <= running
+    assert own_threads() <= running
 
 
 def test_a_write_that_failed_during_the_parse_stops_the_load_before_the_cases(
