@@ -205,7 +205,7 @@ def unsettled_of(store: Path) -> list[str]:
     """The graphs the manifest of ``store`` marks unsettled, sorted."""
     manifest = manifest_of(store)
     assert manifest is not None
-    return sorted(name for name, record in manifest.graphs.items() if record.unsettled)
+    return manifest.unsettled_graphs()
 
 
 def store_of(store: Path, **overrides: Any) -> KnowledgeStore:

@@ -62,7 +62,7 @@ def backup(store_dir: Path, archive: Path, store: ox.Store | None = None) -> int
     manifest = read_manifest(store_dir)
     if manifest is None:
         raise BadInput(f"{store_dir} is not a loaded store")
-    marked = sorted(name for name, record in manifest.graphs.items() if record.unsettled)
+    marked = manifest.unsettled_graphs()
     if marked:  # the main store's copies are not the published ones: a restore could not tell
         raise BadInput(f"a load that stopped left {', '.join(marked)} part-written in "
                        f"{store_dir}; run `coprod-kg load` with their sources first")

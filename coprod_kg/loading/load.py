@@ -195,9 +195,8 @@ def _refuse_keeping_unsettled(old: Manifest, sources: Sequence[Source]) -> None:
     (``GraphRecord.unsettled``): an extra file's, not given again. Its triples in the store
     are not the published ones, and the rules would read them."""
     planned = {source.graph for source in sources}
-    left = sorted(name for name, record in old.graphs.items()
-                  if record.unsettled and name not in planned and name != str(INFERRED_GRAPH)
-                  and not name.startswith(DATA_GRAPH_BASE))
+    left = [name for name in old.unsettled_graphs() if name not in planned
+            and name != str(INFERRED_GRAPH) and not name.startswith(DATA_GRAPH_BASE)]
     if left:
         raise BadInput(f"a load that stopped left {', '.join(left)} part-written: give its "
                        "file again (`coprod-kg load FILE`, with `--graph IRI` if it had one)")
@@ -243,7 +242,7 @@ def load_store(settings: Settings, extra_files: Sequence[Path] = (),
             inference = Inference.start(writer, scratch, parsed,
                                         [*public, *(p.source.graph for p in parsed)])
         unsettled = [name for name in [*(p.source.graph for p in parsed), *removed,
-                                       *([str(INFERRED_GRAPH)] if inference else [])]
+                                       *([str(INFERRED_GRAPH)] if inference is not None else [])]
                      if name in old.graphs]
         stored, cases, inferred = _store_and_import(settings, backend, old, storing, later,
                                                     inference, unsettled, progress)

@@ -42,6 +42,11 @@ class Manifest:
             digest.update(f"{name}\t{record.sha256}\t{record.triples}\n".encode())
         return digest.hexdigest()[:32]
 
+    def unsettled_graphs(self) -> list[str]:
+        """Names of the graphs a load that stopped left part-written (``GraphRecord.unsettled``),
+        sorted."""
+        return sorted(name for name, record in self.graphs.items() if record.unsettled)
+
     def private_graphs(self) -> list[str]:
         """Names of graphs that must never be queried (e.g. pending submissions), sorted."""
         return sorted(name for name, record in self.graphs.items() if not record.public)

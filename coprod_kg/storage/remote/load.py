@@ -27,7 +27,7 @@ def push_embedded(store_dir: Path, writer: RemoteWriter) -> list[str]:
     manifest = read_manifest(store_dir)
     if manifest is None:
         raise StoreNotReady(f"the store {store_dir} is not loaded; run `coprod-kg load`")
-    marked = sorted(name for name, record in manifest.graphs.items() if record.unsettled)
+    marked = manifest.unsettled_graphs()
     if marked:  # a server publishes what it holds: these are not the published triples
         raise StoreNotReady(f"a load that stopped left {', '.join(marked)} part-written in "
                             f"{store_dir}; run `coprod-kg load` with its sources first")
