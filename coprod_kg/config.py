@@ -137,6 +137,13 @@ SETTINGS: tuple[Setting, ...] = (
         "(no seccomp, no network namespace); otherwise it refuses to start.",
     ),
     Setting(
+        "inline_light_queries", "1",
+        "`1`: a light lookup (one triple pattern, e.g. `SELECT ?p ?o WHERE { <iri> ?p ?o }` or "
+        "`DESCRIBE <iri>`) is answered in the server process, under small caps on its answer, "
+        "instead of in a query worker; a larger answer goes to a worker. `0`: every query runs "
+        "in a worker.",
+    ),
+    Setting(
         "access_log", "1",
         "`1`: log every request (uvicorn's access log, on standard error). `0`: no access log "
         "(when a proxy in front logs requests already; the line costs about 0.1 ms of the API "
@@ -234,6 +241,7 @@ class Settings:
     site_workers: int = 1
     query_memory_mb: int = 1024
     allow_unsandboxed_queries: bool = False
+    inline_light_queries: bool = True
     access_log: bool = True
     spool_max_bytes: int = 1073741824
     send_timeout: float = 30.0

@@ -23,7 +23,8 @@ COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 
 @pytest.fixture
 def pooled(mini_store: Path) -> Iterator[PooledStore]:
-    store = PooledStore(mini_store, 1, 3.0, 10_000)  # ONE worker: every query meets the last
+    # ONE worker: every query meets the last; light lookups too (no answers in process)
+    store = PooledStore(mini_store, 1, 3.0, 10_000, inline=False)
     yield store
     store.close()
 

@@ -47,9 +47,11 @@ def _tree_rss() -> tuple[int, int]:
 
 @pytest.fixture(scope="module")
 def limited(real_store: Path, settings_for: SettingsFactory) -> Iterator[LiveServer]:
-    """A server with one /sparql worker, one site worker, 512 MB each, a 1 s send timeout."""
+    """A server with one /sparql worker, one site worker, 512 MB each, a 1 s send timeout;
+    every query goes to a worker (a light lookup checks the one that replaced a killed one)."""
     settings = settings_for(real_store, query_workers=1, site_workers=1,
-                            query_memory_mb=MEMORY_MB, query_timeout=60.0, send_timeout=1.0)
+                            query_memory_mb=MEMORY_MB, query_timeout=60.0, send_timeout=1.0,
+                            inline_light_queries=False)
     with LiveServer(settings) as server:
         yield server
 

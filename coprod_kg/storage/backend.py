@@ -198,7 +198,8 @@ class Backend:
                                site_workers=settings.site_workers,
                                memory_mb=settings.query_memory_mb,
                                allow_unsandboxed=settings.allow_unsandboxed_queries,
-                               spool_max_bytes=settings.spool_max_bytes)
+                               spool_max_bytes=settings.spool_max_bytes,
+                               inline=settings.inline_light_queries)
         from coprod_kg.storage.embedded.oxigraph_store import OxigraphStore
 
         return OxigraphStore(settings.store, settings.max_results, settings.max_response_bytes)

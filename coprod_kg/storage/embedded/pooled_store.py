@@ -1,5 +1,6 @@
 """The server's store: queries run in the sandboxed worker pools of
-:mod:`coprod_kg.storage.embedded.query_worker`, one pool per lane, on the published snapshot.
+:mod:`coprod_kg.storage.embedded.query_worker`, one pool per lane, on the published snapshot;
+a light lookup is answered in this process (:mod:`coprod_kg.storage.embedded.inline`).
 
 Each query is pinned to the published state read when it starts: the task names that state's
 snapshot (which never changes), and the answer says which state it came from. An answer too
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from coprod_kg.errors import CoprodError
 from coprod_kg.sparql.spool import Spool
+from coprod_kg.storage.embedded.inline import InlineReader
 from coprod_kg.storage.embedded.oxigraph_store import DEFAULT_MAX_BYTES
 from coprod_kg.storage.embedded.public_view import snapshot_key
 from coprod_kg.storage.embedded.query_task import Task, WorkerConfig
@@ -55,7 +57,7 @@ class PooledStore:
                  max_bytes: int = DEFAULT_MAX_BYTES, *, site_workers: int = 1,
                  memory_mb: int = 0, allow_unsandboxed: bool = False,
                  spool_max_bytes: int = 4 * DEFAULT_MAX_BYTES,
-                 check_queries: bool = True) -> None:
+                 check_queries: bool = True, inline: bool = True) -> None:
         self.store_dir = store_dir
         config = WorkerConfig(str(store_dir), max_results, max_bytes, memory_mb,
                               allow_unsandboxed, min(10.0, timeout / 2), check_queries)
@@ -67,6 +69,9 @@ class PooledStore:
             self.close()
             raise
         self.spool = Spool(spool_max_bytes, max_bytes)
+        #: light lookups in this process; never when the workers skip their checks (tests of
+        #: what the sandbox alone stops)
+        self.inline = InlineReader(store_dir) if inline and check_queries else None
         self._manifest_file = str(manifest_path(store_dir))  # stat per request: no Path
         self._cached: _Published | None = None
         self._lock = threading.Lock()
@@ -102,11 +107,21 @@ class PooledStore:
         current = self._current()
         return None if current is None else current.state
 
-    def _task(self, request: QueryRequest) -> tuple[Task, str]:
-        """The task for ``request`` on the published snapshot, and that snapshot's state."""
+    def _published(self) -> _Published:
         current = self._current()
         if current is None:
             raise StoreNotReady(f"the store {self.store_dir} is not loaded; run `coprod-kg load`")
+        return current
+
+    def _inline(self, request: QueryRequest, current: _Published) -> QueryResult | None:
+        """The answer of a light lookup, computed in this process; else ``None``."""
+        if self.inline is None:
+            return None
+        result = self.inline.answer(request, current.snapshot)
+        return None if result is None else replace(result, state=current.state)
+
+    def _task(self, request: QueryRequest, current: _Published) -> tuple[Task, str]:
+        """The task for ``request`` on the published snapshot, and that snapshot's state."""
         path = self.spool.new_path() if request.spool else None
         return (Task(request, current.public, current.snapshot, str(path) if path else None),
                 current.state)
@@ -117,7 +132,10 @@ class PooledStore:
         return replace(result, state=state)
 
     def query(self, request: QueryRequest) -> QueryResult:
-        task, state = self._task(request)
+        current = self._published()
+        if (light := self._inline(request, current)) is not None:
+            return light
+        task, state = self._task(request, current)
         answered = False
         try:
             result = self.pools[request.lane].run(task)
@@ -128,8 +146,12 @@ class PooledStore:
         return self._answered(task, state, result)
 
     async def query_async(self, request: QueryRequest) -> QueryResult:
-        """:meth:`query` awaited on the event loop (:meth:`WorkerPool.run_async`)."""
-        task, state = self._task(request)
+        """:meth:`query` awaited on the event loop (:meth:`WorkerPool.run_async`); a light
+        lookup is answered on the loop itself (it takes less than the hand-off would)."""
+        current = self._published()
+        if (light := self._inline(request, current)) is not None:
+            return light
+        task, state = self._task(request, current)
         outcome = "failed"
         try:
             result = await self.pools[request.lane].run_async(
@@ -160,6 +182,9 @@ class PooledStore:
     def close(self) -> None:
         for pool in self.pools.values():
             pool.close()
+        inline: InlineReader | None = getattr(self, "inline", None)
+        if inline is not None:
+            inline.close()
         if hasattr(self, "spool"):
             self.spool.close()
 

@@ -1,0 +1,172 @@
+"""Light queries: texts whose evaluation is a single index scan, safe to run in the web process.
+
+Every other query runs in a sandboxed worker process that can be killed
+(:mod:`coprod_kg.storage.embedded.query_worker`); the hop there and back costs several times
+what the engine spends on a lookup such as ``SELECT ?p ?o WHERE { <r> ?p ?o }``. A text that
+:func:`is_light` accepts may instead run in the web process
+(:mod:`coprod_kg.storage.embedded.inline`), under caps on its answer's size.
+
+:func:`is_light` is a recogniser, not a parser: it reads the text as a sequence of a few kinds
+of token and accepts only these shapes (keywords in any case, ``a`` in lower case only)::
+
+    (PREFIX pfx: <iri> | BASE <iri>)*
+    ( SELECT ( * | ?var+ ) [WHERE] { t t t [.] } [LIMIT n]
+    | ASK [WHERE] { t t t [.] }
+    | DESCRIBE t )           -- an IRI or a prefixed name
+
+where each ``t`` is an IRI written out, a prefixed name, a variable, or ``a`` as the predicate,
+and no variable appears twice in the pattern. Anything else, including a token it cannot
+read, is refused; the engine then parses the text in a worker as before. The token rules are
+subsets of the grammar's (ASCII names without dots or escapes), and a token the engine would
+read longer than this recogniser does leaves a remainder no rule accepts, so a text accepted
+here has the same structure for the engine: one triple pattern, nothing else. One spelling is
+read two ways by parsers (rdflib takes the ``?`` of ``<p>?o`` as a path's modifier, and
+``SELECT$s`` as one word), so a variable written right after an IRI, a prefixed name, ``a`` or
+a keyword is refused.
+
+Why such a query is bounded: the engine walks one index range, and every quad it meets there
+is a solution (or a described triple), since nothing filters it: the union default graph does
+not drop a triple that several graphs hold (each copy is an answer), and the public snapshot's
+own default graph is empty. ``DESCRIBE`` also follows the blank nodes among the objects it
+produced. A repeated variable (``?s ?p ?s``) would make the engine filter the scan, possibly
+all of it, with nothing produced, so it is refused, as are ``DISTINCT``, ``OFFSET``,
+``FILTER``, paths, groups and anything else that can consume without producing. The caller
+caps what is produced, so it caps the work.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: One token, tried in this order at the current position (``re`` takes the first
+#: alternative that matches, so a prefixed name is tried before a bare word).
+_TOKEN = re.compile(
+    r"""(?P<ws>[ \t\r\n]+|\#[^\r\n]*)
+      | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+      | (?P<var>[?$][A-Za-z0-9_]+)
+      | (?P<pname>(?:[A-Za-z][A-Za-z0-9_-]*)?:(?:[A-Za-z0-9_][A-Za-z0-9_-]*)?)
+      | (?P<word>[A-Za-z][A-Za-z0-9_]*)
+      | (?P<int>[0-9]+)
+      | (?P<punct>[{}.*])
+    """,
+    re.VERBOSE,
+)
+#: Longer texts are not light (a lookup is short; this bounds the recogniser's own work).
+MAX_CHARS = 2048
+
+Token = tuple[str, str]  # (kind, text); a word's text upper-cased, but ``a`` kept apart
+
+
+def _tokens(query: str) -> list[Token] | None:
+    """The text's tokens, white space and comments dropped; ``None`` at a character no rule
+    reads."""
+    tokens: list[Token] = []
+    at = 0
+    glued = False  # the last token ends where this one starts
+    while at < len(query):
+        match = _TOKEN.match(query, at)
+        if match is None:
+            return None
+        kind = match.lastgroup
+        assert kind is not None
+        text = match.group()
+        at = match.end()
+        if kind == "ws":
+            glued = False
+            continue
+        if kind == "word":
+            kind, text = ("a", "a") if text == "a" else ("word", text.upper())
+        if glued and kind == "var" and tokens[-1][0] in ("iri", "pname", "a", "word"):
+            return None  # ``<p>?o``, ``SELECT$s``: read two ways by parsers
+        tokens.append((kind, text))
+        glued = True
+    return tokens
+
+
+def is_light(query: str) -> bool:
+    """Whether ``query`` is one of the light shapes of this module's docstring.
+
+    >>> is_light("SELECT ?p ?o WHERE { <http://x/r> ?p ?o }")
+    True
+    >>> is_light("PREFIX x: <http://x/> ask { x:r a ?c . } # pass 2")
+    True
+    >>> is_light("DESCRIBE <http://x/r>")
+    True
+    >>> is_light("SELECT ?s { ?s ?p ?s }")  # the engine would filter the whole scan
+    False
+    >>> is_light("SELECT DISTINCT ?p { ?s ?p ?o }")
+    False
+    >>> is_light("SELECT * { <http://x/r> <http://x/p>* ?o }")
+    False
+    """
+    if len(query) > MAX_CHARS:
+        return False
+    tokens = _tokens(query)
+    if tokens is None:
+        return False
+    at = _prologue(tokens)
+    if at >= len(tokens) or tokens[at][0] != "word":
+        return False
+    form = tokens[at][1]
+    if form == "DESCRIBE":
+        return len(tokens) == at + 2 and tokens[at + 1][0] in ("iri", "pname")
+    if form == "SELECT":
+        at = _projection(tokens, at + 1)
+    elif form == "ASK":
+        at += 1
+    else:
+        return False
+    if at < 0:
+        return False
+    if tokens[at:at + 1] == [("word", "WHERE")]:
+        at += 1
+    at = _group(tokens, at)
+    if at < 0:
+        return False
+    if form == "SELECT" and tokens[at:at + 1] == [("word", "LIMIT")] and (
+            tokens[at + 1:at + 2] and tokens[at + 1][0] == "int"):
+        at += 2
+    return at == len(tokens)
+
+
+def _prologue(tokens: list[Token]) -> int:
+    """The position after the ``PREFIX`` and ``BASE`` declarations at the start."""
+    at = 0
+    while True:
+        if tokens[at:at + 1] == [("word", "BASE")] and tokens[at + 1:at + 2] and (
+                tokens[at + 1][0] == "iri"):
+            at += 2
+        elif (tokens[at:at + 1] == [("word", "PREFIX")] and len(tokens) > at + 2
+              and tokens[at + 1][0] == "pname" and tokens[at + 1][1].endswith(":")
+              and tokens[at + 2][0] == "iri"):
+            at += 3
+        else:
+            return at
+
+
+def _projection(tokens: list[Token], at: int) -> int:
+    """The position after ``*`` or one or more variables; -1 if neither is there."""
+    if tokens[at:at + 1] == [("punct", "*")]:
+        return at + 1
+    start = at
+    while at < len(tokens) and tokens[at][0] == "var":
+        at += 1
+    return at if at > start else -1
+
+
+def _group(tokens: list[Token], at: int) -> int:
+    """The position after ``{ t t t [.] }``; -1 if that is not what follows."""
+    if tokens[at:at + 1] != [("punct", "{")] or len(tokens) < at + 5:
+        return -1
+    subject, predicate, object_ = tokens[at + 1:at + 4]
+    terms = ("iri", "pname", "var")
+    if subject[0] not in terms or object_[0] not in terms or (
+            predicate[0] not in (*terms, "a")):
+        return -1
+    names = [text[1:] for kind, text in (subject, predicate, object_) if kind == "var"]
+    if len(set(names)) != len(names):
+        return -1
+    at += 4
+    if tokens[at:at + 1] == [("punct", ".")]:
+        at += 1
+    return at + 1 if tokens[at:at + 1] == [("punct", "}")] else -1
