@@ -143,6 +143,12 @@ class StoreBusy(CoprodError):
     status = 503
 
 
+class LoadUnfinished(StoreBusy):
+    """A load stopped part-way while replacing the ontology: the main store's ontology is not
+    the published one, and curation's entailments would read it. Until a load finishes,
+    curation neither writes nor recovers (what is published stays as it is)."""
+
+
 class QueryOutOfMemory(CoprodError):
     """A query needed more memory than a query worker may use, and was stopped."""
 

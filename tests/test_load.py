@@ -20,11 +20,14 @@ from backends import (
     unsettled_of,
     write_manifest_of,
 )
+from fastapi.testclient import TestClient
 
+from api.app import create_app
 from coprod_kg.cli import main
 from coprod_kg.config import Settings
+from coprod_kg.curation import Curation
 from coprod_kg.curation.backup import backup
-from coprod_kg.errors import BadInput, ParseError
+from coprod_kg.errors import BadInput, LoadUnfinished, ParseError
 from coprod_kg.loading import FILE_GRAPH_BASE, load_store, storing
 from coprod_kg.loading import load as load_module
 from coprod_kg.rdf.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH
@@ -324,6 +327,43 @@ def test_a_failed_load_marks_what_it_replaced_and_the_next_load_rewrites_it(
     assert not any("example.org/AnyCase" in t
                    for t in main_store_triples(settings.store, str(ONTOLOGY_GRAPH)))
     assert unsettled_of(settings.store) == []
+
+
+def test_curation_waits_while_a_stopped_load_left_the_ontology_part_written(
+        tmp_path: Path, mini_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The main store then holds the new, unpublished ontology, from which a case version's
+    entailments (recovered or new) would be derived and published with the version: curation
+    refuses to write or recover, the server's start-up included, until a load finishes."""
+    settings = _copy_mini(tmp_path, mini_settings)
+    load_store(settings)
+    header = settings.ontology_dir / "coprod.ttl"
+    original = header.read_text(encoding="utf-8")
+    _change_ontology(settings)
+    monkeypatch.setattr(load_module, "import_bundled", _fail_cases)
+    with pytest.raises(BadInput, match="on purpose"):
+        load_store(settings)
+    monkeypatch.undo()
+    marked = manifest_of(settings.store)
+    assert str(ONTOLOGY_GRAPH) in unsettled_of(settings.store)
+    with pytest.raises(LoadUnfinished, match="coprod-kg load"):
+        Curation.open(settings)  # repairs: opens the writer, which would recover
+    service = Curation.open(settings, repair=False)
+    try:
+        with pytest.raises(LoadUnfinished):
+            service.commit("INSERT DATA { GRAPH <urn:x:g> { <urn:x:s> <urn:x:p> <urn:x:o> } }",
+                           "tester", "test", "urn:x:s")
+        with TestClient(create_app(settings)) as client:  # starts, and serves the queries
+            response = client.get("/sparql", params={"query": "ASK { ?s ?p ?o }"})
+            assert response.status_code == 200
+        assert manifest_of(settings.store) == marked
+        header.write_text(original, encoding="utf-8")
+        assert str(ONTOLOGY_GRAPH) in load_store(settings).loaded
+        service.recover()  # the load finished: curation goes on
+    finally:
+        service.close()
+    assert unsettled_of(settings.store) == []
+    assert not _ask(settings, f"GRAPH <{CASE_GRAPH}/inferred> "
+                              "{ ?case a <https://example.org/AnyCase> }")
 
 
 def test_a_load_that_would_keep_a_part_written_extra_graph_is_refused(

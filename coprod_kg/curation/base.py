@@ -26,7 +26,15 @@ from coprod_kg.curation.lookup import described_elsewhere, types_and_labels
 from coprod_kg.curation.model import Status, VersionInfo, case_iri, now
 from coprod_kg.curation.prepare import Prepared
 from coprod_kg.curation.visibility import curated_flags, derive_manifest, refusal, visible
-from coprod_kg.errors import Conflict, Forbidden, Gone, NotFound, Unprocessable
+from coprod_kg.errors import (
+    Conflict,
+    Forbidden,
+    Gone,
+    LoadUnfinished,
+    NotFound,
+    Unprocessable,
+)
+from coprod_kg.rdf.namespaces import ONTOLOGY_GRAPH
 from coprod_kg.rdf.sources import turtle_files
 from coprod_kg.storage.backend import Backend
 from coprod_kg.storage.manifest import ManifestStore, sha256_files
@@ -77,13 +85,30 @@ class CurationBase:
         return self._staged if self._staged is not None else self.backend.manifests()
 
     def writer(self) -> GraphWriter:
-        """The back end's writer; the first call recovers from a crash before anything else."""
+        """The back end's writer; the first call recovers from a crash before anything else
+        (refused while a stopped load left the ontology part-written: :meth:`_settled`)."""
         with self.lock:
+            if not self._recovered:
+                self._settled()
             writer = self.backend.writer()
             if not self._recovered:
                 self._recover(writer)
                 self._recovered = True
             return writer
+
+    def _settled(self) -> None:
+        """Refuse (:class:`LoadUnfinished`, 503) while the stored manifest marks the ontology
+        unsettled: a load that was replacing it stopped, so the main store's ontology is not
+        the published one, and the entailments of a case version (recovered or new) would be
+        derived from it and published with the version. A load's own curation (its staged
+        manifest) goes ahead: it publishes that ontology, and recomputes every entailment."""
+        if self._staged is not None:
+            return
+        manifest = self.backend.manifests().read()
+        if manifest is not None and str(ONTOLOGY_GRAPH) in manifest.unsettled_graphs():
+            raise LoadUnfinished(
+                "a load stopped part-way while replacing the ontology: curation waits until "
+                "`coprod-kg load` finishes (what is published is unchanged)")
 
     def recover(self) -> None:
         """Open the writer now (server start), which repairs what a crash left half done."""
@@ -178,6 +203,7 @@ class CurationBase:
         Journaled: an intent record is written first and deleted last; the update inserts the
         write's marker in the same transaction (see :mod:`coprod_kg.curation.journal`).
         """
+        self._settled()  # a remote server's load may have stopped since this process began
         writer = self.writer()
         for leftover in self.journal.unfinished():  # a write of this process that failed
             self._finish(writer, leftover)
