@@ -23,11 +23,12 @@ from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Variable
 
 from coprod_kg.config import Settings
+from coprod_kg.sparql import light
 from coprod_kg.sparql.light import is_light
 from coprod_kg.storage.backend import Backend
-from coprod_kg.storage.embedded import inline
+from coprod_kg.storage.embedded import inline, oxigraph_store
 from coprod_kg.storage.embedded.pooled_store import PooledStore
-from coprod_kg.storage.store import QueryResult, prepare
+from coprod_kg.storage.store import QueryResult, ResultTooLarge, prepare
 
 SettingsFactory = Callable[..., Settings]
 
@@ -50,7 +51,7 @@ LIGHT = [
     f"# Which properties?\nSELECT ?p ?o WHERE {{ {R} ?p ?o }}\n# pass 2",
     f"SELECT ?p ?o WHERE {{ {R} ?p ?o }} # pass 3",
     "PREFIX x-y: <http://x/> SELECT ?o { x-y:a_b-c ?p ?o }",
-    f"SELECT ?unbound {{ {R} ?p ?o }}",
+    f"SELECT ?o $p {{ {R} ?p ?o }}",
     f"SELECT ?o {{ {R} <http://x/SERVICE> ?o }}",
     "SELECT ?o { ?s <http://x/p> ?o }",
     "SELECT * { ?s ?p ?o }",
@@ -117,6 +118,16 @@ NOT_LIGHT = [
     "SELECT?s { ?s ?p ?o }", "SELECT ?s WHERE{ ?s ?p ?o } LIMIT$x",
     "SELECT ?p {?s ?p ?o} # ok\n LIMIT 1 OFFSET 5",
     "SELECT ?p { ?s ?p ?o }" + " " * 2100,
+    # undeclared or glued prefixed names (the engine reads ``a:b``, ``a:`` undeclared, as
+    # ``a`` and ``:b``, and ``:s:o`` as one name), variables outside the pattern
+    "PREFIX : <http://x/> SELECT * { ?s a:c:d }", "PREFIX : <http://x/> ASK { :s:o a:b }",
+    "PREFIX : <http://x/> SELECT * { ?s a:c }", "SELECT ?o { undeclared:r ?p ?o }",
+    "PREFIX x: <http://x/> SELECT ?o { x:r y:p ?o }", "PREFIX x: <http://x/> DESCRIBE y:r",
+    "PREFIX : <http://x/> SELECT * { :s:o ?p ?x }", "PREFIX : <http://x/> SELECT * { ?s :p:o }",
+    "PREFIX : <http://x/> SELECT * { <http://x/s>:p ?o }",
+    "PREFIX : <http://x/> SELECT * { ?s?p:o }", "PREFIX : <http://x/> SELECT * { ?s a:o }",
+    "SELECT ?x { ?s ?p ?o }", "SELECT ?s ?x { ?s ?p ?o }", "SELECT $x { ?s ?p ?o }",
+    f"ASK {{ {R} ?p ?o }} LIMIT 1",
 ]
 
 
@@ -183,7 +194,8 @@ PIECES = [
     "SELECT", "ASK", "DESCRIBE", "CONSTRUCT", "WHERE", "LIMIT", "OFFSET", "1", "0", "-1",
     "DISTINCT", "REDUCED", "FILTER", "OPTIONAL", "UNION", "MINUS", "GRAPH", "SERVICE", "FROM",
     "NAMED", "VALUES", "BIND", "AS", "ORDER", "BY", "GROUP", "PREFIX", "BASE", '"l"', "_:b",
-    "true", "#c\n", "\n", "COUNT", "{ ?s ?p ?o }",
+    "true", "#c\n", "\n", "COUNT", "{ ?s ?p ?o }", "a:b", "y:a", ":", ":s:o", "$o", "?1",
+    "<http://y/a>",
 ]
 
 
@@ -215,6 +227,53 @@ def test_every_accepted_mutant_reads_as_one_pattern_for_rdflib() -> None:
         else:
             refused += 1
     assert accepted > 500 and refused > 2000  # the corpus exercises both sides
+
+
+def _spaced(query: str) -> str:
+    """``query`` as the recogniser reads it: its tokens, one space apart."""
+    tokens = light._tokens(query)
+    assert tokens is not None
+    return " ".join(text for _, text in tokens)
+
+
+def _varied_store() -> ox.Store:
+    """A store whose triples tell the readings of a text apart: names of the mutants'
+    prefixes split and merged (``x:a``, ``x:a:b``, ``:a``), types, triples in two graphs."""
+    store = ox.Store()
+    names = [ox.NamedNode(f"{base}{local}") for base in ("http://x/", "http://y/")
+             for local in ("a", "b", "a:b", "r", "p", "o", "s", "c", "a.b")]
+    names += [ox.NamedNode(R[1:-1]), ox.NamedNode(
+        "http://www.w3.org/1999/02/22-rdf-syntax-ns#type")]
+    rng = random.Random(7)
+    for index in range(400):
+        s, p, o = (rng.choice(names) for _ in range(3))
+        graph = ox.NamedNode(f"http://g/{index % 3}")
+        store.add(ox.Quad(s, p, o, graph))
+    return store
+
+
+def _answer(store: ox.Store, query: str) -> object:
+    try:
+        results = store.query(query, use_default_graph_as_union=True)
+    except SyntaxError:
+        return SyntaxError
+    if isinstance(results, ox.QueryBoolean):
+        return bool(results)
+    if isinstance(results, ox.QuerySolutions):
+        return sorted(repr([row[v] for v in results.variables]) for row in results)
+    return sorted(repr(t) for t in results)
+
+
+def test_the_engine_answers_every_accepted_mutant_as_its_tokens_read() -> None:
+    """The engine's own reading, the one that runs: the text gives the same answer (or the
+    same syntax error) as its tokens one space apart, on a store where readings differ."""
+    store = _varied_store()
+    compared = 0
+    for text in _mutants(seed=16, count=6000):
+        if is_light(text):
+            compared += 1
+            assert _answer(store, text) == _answer(store, _spaced(text)), text
+    assert compared > 500
 
 
 def test_every_accepted_mutant_is_read_by_the_engine_or_refused_as_syntax() -> None:
@@ -290,12 +349,8 @@ def test_a_light_query_is_answered_in_process_as_a_worker_answers_it(
         pooled.pools = real
 
 
-def test_past_its_caps_a_light_query_is_the_workers(pooled: PooledStore,
-                                                    workers_only: PooledStore,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    text = "SELECT * { ?s ?p ?o }"
-    whole = workers_only.query(prepare(text, lane="public")).body
-    monkeypatch.setattr(inline, "MAX_BYTES", len(whole) // 2)
+def _sent_to_workers(pooled: PooledStore, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The tasks the public lane's pool runs from now on (a list that grows)."""
     sent: list[object] = []
     run = pooled.pools["public"].run
 
@@ -304,6 +359,16 @@ def test_past_its_caps_a_light_query_is_the_workers(pooled: PooledStore,
         return run(task)  # type: ignore[arg-type]
 
     monkeypatch.setattr(pooled.pools["public"], "run", counted)
+    return sent
+
+
+def test_past_its_caps_a_light_query_is_the_workers(pooled: PooledStore,
+                                                    workers_only: PooledStore,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "SELECT * { ?s ?p ?o }"
+    whole = workers_only.query(prepare(text, lane="public")).body
+    monkeypatch.setattr(inline, "MAX_BYTES", len(whole) // 2)
+    sent = _sent_to_workers(pooled, monkeypatch)
     assert pooled.query(prepare(text, lane="public")).body == whole
     assert len(sent) == 1  # given up in process, answered whole by the worker
     monkeypatch.setattr(inline, "MAX_BYTES", len(whole) * 2)
@@ -313,7 +378,7 @@ def test_past_its_caps_a_light_query_is_the_workers(pooled: PooledStore,
 
 def test_a_light_text_the_engine_refuses_gets_the_workers_refusal(
         pooled: PooledStore, workers_only: PooledStore) -> None:
-    text = "SELECT ?o { undeclared:r ?p ?o }"  # light in shape; the prefix is unknown
+    text = "SELECT ?o { ?s ?p ?o } LIMIT 18446744073709551616"  # past the engine's integer
     assert is_light(text)
     with pytest.raises(Exception) as mine:
         pooled.query(prepare(text, lane="public"))
@@ -327,9 +392,17 @@ def test_a_query_with_a_protocol_dataset_is_never_answered_in_process(
         pooled: PooledStore) -> None:
     assert pooled.inline is not None
     text = "SELECT * { ?s ?p ?o } LIMIT 1"
+    snapshot = pooled._published().snapshot
+    assert pooled.inline.open(snapshot)
     request = prepare(text, default_graphs=["https://w3id.org/coprod/graph/ontology"])
-    assert pooled.inline.answer(request, pooled._published().snapshot) is None
-    assert pooled.inline.answer(prepare(text), pooled._published().snapshot) is not None
+    assert pooled.inline.answer(request, snapshot) is None
+    assert pooled.inline.answer(prepare(text), snapshot) is not None
+
+
+def test_a_snapshot_that_cannot_be_opened_is_left_to_the_workers(pooled: PooledStore) -> None:
+    assert pooled.inline is not None
+    assert not pooled.inline.open("no-such-snapshot")
+    assert pooled.inline.answer(prepare("ASK { ?s ?p ?o }"), "no-such-snapshot") is None
 
 
 @pytest.mark.parametrize("setting", [True, False])
@@ -344,3 +417,30 @@ def test_the_setting_decides_whether_light_queries_stay_in_process(
             assert (store.inline is not None) is setting
         finally:
             store.close()
+
+
+def test_past_its_triple_cap_a_light_describe_is_the_workers(
+        pooled: PooledStore, workers_only: PooledStore,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    text = f"DESCRIBE <{_subject(workers_only)}>"
+    whole = workers_only.query(prepare(text, lane="public")).body
+    assert whole.count(b"\n") > 2
+    monkeypatch.setattr(inline, "MAX_TRIPLES", 1)
+    sent = _sent_to_workers(pooled, monkeypatch)
+    assert pooled.query(prepare(text, lane="public")).body == whole
+    assert len(sent) == 1
+
+
+def test_the_triple_cap_is_counted_as_the_answer_streams() -> None:
+    """No list of the triples is made first: the one past the cap is the last pulled."""
+    pulled: list[int] = []
+
+    def triples() -> Iterator[ox.Triple]:
+        for index in range(10_000):
+            pulled.append(index)
+            yield ox.Triple(ox.NamedNode("http://x/s"), ox.NamedNode("http://x/p"),
+                            ox.Literal(str(index)))
+
+    with pytest.raises(ResultTooLarge):
+        list(oxigraph_store._at_most(triples(), 5))
+    assert len(pulled) == 6

@@ -14,15 +14,19 @@ of token and accepts only these shapes (keywords in any case, ``a`` in lower cas
     | ASK [WHERE] { t t t [.] }
     | DESCRIBE t )           -- an IRI or a prefixed name
 
-where each ``t`` is an IRI written out, a prefixed name, a variable, or ``a`` as the predicate,
-and no variable appears twice in the pattern. Anything else, including a token it cannot
+where each ``t`` is an IRI written out, a prefixed name of a declared prefix, a variable, or
+``a`` as the predicate; no variable appears twice in the pattern, and ``SELECT`` names only
+variables of the pattern (another is unbound in every row: rows of next to no bytes, which the
+caller's cap on bytes would take long to reach). Anything else, including a token it cannot
 read, is refused; the engine then parses the text in a worker as before. The token rules are
 subsets of the grammar's (ASCII names without dots or escapes), and a token the engine would
 read longer than this recogniser does leaves a remainder no rule accepts, so a text accepted
 here has the same structure for the engine: one triple pattern, nothing else. One spelling is
 read two ways by parsers (rdflib takes the ``?`` of ``<p>?o`` as a path's modifier, and
 ``SELECT$s`` as one word), so a variable written right after an IRI, a prefixed name, ``a`` or
-a keyword is refused.
+a keyword is refused; so is a prefixed name written right after a term (the engine reads
+``:s:o`` as one name), and one whose prefix the prologue does not declare (the engine reads
+``a:b``, with ``a:`` undeclared, as ``a`` and ``:b``).
 
 Why such a query is bounded: the engine walks one index range, and every quad it meets there
 is a solution (or a described triple), since nothing filters it: the union default graph does
@@ -78,6 +82,8 @@ def _tokens(query: str) -> list[Token] | None:
             kind, text = ("a", "a") if text == "a" else ("word", text.upper())
         if glued and kind == "var" and tokens[-1][0] in ("iri", "pname", "a", "word"):
             return None  # ``<p>?o``, ``SELECT$s``: read two ways by parsers
+        if glued and kind == "pname" and tokens[-1][0] in ("iri", "pname", "var", "a"):
+            return None  # ``:s:o`` is one name to the engine (a colon may follow one)
         tokens.append((kind, text))
         glued = True
     return tokens
@@ -104,14 +110,15 @@ def is_light(query: str) -> bool:
     tokens = _tokens(query)
     if tokens is None:
         return False
-    at = _prologue(tokens)
+    at, declared = _prologue(tokens)
     if at >= len(tokens) or tokens[at][0] != "word":
         return False
     form = tokens[at][1]
     if form == "DESCRIBE":
-        return len(tokens) == at + 2 and tokens[at + 1][0] in ("iri", "pname")
+        return len(tokens) == at + 2 and _term(tokens[at + 1], declared, ("iri", "pname"))
+    projected: set[str] = set()
     if form == "SELECT":
-        at = _projection(tokens, at + 1)
+        at, projected = _projection(tokens, at + 1)
     elif form == "ASK":
         at += 1
     else:
@@ -120,8 +127,8 @@ def is_light(query: str) -> bool:
         return False
     if tokens[at:at + 1] == [("word", "WHERE")]:
         at += 1
-    at = _group(tokens, at)
-    if at < 0:
+    at, names = _group(tokens, at, declared)
+    if at < 0 or not projected <= names:  # a variable outside the pattern: empty rows
         return False
     if form == "SELECT" and tokens[at:at + 1] == [("word", "LIMIT")] and (
             tokens[at + 1:at + 2] and tokens[at + 1][0] == "int"):
@@ -129,9 +136,11 @@ def is_light(query: str) -> bool:
     return at == len(tokens)
 
 
-def _prologue(tokens: list[Token]) -> int:
-    """The position after the ``PREFIX`` and ``BASE`` declarations at the start."""
+def _prologue(tokens: list[Token]) -> tuple[int, set[str]]:
+    """The position after the ``PREFIX`` and ``BASE`` declarations at the start, and the
+    prefixes declared (``x:``)."""
     at = 0
+    declared: set[str] = set()
     while True:
         if tokens[at:at + 1] == [("word", "BASE")] and tokens[at + 1:at + 2] and (
                 tokens[at + 1][0] == "iri"):
@@ -139,34 +148,44 @@ def _prologue(tokens: list[Token]) -> int:
         elif (tokens[at:at + 1] == [("word", "PREFIX")] and len(tokens) > at + 2
               and tokens[at + 1][0] == "pname" and tokens[at + 1][1].endswith(":")
               and tokens[at + 2][0] == "iri"):
+            declared.add(tokens[at + 1][1])
             at += 3
         else:
-            return at
+            return at, declared
 
 
-def _projection(tokens: list[Token], at: int) -> int:
-    """The position after ``*`` or one or more variables; -1 if neither is there."""
+def _term(token: Token, declared: set[str], kinds: tuple[str, ...]) -> bool:
+    """Whether ``token`` is of one of ``kinds``, and, if a prefixed name, of a declared prefix
+    (the engine reads ``a:b``, ``a`` undeclared, as ``a`` and ``:b``)."""
+    kind, text = token
+    return kind in kinds and (kind != "pname" or text[:text.index(":") + 1] in declared)
+
+
+def _projection(tokens: list[Token], at: int) -> tuple[int, set[str]]:
+    """The position after ``*`` or one or more variables (-1 if neither is there), and the
+    variables' names."""
     if tokens[at:at + 1] == [("punct", "*")]:
-        return at + 1
+        return at + 1, set()
     start = at
     while at < len(tokens) and tokens[at][0] == "var":
         at += 1
-    return at if at > start else -1
+    return (at if at > start else -1), {text[1:] for _, text in tokens[start:at]}
 
 
-def _group(tokens: list[Token], at: int) -> int:
-    """The position after ``{ t t t [.] }``; -1 if that is not what follows."""
-    if tokens[at:at + 1] != [("punct", "{")] or len(tokens) < at + 5:
-        return -1
+def _group(tokens: list[Token], at: int, declared: set[str]) -> tuple[int, set[str]]:
+    """The position after ``{ t t t [.] }`` (-1 if that is not what follows), and the names of
+    its variables."""
+    if at < 0 or tokens[at:at + 1] != [("punct", "{")] or len(tokens) < at + 5:
+        return -1, set()
     subject, predicate, object_ = tokens[at + 1:at + 4]
     terms = ("iri", "pname", "var")
-    if subject[0] not in terms or object_[0] not in terms or (
-            predicate[0] not in (*terms, "a")):
-        return -1
+    if not (_term(subject, declared, terms) and _term(object_, declared, terms)
+            and _term(predicate, declared, (*terms, "a"))):
+        return -1, set()
     names = [text[1:] for kind, text in (subject, predicate, object_) if kind == "var"]
     if len(set(names)) != len(names):
-        return -1
+        return -1, set()
     at += 4
     if tokens[at:at + 1] == [("punct", ".")]:
         at += 1
-    return at + 1 if tokens[at:at + 1] == [("punct", "}")] else -1
+    return (at + 1 if tokens[at:at + 1] == [("punct", "}")] else -1), set(names)

@@ -8,7 +8,7 @@ several processes can query while ``coprod-kg load`` writes a new version.
 from __future__ import annotations
 
 import io
-from itertools import islice
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -128,6 +128,15 @@ class _Spill(io.RawIOBase):
             self.file.close()
 
 
+def _at_most(triples: Iterator[ox.Triple], limit: int) -> Iterator[ox.Triple]:
+    """``triples`` as the serialiser pulls them, :class:`ResultTooLarge` at the one past
+    ``limit`` (streamed: no list of them is held)."""
+    for count, triple in enumerate(triples, 1):
+        if count > limit:
+            raise ResultTooLarge(f"the query returns more than {limit} triples; add a LIMIT")
+        yield triple
+
+
 def execute(store: ox.Store, request: QueryRequest, dataset: Dataset, max_results: int,
             max_bytes: int = DEFAULT_MAX_BYTES, form: QueryForm | None = None,
             spool: Path | None = None) -> QueryResult:
@@ -155,11 +164,8 @@ def execute(store: ox.Store, request: QueryRequest, dataset: Dataset, max_result
             results.serialize(writer, _RESULTS_FORMATS[fmt.name])
         else:
             assert isinstance(results, ox.QueryTriples)
-            triples = list(islice(results, max_results + 1))
-            if len(triples) > max_results:
-                raise ResultTooLarge(f"the query returns more than {max_results} triples; "
-                                     "add a LIMIT")
-            ox.serialize(triples, writer, _GRAPH_FORMATS[fmt.name], prefixes=PREFIXES)
+            ox.serialize(_at_most(results, max_results), writer, _GRAPH_FORMATS[fmt.name],
+                         prefixes=PREFIXES)
         if isinstance(sink, io.BytesIO):
             return QueryResult(sink.getvalue(), fmt.media_type, actual)
         assert isinstance(sink, _Spill)

@@ -71,7 +71,8 @@ class PooledStore:
         self.spool = Spool(spool_max_bytes, max_bytes)
         #: light lookups in this process; never when the workers skip their checks (tests of
         #: what the sandbox alone stops)
-        self.inline = InlineReader(store_dir) if inline and check_queries else None
+        self.inline = (InlineReader(store_dir, max_results, max_bytes)
+                       if inline and check_queries else None)
         self._manifest_file = str(manifest_path(store_dir))  # stat per request: no Path
         self._cached: _Published | None = None
         self._lock = threading.Lock()
@@ -117,8 +118,17 @@ class PooledStore:
         """The answer of a light lookup, computed in this process; else ``None``."""
         if self.inline is None:
             return None
+        if not self.inline.holds(current.snapshot):
+            self.inline.open(current.snapshot)
         result = self.inline.answer(request, current.snapshot)
         return None if result is None else replace(result, state=current.state)
+
+    async def _inline_async(self, request: QueryRequest,
+                            current: _Published) -> QueryResult | None:
+        """:meth:`_inline` on the event loop: a snapshot not open yet is opened in a thread."""
+        if self.inline is not None and not self.inline.holds(current.snapshot):
+            await asyncio.to_thread(self.inline.open, current.snapshot)
+        return self._inline(request, current)
 
     def _task(self, request: QueryRequest, current: _Published) -> tuple[Task, str]:
         """The task for ``request`` on the published snapshot, and that snapshot's state."""
@@ -149,7 +159,7 @@ class PooledStore:
         """:meth:`query` awaited on the event loop (:meth:`WorkerPool.run_async`); a light
         lookup is answered on the loop itself (it takes less than the hand-off would)."""
         current = self._published()
-        if (light := self._inline(request, current)) is not None:
+        if (light := await self._inline_async(request, current)) is not None:
             return light
         task, state = self._task(request, current)
         outcome = "failed"
