@@ -21,8 +21,8 @@ caller's cap on bytes would take long to reach). Anything else, including a toke
 read, is refused; the engine then parses the text in a worker as before. The token rules are
 subsets of the grammar's (ASCII names without dots or escapes), and a token the engine would
 read longer than this recogniser does leaves a remainder no rule accepts, so a text accepted
-here has the same structure for the engine: one triple pattern, nothing else. One spelling is
-read two ways by parsers (rdflib takes the ``?`` of ``<p>?o`` as a path's modifier, and
+here has the same structure for the engine: one triple pattern, nothing else. Some spellings
+are read two ways by parsers (rdflib takes the ``?`` of ``<p>?o`` as a path's modifier, and
 ``SELECT$s`` as one word), so a variable written right after an IRI, a prefixed name, ``a`` or
 a keyword is refused; so is a prefixed name written right after a term (the engine reads
 ``:s:o`` as one name), and one whose prefix the prologue does not declare (the engine reads
