@@ -302,6 +302,19 @@ def _fail_cases(*args: Any, **kwargs: Any) -> Any:
     raise BadInput("the cases failed (on purpose)")
 
 
+def _stop_an_ontology_load(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Change the ontology file and run a load that fails after replacing its graph (while it
+    publishes the bundled cases); the file's original text."""
+    header = settings.ontology_dir / "coprod.ttl"
+    original = header.read_text(encoding="utf-8")
+    _change_ontology(settings)
+    with monkeypatch.context() as patch:
+        patch.setattr(load_module, "import_bundled", _fail_cases)
+        with pytest.raises(BadInput, match="on purpose"):
+            load_store(settings)
+    return original
+
+
 def test_a_failed_load_marks_what_it_replaced_and_the_next_load_rewrites_it(
         tmp_path: Path, mini_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     """A load that fails after replacing a published graph leaves the new triples in the main
@@ -311,16 +324,11 @@ def test_a_failed_load_marks_what_it_replaced_and_the_next_load_rewrites_it(
     settings = _copy_mini(tmp_path, mini_settings)
     load_store(settings)
     before = manifest_of(settings.store)
-    header = settings.ontology_dir / "coprod.ttl"
-    original = header.read_text(encoding="utf-8")
-    _change_ontology(settings)
-    monkeypatch.setattr(load_module, "import_bundled", _fail_cases)
-    with pytest.raises(BadInput, match="on purpose"):
-        load_store(settings)
+    original = _stop_an_ontology_load(settings, monkeypatch)
     assert settled(manifest_of(settings.store)) == before  # nothing published, same generation
     assert unsettled_of(settings.store) == sorted([str(ONTOLOGY_GRAPH), str(INFERRED_GRAPH)])
-    monkeypatch.undo()
-    header.write_text(original, encoding="utf-8")  # the published digest again
+    # the published digest again
+    (settings.ontology_dir / "coprod.ttl").write_text(original, encoding="utf-8")
     report = load_store(settings)
     assert str(ONTOLOGY_GRAPH) in report.loaded
     assert report.inferred is not None
@@ -336,13 +344,7 @@ def test_curation_waits_while_a_stopped_load_left_the_ontology_part_written(
     refuses to write or recover, the server's start-up included, until a load finishes."""
     settings = _copy_mini(tmp_path, mini_settings)
     load_store(settings)
-    header = settings.ontology_dir / "coprod.ttl"
-    original = header.read_text(encoding="utf-8")
-    _change_ontology(settings)
-    monkeypatch.setattr(load_module, "import_bundled", _fail_cases)
-    with pytest.raises(BadInput, match="on purpose"):
-        load_store(settings)
-    monkeypatch.undo()
+    original = _stop_an_ontology_load(settings, monkeypatch)
     marked = manifest_of(settings.store)
     assert str(ONTOLOGY_GRAPH) in unsettled_of(settings.store)
     with pytest.raises(LoadUnfinished, match="coprod-kg load"):
@@ -356,7 +358,7 @@ def test_curation_waits_while_a_stopped_load_left_the_ontology_part_written(
             response = client.get("/sparql", params={"query": "ASK { ?s ?p ?o }"})
             assert response.status_code == 200
         assert manifest_of(settings.store) == marked
-        header.write_text(original, encoding="utf-8")
+        (settings.ontology_dir / "coprod.ttl").write_text(original, encoding="utf-8")
         assert str(ONTOLOGY_GRAPH) in load_store(settings).loaded
         service.recover()  # the load finished: curation goes on
     finally:
@@ -423,10 +425,7 @@ def test_a_store_with_a_part_written_graph_is_not_backed_up(
     ones: a restore could not tell. A load first."""
     settings = _copy_mini(tmp_path, mini_settings)
     load_store(settings)
-    _change_ontology(settings)
-    monkeypatch.setattr(load_module, "import_bundled", _fail_cases)
-    with pytest.raises(BadInput, match="on purpose"):
-        load_store(settings)
+    _stop_an_ontology_load(settings, monkeypatch)
     with pytest.raises(BadInput, match="part-written"):
         backup(settings.store, tmp_path / "backup.tar.gz")
     assert not (tmp_path / "backup.tar.gz").exists()
