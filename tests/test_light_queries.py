@@ -276,21 +276,6 @@ def test_the_engine_answers_every_accepted_mutant_as_its_tokens_read() -> None:
     assert compared > 500
 
 
-def test_every_accepted_mutant_is_read_by_the_engine_or_refused_as_syntax() -> None:
-    """The engine's parser, the one that runs it: an accepted text it cannot parse only goes
-    to the worker (a ``SyntaxError`` here), never to another reading."""
-    engine = ox.Store()
-    engine.add(ox.Quad(ox.NamedNode("http://x/a"), ox.NamedNode("http://x/a"),
-                       ox.NamedNode("http://x/a"), ox.NamedNode("http://x/g")))
-    for text in _mutants(seed=15, count=3000):
-        if is_light(text):
-            try:
-                results = engine.query(text, use_default_graph_as_union=True)
-            except SyntaxError:
-                continue
-            assert isinstance(results, ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples)
-
-
 # --- the store ---------------------------------------------------------------------------
 
 

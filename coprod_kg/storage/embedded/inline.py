@@ -77,8 +77,10 @@ class InlineReader:
         store = self._stores.get(snapshot)
         if store is None:
             return None
+        if not is_light(request.query):  # first: it ends soon on the texts it refuses
+            return None
         dataset = unparsed_dataset(request, True)  # the union only, and no guarded word
-        if dataset is None or not is_light(request.query):
+        if dataset is None:
             return None
         try:
             return execute(store, request, dataset, min(MAX_TRIPLES, self.max_results),
