@@ -24,6 +24,7 @@ from coprod_kg.validation.worker import ValidationPool, install, uninstall
 from .caching import AnswerCaching
 from .deps import backend_for
 from .errors import install_error_handlers
+from .forwarding import ReaderPeers, WriterForwarding
 from .routers import (
     curation,
     curation_pages,
@@ -124,6 +125,14 @@ def create_app(settings: Settings, store: KnowledgeStore | None = None,
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_credentials=False,
                        allow_methods=["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS"],
                        allow_headers=["*"], expose_headers=["ETag", "Location"])
+    # Outermost: the processes of `coprod-kg serve --workers N` on the embedded store
+    # (api.forwarding). A reader forwards what needs the writer before anything else runs; the
+    # writer takes the client a reader vouches for before budgets and caching look at it.
+    if settings.writer_socket:
+        app.add_middleware(WriterForwarding, socket_path=settings.writer_socket,
+                           token=settings.reader_token, routes=curation.router.routes)
+    elif settings.reader_token:
+        app.add_middleware(ReaderPeers, token=settings.reader_token)
     for router in ROUTERS:
         app.include_router(router)
     return app

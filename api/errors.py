@@ -17,7 +17,14 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from coprod_kg.errors import CoprodError, Gone, OutsideCase, ParseError, TooManyRequests
+from coprod_kg.errors import (
+    CoprodError,
+    Gone,
+    OutsideCase,
+    ParseError,
+    TooManyRequests,
+    WriterElsewhere,
+)
 from coprod_kg.validation.report import render_json
 from coprod_kg.validation.shacl import ValidationFailed
 
@@ -69,6 +76,11 @@ async def handle_error(request: Request, exc: Exception) -> Response:
     """The answer to ``exc`` (a :class:`CoprodError`) raised while serving ``request``: the
     routes' exception handler, and the lean ``GET /sparql`` path's (one mapping for both)."""
     assert isinstance(exc, CoprodError)
+    if isinstance(exc, WriterElsewhere) and request.app.state.settings.writer_socket:
+        # a reader process of a group: api.forwarding (which sees the scope's state) replays
+        # the request to the writer process in place of this answer
+        request.state.writer_elsewhere = True
+        return Response(status_code=503)
     return error_response(exc, bool(getattr(request.state, "json_errors", False)))
 
 

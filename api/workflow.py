@@ -38,6 +38,9 @@ def curation_for(app: FastAPI, settings: Settings) -> Curation:
 def open_if_loaded(app: FastAPI, settings: Settings) -> None:
     """At start-up: when the store is loaded, open the service and its writer, which recovers
     from a crash (:meth:`~coprod_kg.curation.Curation.recover`) before the first query."""
+    if settings.writer_socket:  # a reader process: the writer process recovers and writes
+        log.info("curation is forwarded to the writer process at %s", settings.writer_socket)
+        return
     if backend_for(app).loaded():
         try:
             curation_for(app, settings).recover()

@@ -120,6 +120,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "(default 15; quick 3)")
     native.add_argument("--wrk-timeout", type=float, default=60.0,
                         help="wrk's per-request timeout in seconds (default 60)")
+    native.add_argument("--coprod-workers", type=int, default=None, metavar="N",
+                        help="`coprod-kg serve --workers N` (default: the CPUs this process "
+                        "may use, as Oxigraph's server uses them all; quick 1)")
     args = parser.parse_args(argv)
     _native_defaults(args)
     if args.quick:
@@ -136,9 +139,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def _native_defaults(args: argparse.Namespace) -> None:
     quick = {"native_size": 0, "wrk_duration": 3.0, "warmup": 1.0, "repeats": 1,
-             "fixed_requests": 100, "real_runs": 3}
+             "fixed_requests": 100, "real_runs": 3, "coprod_workers": 1}
     full = {"native_size": 100_000, "wrk_duration": 8.0, "warmup": 2.0, "repeats": 2,
-            "fixed_requests": 400, "real_runs": 15}
+            "fixed_requests": 400, "real_runs": 15,
+            "coprod_workers": len(os.sched_getaffinity(0))}
     for name, value in (quick if args.quick else full).items():
         if getattr(args, name) is None:
             setattr(args, name, value)

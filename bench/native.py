@@ -73,11 +73,15 @@ def _wrk_version() -> str:
         else "unknown"
 
 
-def _start(loaded: list[Loaded], work: Path, timeout: float, log: Log) -> dict[str, Server]:
+def _start(loaded: list[Loaded], work: Path, args: argparse.Namespace,
+           log: Log) -> dict[str, Server]:
     servers: dict[str, Server] = {}
     for system in loaded:
-        env = NO_CLIENT_LIMITS if system.system == "coprod-kg" else None
-        servers[system.system] = serve(system, work, env)
+        if system.system == "coprod-kg":
+            servers[system.system] = serve(system, work, NO_CLIENT_LIMITS, args.coprod_workers)
+        else:
+            servers[system.system] = serve(system, work)
+    timeout = args.ready_timeout
     for name, server in servers.items():
         seconds = wait_ready(server, timeout)
         log(f"  {name} ready in {seconds:.1f} s at {server.endpoint}")
@@ -275,6 +279,7 @@ def run(args: argparse.Namespace, peers: list[str], log: Log) -> dict[str, Any]:
         "machine": f"{platform.machine()}, Python {platform.python_version()}, "
                    f"{os.cpu_count()} CPUs",
         "cpus": os.cpu_count(), "wrk": _wrk_version(), "peers": peers,
+        "coprod_workers": args.coprod_workers,
         "wrk_duration": args.wrk_duration, "warmup": args.warmup, "repeats": args.repeats,
         "main": list(MAIN), "check": list(CHECK), "seed": args.seed, "quick": args.quick,
         "loadavg_start": list(os.getloadavg()),
@@ -293,7 +298,7 @@ def run(args: argparse.Namespace, peers: list[str], log: Log) -> dict[str, Any]:
                 notes.append(f"rdflib-endpoint not run above {RDFLIB_MAX:,} triples.")
             else:
                 loaded.append(Loaded("rdflib-endpoint", quads, None))
-        servers = _start(loaded, synth_work, args.ready_timeout, log)
+        servers = _start(loaded, synth_work, args, log)
         try:
             n_cases = max(1, args.native_size // generate.TRIPLES_PER_CASE)
             results["synthetic"] = scenarios(servers, quads, n_cases, synth_work, args, log)
@@ -303,7 +308,7 @@ def run(args: argparse.Namespace, peers: list[str], log: Log) -> dict[str, Any]:
         results["synthetic"]["notes"] += notes
         native_report.write(results, args.out)
         loaded, quads = _load(None, peers, real_work, args, log)
-        servers = _start(loaded, real_work, args.ready_timeout, log)
+        servers = _start(loaded, real_work, args, log)
         try:
             results["real_graph"] = competency(servers, quads, args, log)
         finally:
@@ -311,7 +316,7 @@ def run(args: argparse.Namespace, peers: list[str], log: Log) -> dict[str, Any]:
     else:
         # --native-size 0 (the quick run): everything on the real graph, one load.
         loaded, quads = _load(None, peers, real_work, args, log)
-        servers = _start(loaded, real_work, args.ready_timeout, log)
+        servers = _start(loaded, real_work, args, log)
         try:
             results["synthetic"] = scenarios(servers, quads, 1, real_work, args, log)
             results["synthetic"].update(target=0, triples=0)

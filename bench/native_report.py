@@ -172,6 +172,16 @@ def _real_table(real: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _processes(workers: int) -> str:
+    """How coprod-kg was served, beside Oxigraph's server (one process, a thread per core)."""
+    if workers == 1:
+        return "coprod-kg runs as one server process (`coprod-kg serve`)."
+    return (f"coprod-kg runs as `coprod-kg serve --workers {workers}`: one writer process and "
+            f"{workers - 1} reader(s) on one port, as Oxigraph's server uses every core with "
+            "its threads; the figures for one process are in the previous results' history "
+            "(`git log -p bench/results/native.md`).")
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The tables of ``native.md``."""
     meta, synthetic = results["meta"], results["synthetic"]
@@ -186,7 +196,8 @@ def markdown(results: dict[str, Any]) -> str:
         "and scenario, servers alternating; the median run is reported. Client check: one more "
         f"run with `-t{meta['check'][0]} -c{meta['check'][1]}`. coprod-kg runs without its "
         "per-client limits and its access log (`COPROD_CLIENT_CONCURRENCY=0`, "
-        "`COPROD_CLIENT_QUERY_SECONDS=0`, `COPROD_ACCESS_LOG=0`): the peers have neither.", "",
+        "`COPROD_CLIENT_QUERY_SECONDS=0`, `COPROD_ACCESS_LOG=0`): the peers have neither. "
+        + _processes(meta.get("coprod_workers") or 1), "",
         f"Machine load (1-minute load average, the bench's own servers and wrk included) during "
         f"the run: {min(loads):.1f}-{max(loads):.1f} on {cpus} CPUs."
         + (" **Above 0.75 per CPU, other jobs may have shared the machine: read every figure "

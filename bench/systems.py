@@ -92,15 +92,17 @@ def load_oxigraph(quads: Path, work: Path, timeout: float) -> Loaded:
     return Loaded("oxigraph", location, seconds)
 
 
-def serve(loaded: Loaded, work: Path, env: dict[str, str] | None = None) -> Server:
+def serve(loaded: Loaded, work: Path, env: dict[str, str] | None = None,
+          workers: int = 1) -> Server:
     """Start the system's server on a free 127.0.0.1 port (not waiting for it); ``env``: more
-    environment variables for coprod-kg."""
+    environment variables for coprod-kg, ``workers``: its server processes (one writer and
+    ``workers - 1`` readers)."""
     port = free_port()
     log = work / "logs" / f"{loaded.system}-serve.log"
     if loaded.system == "coprod-kg":
         endpoint = f"http://{HOST}:{port}/sparql"
         argv = [str(tool("coprod-kg")), "serve", "--store", str(loaded.location),
-                "--host", HOST, "--port", str(port)]
+                "--host", HOST, "--port", str(port), "--workers", str(workers)]
         ours = {**(env or {}), "COPROD_PUBLIC_URL": f"http://{HOST}:{port}"}
         return spawn(loaded.system, argv, endpoint, probe_url(endpoint), log, ours)
     if loaded.system == "oxigraph":

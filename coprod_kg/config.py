@@ -144,6 +144,18 @@ SETTINGS: tuple[Setting, ...] = (
         "in a worker.",
     ),
     Setting(
+        "writer_socket", "",
+        "Set by `coprod-kg serve --workers N` (embedded back end) in its reader processes: the "
+        "Unix socket of the one writer process, to which they forward what needs the store's "
+        "writer (the curation API, a withdrawn case's page). Empty: this process is the writer.",
+    ),
+    Setting(
+        "reader_token", "",
+        "Set by `coprod-kg serve --workers N` (embedded back end): the secret with which its "
+        "reader processes vouch, to the writer process, for the client address of a forwarded "
+        "request. Empty: no address is taken from a request's headers on this ground.",
+    ),
+    Setting(
         "access_log", "1",
         "`1`: log every request (uvicorn's access log, on standard error). `0`: no access log "
         "(when a proxy in front logs requests already; the line costs about 0.1 ms of the API "
@@ -242,6 +254,8 @@ class Settings:
     query_memory_mb: int = 1024
     allow_unsandboxed_queries: bool = False
     inline_light_queries: bool = True
+    writer_socket: str = ""
+    reader_token: str = ""
     access_log: bool = True
     spool_max_bytes: int = 1073741824
     send_timeout: float = 30.0

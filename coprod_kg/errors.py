@@ -143,6 +143,15 @@ class StoreBusy(CoprodError):
     status = 503
 
 
+class WriterElsewhere(StoreBusy):
+    """The store's writer is another process: a running server, or (in a reader process of
+    ``coprod-kg serve --workers N``) the writer process, to which the request is forwarded."""
+
+
+class WriterUnreachable(StoreBusy):
+    """A reader process could not reach the writer process (it is restarting): try again."""
+
+
 class LoadUnfinished(StoreBusy):
     """A load stopped part-way while replacing the ontology: the main store's ontology is not
     the published one, and curation's entailments would read it. Until a load finishes,

@@ -59,6 +59,8 @@ EMBEDDED_ONLY: dict[str, str] = {
         "`coprod-kg backup` archives an embedded store directory",
     "tests/test_curation_core.py::test_a_second_writer_process_gets_a_clear_message":
         "only the embedded store is limited to one writer process",
+    "tests/test_serve_processes.py::test_group":
+        "`serve --workers N` runs one writer process and readers on the embedded store only",
 }
 
 _process: subprocess.Popen[bytes] | None = None

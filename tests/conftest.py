@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import pytest
@@ -113,21 +113,16 @@ def free_port() -> int:
         return port
 
 
-class LiveServer:
-    """A uvicorn server running ``create_app(settings)`` in a thread."""
+class ServerThread:
+    """A uvicorn server of ``config`` in a thread (``with``: started, then stopped)."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.settings = settings.with_overrides(port=self.port, public_url=self.url)
-        config = uvicorn.Config(create_app(self.settings), host="127.0.0.1", port=self.port,
-                                log_level="warning", lifespan="on")
+    def __init__(self, config: uvicorn.Config) -> None:
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    def __enter__(self) -> LiveServer:
+    def __enter__(self) -> Self:
         self.thread.start()
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while not self.server.started:
             if time.monotonic() > deadline or not self.thread.is_alive():
                 raise RuntimeError("the test server did not start")
@@ -137,6 +132,17 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(30)
+
+
+class LiveServer(ServerThread):
+    """A uvicorn server running ``create_app(settings)`` in a thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.settings = settings.with_overrides(port=self.port, public_url=self.url)
+        super().__init__(uvicorn.Config(create_app(self.settings), host="127.0.0.1",
+                                        port=self.port, log_level="warning", lifespan="on"))
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return httpx.get(self.url + path, timeout=60, **kwargs)

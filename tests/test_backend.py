@@ -46,10 +46,9 @@ def test_missing_or_underivable_urls_and_unknown_backends_are_clear_errors() -> 
         load_settings({"COPROD_BACKEND": "fuseki"})
 
 
-def test_embedded_serve_refuses_several_workers(capsys: pytest.CaptureFixture[str],
-                                                tmp_path: Path) -> None:
-    assert main(["serve", "--workers", "2", "--store", str(tmp_path)]) == 2
-    assert "COPROD_BACKEND=remote" in capsys.readouterr().err
+def test_serve_refuses_no_workers(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["serve", "--workers", "0", "--store", str(tmp_path)]) == 2
+    assert "--workers must be at least 1" in capsys.readouterr().err
 
 
 def _ask(settings: Settings, iri: str) -> bool:

@@ -25,8 +25,8 @@ def register(sub: Any) -> None:
     parser.add_argument("--store", type=Path, metavar="DIR",
                         help="store directory (default: COPROD_STORE)")
     parser.add_argument("--workers", type=int, default=1, metavar="N",
-                        help="API worker processes (default 1); more than one needs "
-                        "COPROD_BACKEND=remote (the embedded store has one writer process)")
+                        help="server processes (default 1). On the embedded store: one "
+                        "writer process and N-1 readers, which forward curation to it")
     parser.set_defaults(func=run)
 
 
@@ -53,10 +53,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     settings = settings.with_overrides(host=args.host, port=args.port, store=args.store)
     if args.workers < 1:
         raise BadInput("--workers must be at least 1")
-    if args.workers > 1 and not is_remote(settings):
-        raise BadInput("--workers above 1 needs COPROD_BACKEND=remote: every worker would open "
-                       "the embedded store read-write for curation, and only one process can "
-                       "(see docs/deployment.md for one writer process behind a proxy)")
     with open_backend(settings) as backend:  # released before the server opens its own
         loaded = backend.loaded()
     if not loaded:
@@ -64,11 +60,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise StoreNotReady(f"the store {where} is not loaded; run `coprod-kg load`")
     for option in SETTINGS:  # the workers rebuild the settings from the environment
         os.environ[option.env] = str(getattr(settings, option.name))
-    if args.workers == 1:  # the query workers start while uvicorn imports the app
-        prestart_store(load_settings())
     # proxy_headers=False: uvicorn would otherwise take X-Forwarded-For from any loopback peer;
     # COPROD_TRUSTED_PROXIES is the one place that decides whom to believe (api/budget.py)
-    uvicorn.run(app_factory(), factory=True, host=settings.host,
-                port=settings.port, workers=args.workers, proxy_headers=False,
-                access_log=settings.access_log)
+    options: dict[str, Any] = dict(factory=True, host=settings.host, port=settings.port,
+                                   proxy_headers=False, access_log=settings.access_log)
+    if args.workers > 1 and not is_remote(settings):  # one writer process, N-1 readers
+        from coprod_kg.cli.serve_processes import serve_group
+        return serve_group(uvicorn.Config(app_factory(), **options), args.workers)
+    if args.workers == 1:  # the query workers start while uvicorn imports the app
+        prestart_store(load_settings())
+    uvicorn.run(app_factory(), workers=args.workers, **options)
     return 0

@@ -17,7 +17,7 @@ from types import TracebackType
 import pyoxigraph as ox
 
 from coprod_kg.config import Settings
-from coprod_kg.errors import BadInput
+from coprod_kg.errors import BadInput, WriterElsewhere
 from coprod_kg.storage.embedded.manifests import FileManifestStore
 from coprod_kg.storage.embedded.public_view import open_snapshot, snapshot_key
 from coprod_kg.storage.embedded.writer import OxigraphReader, OxigraphWriter
@@ -109,6 +109,10 @@ class Backend:
         return self._open_writer()
 
     def _open_writer(self) -> OxigraphWriter | RemoteWriter:
+        if self._writer is None and not self.remote and self.settings.writer_socket:
+            # a reader process of `coprod-kg serve --workers N`: it never takes the lock, not
+            # even while the writer process restarts (which would then find the store busy)
+            raise WriterElsewhere("this is a reader process: writes go to the writer process")
         if self._writer is None:
             self._writer = (remote_writer(self.settings, self._writes) if self.remote
                             else OxigraphWriter(self.settings.store))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from coprod_kg.atomic import private_dir
-from coprod_kg.errors import CoprodError, StoreBusy
+from coprod_kg.errors import CoprodError, WriterElsewhere
 from coprod_kg.rdf.terms import Row, solution_rows
 
 #: Graphs this big go through the engine's bulk loader (its own files, no transaction log);
@@ -73,7 +73,7 @@ class OxigraphReader:
 
 
 class OxigraphWriter(OxigraphReader):
-    """The read-write embedded store; :class:`StoreBusy` if another process holds it.
+    """The read-write embedded store; :class:`WriterElsewhere` if another process holds it.
 
     >>> writer = OxigraphWriter.over(ox.Store())
     >>> writer.replace_graph("urn:g", [ox.Triple(ox.NamedNode("urn:s"), ox.NamedNode("urn:p"),
@@ -94,7 +94,7 @@ class OxigraphWriter(OxigraphReader):
                 store = ox.Store(str(store_dir))
             except OSError as exc:
                 if "lock" in str(exc).lower():
-                    raise StoreBusy(BUSY_MESSAGE) from exc
+                    raise WriterElsewhere(BUSY_MESSAGE) from exc
                 raise
         super().__init__(store)
 

@@ -1,0 +1,196 @@
+"""The processes of ``coprod-kg serve --workers N`` on the embedded back end, seen from the app.
+
+The embedded store has one writer. One process of the group (the writer process) holds it; the
+others (reader processes) answer queries, documents and pages from the published snapshot, and
+hand what needs the writer to the writer process over a private Unix socket:
+
+- every route of the curation API is forwarded as it arrives (:class:`WriterForwarding`);
+- any other GET or HEAD whose handler turns out to need the writer (a withdrawn case's page reads
+  its tombstone from the curation graph: :class:`~coprod_kg.errors.WriterElsewhere`, marked on
+  the request by ``api.errors``) is answered again by the writer process, in place of the
+  reader's 503.
+
+The writer process takes the client address of a forwarded request from ``X-Coprod-Peer`` only
+when it came over that socket with the group's secret in ``X-Coprod-Reader``
+(:class:`ReaderPeers`), so that budgets and proxies (``COPROD_TRUSTED_PROXIES``) see the real
+client. Both headers are removed from every request before the app sees it, wherever it came
+from: a client cannot vouch for itself.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+from collections.abc import AsyncIterator, Sequence
+
+import httpx
+from starlette.requests import ClientDisconnect
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from coprod_kg.errors import WriterUnreachable
+
+from .errors import error_response
+
+log = logging.getLogger(__name__)
+
+#: The private headers between the processes of one group.
+READER, PEER = b"x-coprod-reader", b"x-coprod-peer"
+#: Headers of one connection, never passed on (RFC 9110 section 7.6.1), and the private ones.
+HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-authenticate",
+                        b"proxy-authorization", b"proxy-connection", b"te", b"trailer",
+                        b"transfer-encoding", b"upgrade", READER, PEER})
+#: How long a reader waits for the writer process: to connect (it may be restarting), and for
+#: an answer (an accept recomputes entailments; the writer's own limits apply before this).
+TIMEOUT = httpx.Timeout(connect=5.0, read=600.0, write=60.0, pool=60.0)
+UNREACHABLE = "the writer process is not reachable (it is restarting?): try again shortly"
+
+
+def _passed_on(headers: Sequence[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    return [(name, value) for name, value in headers if name.lower() not in HOP_BY_HOP]
+
+
+class WriterForwarding:
+    """ASGI middleware of a reader process: forwards to the writer process what needs it."""
+
+    def __init__(self, app: ASGIApp, socket_path: str, token: str,
+                 routes: Sequence[BaseRoute]) -> None:
+        self.app = app
+        self.socket_path = socket_path
+        self.token = token.encode("ascii")
+        self.routes = tuple(routes)
+        self._client: httpx.AsyncClient | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, self._closing(send))
+            return
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self._needs_writer(scope):
+            await self._forward(scope, receive, send, as_json=True)
+        elif scope["method"] in ("GET", "HEAD"):
+            await self._local_or_replayed(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    def _needs_writer(self, scope: Scope) -> bool:
+        return any(route.matches(scope)[0] is Match.FULL for route in self.routes)
+
+    async def _local_or_replayed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer here, unless the handler needed the writer: then the writer process answers
+        (a GET has no body to read twice)."""
+        replay = False
+
+        async def unless_elsewhere(message: Message) -> None:
+            nonlocal replay
+            if message["type"] == "http.response.start" \
+                    and scope.get("state", {}).get("writer_elsewhere"):
+                replay = True
+            if not replay:
+                await send(message)
+
+        await self.app(scope, receive, unless_elsewhere)
+        if replay:
+            await self._forward(scope, _no_body, send, as_json=False)
+
+    async def _forward(self, scope: Scope, receive: Receive, send: Send, as_json: bool) -> None:
+        headers = _passed_on(scope["headers"])
+        headers.append((READER, self.token))
+        peer = scope.get("client")
+        if peer:
+            headers.append((PEER, str(peer[0]).encode("ascii")))
+        target = scope.get("raw_path") or scope["path"].encode("utf-8")
+        if scope.get("query_string"):
+            target += b"?" + scope["query_string"]
+        request = httpx.Request(scope["method"], httpx.URL("http://writer/").copy_with(
+            raw_path=target), headers=headers, content=_body(receive))
+        try:
+            response = await self._client_for().send(request, stream=True)
+        except ClientDisconnect:
+            return
+        except httpx.TransportError as exc:
+            log.warning("%s: %s", UNREACHABLE, exc)
+            answer = error_response(WriterUnreachable(UNREACHABLE), as_json=as_json)
+            await answer(scope, _no_body, send)
+            return
+        try:
+            await send({"type": "http.response.start", "status": response.status_code,
+                        "headers": _passed_on(response.headers.raw)})
+            async for chunk in response.aiter_raw():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            await response.aclose()
+
+    def _client_for(self) -> httpx.AsyncClient:
+        if self._client is None:  # in the server's event loop, at the first forward
+            self._client = httpx.AsyncClient(
+                transport=httpx.AsyncHTTPTransport(uds=self.socket_path), timeout=TIMEOUT,
+                trust_env=False, follow_redirects=False)
+        return self._client
+
+    def _closing(self, send: Send) -> Send:
+        async def closing(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete" and self._client is not None:
+                await self._client.aclose()
+                self._client = None
+            await send(message)
+        return closing
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def _body(receive: Receive) -> AsyncIterator[bytes]:
+    """The request's body as it arrives (never whole in memory)."""
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        more = bool(message.get("more_body"))
+        body = message.get("body", b"")
+        if body:
+            yield body
+
+
+class ReaderPeers:
+    """ASGI middleware of the writer process: strips the group's private headers from every
+    request, and takes the client address a reader process vouches for, when the request came
+    over the group's Unix socket (no peer address) with the group's secret."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self.token = token.encode("ascii")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope = self._vouched(scope)
+        await self.app(scope, receive, send)
+
+    def _vouched(self, scope: Scope) -> Scope:
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        tokens = [value for name, value in headers if name.lower() == READER]
+        peers = [value for name, value in headers if name.lower() == PEER]
+        if not tokens and not peers:
+            return scope
+        scope = {**scope, "headers": [(name, value) for name, value in headers
+                                      if name.lower() not in (READER, PEER)]}
+        if scope.get("client") is None and len(tokens) == 1 and len(peers) == 1 \
+                and self.token and hmac.compare_digest(tokens[0], self.token):
+            address = _address(peers[0])
+            if address is not None:
+                scope["client"] = (address, 0)
+        return scope
+
+
+def _address(value: bytes) -> str | None:
+    """An IP address in its canonical spelling, else None."""
+    try:
+        return str(ipaddress.ip_address(value.decode("ascii").strip()))
+    except (UnicodeDecodeError, ValueError):
+        return None
