@@ -178,8 +178,7 @@ def _processes(workers: int) -> str:
         return "coprod-kg runs as one server process (`coprod-kg serve`)."
     return (f"coprod-kg runs as `coprod-kg serve --workers {workers}`: one writer process and "
             f"{workers - 1} reader(s) on one port, as Oxigraph's server uses every core with "
-            "its threads; the figures for one process are in the previous results' history "
-            "(`git log -p bench/results/native.md`).")
+            "its threads (`--coprod-workers 1`: one process).")
 
 
 def markdown(results: dict[str, Any]) -> str:
