@@ -130,7 +130,8 @@ def create_app(settings: Settings, store: KnowledgeStore | None = None,
     # writer takes the client a reader vouches for before budgets and caching look at it.
     if settings.writer_socket:
         app.add_middleware(WriterForwarding, socket_path=settings.writer_socket,
-                           token=settings.reader_token, routes=curation.router.routes)
+                           token=settings.reader_token, routes=curation.router.routes,
+                           max_body=settings.max_request_bytes)
     elif settings.reader_token:
         app.add_middleware(ReaderPeers, token=settings.reader_token)
     for router in ROUTERS:

@@ -76,9 +76,10 @@ async def handle_error(request: Request, exc: Exception) -> Response:
     """The answer to ``exc`` (a :class:`CoprodError`) raised while serving ``request``: the
     routes' exception handler, and the lean ``GET /sparql`` path's (one mapping for both)."""
     assert isinstance(exc, CoprodError)
-    if isinstance(exc, WriterElsewhere) and request.app.state.settings.writer_socket:
+    if isinstance(exc, WriterElsewhere) and request.app.state.settings.writer_socket \
+            and request.method in ("GET", "HEAD"):
         # a reader process of a group: api.forwarding (which sees the scope's state) replays
-        # the request to the writer process in place of this answer
+        # the request (it has no body) to the writer process in place of this answer
         request.state.writer_elsewhere = True
         return Response(status_code=503)
     return error_response(exc, bool(getattr(request.state, "json_errors", False)))

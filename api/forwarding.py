@@ -22,44 +22,63 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
+import anyio
 import httpx
-from starlette.requests import ClientDisconnect
+from starlette.requests import ClientDisconnect, Request
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from coprod_kg.errors import WriterUnreachable
+from coprod_kg.errors import CoprodError, SlowRequest, WriterUnreachable
 
 from .errors import error_response
+from .upload import read_body
 
 log = logging.getLogger(__name__)
 
+Headers = list[tuple[bytes, bytes]]
 #: The private headers between the processes of one group.
 READER, PEER = b"x-coprod-reader", b"x-coprod-peer"
-#: Headers of one connection, never passed on (RFC 9110 section 7.6.1), and the private ones.
+#: Headers of one connection, never passed on (RFC 9110 section 7.6.1; with those that
+#: ``Connection`` names), and the private ones.
 HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-authenticate",
                         b"proxy-authorization", b"proxy-connection", b"te", b"trailer",
                         b"transfer-encoding", b"upgrade", READER, PEER})
-#: How long a reader waits for the writer process: to connect (it may be restarting), and for
-#: an answer (an accept recomputes entailments; the writer's own limits apply before this).
-TIMEOUT = httpx.Timeout(connect=5.0, read=600.0, write=60.0, pool=60.0)
-UNREACHABLE = "the writer process is not reachable (it is restarting?): try again shortly"
+#: Set again for what is passed on: the body's length (the reader sends it whole), and the
+#: answer's date and server (the reader's server adds its own).
+REQUEST_OWN, RESPONSE_OWN = frozenset({b"content-length"}), frozenset({b"date", b"server"})
+#: A forwarded request's body is read whole by the reader first (within the server's size
+#: limit and this many seconds), so a slow client never holds a connection to the writer.
+BODY_SECONDS = 60.0
+#: How long a reader waits for the writer process: to connect, for a free connection (at most
+#: LIMITS at once), and for an answer (an accept recomputes entailments; the writer's own
+#: limits apply before this one).
+TIMEOUT = httpx.Timeout(connect=10.0, read=600.0, write=60.0, pool=10.0)
+LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=8)
+NOT_SENT = "the writer process is not reachable or busy (restarting?): try again shortly"
+LOST = ("the writer process stopped before answering (it is restarting): the request may or "
+        "may not have been carried out; check before sending it again")
 
 
-def _passed_on(headers: Sequence[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    return [(name, value) for name, value in headers if name.lower() not in HOP_BY_HOP]
+def _passed_on(headers: Sequence[tuple[bytes, bytes]], own: frozenset[bytes]) -> Headers:
+    """``headers`` without the hop-by-hop ones, those ``Connection`` names, and ``own``."""
+    named = {token.strip().lower() for name, value in headers if name.lower() == b"connection"
+             for token in value.split(b",")}
+    dropped = HOP_BY_HOP | own | named
+    return [(name, value) for name, value in headers if name.lower() not in dropped]
 
 
 class WriterForwarding:
     """ASGI middleware of a reader process: forwards to the writer process what needs it."""
 
     def __init__(self, app: ASGIApp, socket_path: str, token: str,
-                 routes: Sequence[BaseRoute]) -> None:
+                 routes: Sequence[BaseRoute], max_body: int) -> None:
         self.app = app
         self.socket_path = socket_path
         self.token = token.encode("ascii")
         self.routes = tuple(routes)
+        self.max_body = max_body
         self._client: httpx.AsyncClient | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -70,7 +89,7 @@ class WriterForwarding:
             await self.app(scope, receive, send)
             return
         if self._needs_writer(scope):
-            await self._forward(scope, receive, send, as_json=True)
+            await self._forward_whole(scope, receive, send)
         elif scope["method"] in ("GET", "HEAD"):
             await self._local_or_replayed(scope, receive, send)
         else:
@@ -78,6 +97,22 @@ class WriterForwarding:
 
     def _needs_writer(self, scope: Scope) -> bool:
         return any(route.matches(scope)[0] is Match.FULL for route in self.routes)
+
+    async def _forward_whole(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Read the body (size limit, deadline), then forward the request."""
+        try:
+            with anyio.fail_after(BODY_SECONDS):
+                body = await read_body(Request(scope, receive), self.max_body)
+        except ClientDisconnect:
+            return
+        except TimeoutError:
+            await self._refuse(SlowRequest(f"the request body did not arrive within "
+                                           f"{BODY_SECONDS:.0f} s"), scope, send, True)
+            return
+        except CoprodError as exc:  # PayloadTooLarge
+            await self._refuse(exc, scope, send, True)
+            return
+        await self._forward(scope, body, send, as_json=True)
 
     async def _local_or_replayed(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer here, unless the handler needed the writer: then the writer process answers
@@ -94,10 +129,10 @@ class WriterForwarding:
 
         await self.app(scope, receive, unless_elsewhere)
         if replay:
-            await self._forward(scope, _no_body, send, as_json=False)
+            await self._forward(scope, b"", send, as_json=False)
 
-    async def _forward(self, scope: Scope, receive: Receive, send: Send, as_json: bool) -> None:
-        headers = _passed_on(scope["headers"])
+    async def _forward(self, scope: Scope, body: bytes, send: Send, as_json: bool) -> None:
+        headers = _passed_on(scope["headers"], REQUEST_OWN)
         headers.append((READER, self.token))
         peer = scope.get("client")
         if peer:
@@ -106,30 +141,35 @@ class WriterForwarding:
         if scope.get("query_string"):
             target += b"?" + scope["query_string"]
         request = httpx.Request(scope["method"], httpx.URL("http://writer/").copy_with(
-            raw_path=target), headers=headers, content=_body(receive))
+            raw_path=target), headers=headers, content=body)
         try:
             response = await self._client_for().send(request, stream=True)
-        except ClientDisconnect:
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            log.warning("%s: %r", NOT_SENT, exc)
+            await self._refuse(WriterUnreachable(NOT_SENT), scope, send, as_json)
             return
         except httpx.TransportError as exc:
-            log.warning("%s: %s", UNREACHABLE, exc)
-            answer = error_response(WriterUnreachable(UNREACHABLE), as_json=as_json)
-            await answer(scope, _no_body, send)
+            log.warning("%s: %r", LOST, exc)
+            await self._refuse(WriterUnreachable(LOST), scope, send, as_json)
             return
         try:
             await send({"type": "http.response.start", "status": response.status_code,
-                        "headers": _passed_on(response.headers.raw)})
+                        "headers": _passed_on(response.headers.raw, RESPONSE_OWN)})
             async for chunk in response.aiter_raw():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             await response.aclose()
 
+    @staticmethod
+    async def _refuse(exc: CoprodError, scope: Scope, send: Send, as_json: bool) -> None:
+        await error_response(exc, as_json=as_json)(scope, _no_body, send)
+
     def _client_for(self) -> httpx.AsyncClient:
         if self._client is None:  # in the server's event loop, at the first forward
             self._client = httpx.AsyncClient(
-                transport=httpx.AsyncHTTPTransport(uds=self.socket_path), timeout=TIMEOUT,
-                trust_env=False, follow_redirects=False)
+                transport=httpx.AsyncHTTPTransport(uds=self.socket_path, limits=LIMITS),
+                timeout=TIMEOUT, trust_env=False, follow_redirects=False)
         return self._client
 
     def _closing(self, send: Send) -> Send:
@@ -143,19 +183,6 @@ class WriterForwarding:
 
 async def _no_body() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
-
-
-async def _body(receive: Receive) -> AsyncIterator[bytes]:
-    """The request's body as it arrives (never whole in memory)."""
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect
-        more = bool(message.get("more_body"))
-        body = message.get("body", b"")
-        if body:
-            yield body
 
 
 class ReaderPeers:

@@ -149,7 +149,13 @@ class WriterElsewhere(StoreBusy):
 
 
 class WriterUnreachable(StoreBusy):
-    """A reader process could not reach the writer process (it is restarting): try again."""
+    """A reader process could not reach the writer process, or lost it before its answer."""
+
+
+class SlowRequest(CoprodError):
+    """The client did not send its request's body in time."""
+
+    status = 408
 
 
 class LoadUnfinished(StoreBusy):

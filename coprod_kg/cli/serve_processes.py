@@ -16,12 +16,15 @@ a reader vouches for only over that socket and with a secret drawn here for this
 check in code.
 
 This process only supervises: a child that dies is started again in its role (at most once a
-second); one that fails to start stops the group; SIGINT or SIGTERM stop the children
-gracefully (uvicorn's own shutdown), then the group's folder is removed.
+second); one that fails to start, or dies within :data:`QUICK` seconds :data:`QUICK_FAILURES`
+times in a row, stops the group; SIGINT or SIGTERM stop the children gracefully (uvicorn's own
+shutdown), then the group's folder is removed. A child ends itself when this process is gone
+(Linux: the parent-death signal), so that no orphan keeps the port and the store.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -48,6 +51,13 @@ log = logging.getLogger("uvicorn.error")  # configured by uvicorn.Config, here a
 STARTUP_FAILURE = 3
 #: Seconds between two starts of the same role; seconds a child has to stop before it is killed.
 RESTART_GAP, STOP_GRACE = 1.0, 30.0
+#: A child that ends within QUICK seconds of its start, QUICK_FAILURES times in a row, stops
+#: the group (it cannot start: a broken environment, not a crash to recover from).
+QUICK, QUICK_FAILURES = 10.0, 5
+#: The longest Unix socket path (``sun_path`` holds 108 bytes on Linux, with its final NUL).
+MAX_SOCKET_PATH = 100
+#: ``prctl(PR_SET_PDEATHSIG, ...)``.
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -59,6 +69,7 @@ class Role:
     environ: dict[str, str]
     process: BaseProcess | None = None
     started: float = field(default=0.0)
+    quick_failures: int = 0
 
 
 def serve_group(config: uvicorn.Config, workers: int) -> int:
@@ -66,9 +77,12 @@ def serve_group(config: uvicorn.Config, workers: int) -> int:
     interrupted; 0 after an interruption, 1 if a child could not start."""
     tcp = config.bind_socket()
     folder = Path(tempfile.mkdtemp(prefix="coprod-serve-"))  # 0700: this user only
+    if len(str(folder / "writer.sock")) > MAX_SOCKET_PATH:  # a long TMPDIR
+        folder.rmdir()
+        folder = Path(tempfile.mkdtemp(prefix="coprod-serve-", dir="/tmp"))
+    private = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         path = folder / "writer.sock"
-        private = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         private.bind(str(path))
         path.chmod(0o600)
         private.listen(config.backlog)
@@ -82,6 +96,7 @@ def serve_group(config: uvicorn.Config, workers: int) -> int:
                  config.host, config.port, workers, workers - 1)
         return _supervise(config, roles)
     finally:
+        private.close()
         tcp.close()
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -102,8 +117,12 @@ def _supervise(config: uvicorn.Config, roles: list[Role]) -> int:
                 if process is not None and process.exitcode is None:
                     continue
                 if process is not None:
-                    if process.exitcode == STARTUP_FAILURE:
-                        log.error("the %s process could not start: stopping", role.name)
+                    quick = time.monotonic() - role.started < QUICK
+                    role.quick_failures = role.quick_failures + 1 if quick else 0
+                    if process.exitcode == STARTUP_FAILURE \
+                            or role.quick_failures >= QUICK_FAILURES:
+                        log.error("the %s process could not start (exit %s): stopping",
+                                  role.name, process.exitcode)
                         status = 1
                         return status
                     log.warning("the %s process ended (exit %s): starting it again",
@@ -111,7 +130,8 @@ def _supervise(config: uvicorn.Config, roles: list[Role]) -> int:
                     time.sleep(max(0.0, role.started + RESTART_GAP - time.monotonic()))
                 role.started = time.monotonic()
                 role.process = context.Process(target=_child, name=f"coprod-kg {role.name}",
-                                               args=(config, role.sockets, role.environ))
+                                               args=(config, role.sockets, role.environ,
+                                                     os.getpid()))
                 role.process.start()
             wait([r.process.sentinel for r in roles if r.process is not None], timeout=0.5)
         return status
@@ -135,8 +155,9 @@ def _stop(roles: list[Role]) -> None:
 
 
 def _child(config: uvicorn.Config, sockets: list[socket.socket],
-           environ: dict[str, str]) -> None:
+           environ: dict[str, str], parent: int) -> None:
     """A child process: its role's settings, its read side started early, then uvicorn."""
+    _end_with(parent)
     os.environ.update(environ)
     config.configure_logging()
     prestart_store(load_settings())  # the query workers start while uvicorn imports the app
@@ -144,3 +165,15 @@ def _child(config: uvicorn.Config, sockets: list[socket.socket],
     server.run(sockets=sockets)
     if not server.started:
         raise SystemExit(STARTUP_FAILURE)
+
+
+def _end_with(parent: int) -> None:
+    """Have the kernel send SIGTERM to this process when ``parent`` ends (Linux); if it has
+    ended already, end now."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the parent's SIGTERM handler still stops us
+        log.debug("no parent-death signal on this system")
+    if os.getppid() != parent:
+        raise SystemExit(0)
