@@ -30,7 +30,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from coprod_kg.errors import CoprodError, SlowRequest, WriterUnreachable
+from coprod_kg.errors import CoprodError, PayloadTooLarge, SlowRequest, WriterUnreachable
 
 from .errors import error_response
 from .upload import read_body
@@ -109,7 +109,7 @@ class WriterForwarding:
             await self._refuse(SlowRequest(f"the request body did not arrive within "
                                            f"{BODY_SECONDS:.0f} s"), scope, send, True)
             return
-        except CoprodError as exc:  # PayloadTooLarge
+        except PayloadTooLarge as exc:
             await self._refuse(exc, scope, send, True)
             return
         await self._forward(scope, body, send, as_json=True)

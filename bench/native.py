@@ -81,9 +81,8 @@ def _start(loaded: list[Loaded], work: Path, args: argparse.Namespace,
             servers[system.system] = serve(system, work, NO_CLIENT_LIMITS, args.coprod_workers)
         else:
             servers[system.system] = serve(system, work)
-    timeout = args.ready_timeout
     for name, server in servers.items():
-        seconds = wait_ready(server, timeout)
+        seconds = wait_ready(server, args.ready_timeout)
         log(f"  {name} ready in {seconds:.1f} s at {server.endpoint}")
     return servers
 

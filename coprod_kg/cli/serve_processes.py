@@ -109,7 +109,6 @@ def _supervise(config: uvicorn.Config, roles: list[Role]) -> int:
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     context = multiprocessing.get_context("spawn")
-    status = 0
     try:
         while not stopping:
             for role in roles:
@@ -123,8 +122,7 @@ def _supervise(config: uvicorn.Config, roles: list[Role]) -> int:
                             or role.quick_failures >= QUICK_FAILURES:
                         log.error("the %s process could not start (exit %s): stopping",
                                   role.name, process.exitcode)
-                        status = 1
-                        return status
+                        return 1
                     log.warning("the %s process ended (exit %s): starting it again",
                                 role.name, process.exitcode)
                     time.sleep(max(0.0, role.started + RESTART_GAP - time.monotonic()))
@@ -134,7 +132,7 @@ def _supervise(config: uvicorn.Config, roles: list[Role]) -> int:
                                                      os.getpid()))
                 role.process.start()
             wait([r.process.sentinel for r in roles if r.process is not None], timeout=0.5)
-        return status
+        return 0
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
