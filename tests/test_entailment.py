@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 from rdflib import Graph, Namespace, URIRef
 from rdflib.namespace import RDF, RDFS, SKOS
@@ -12,7 +13,8 @@ from coprod_kg.config import load_settings
 from coprod_kg.rdf.sources import load_files, load_ontology, turtle_files
 from coprod_kg.reasoning.defined_classes import compile_defined_classes
 from coprod_kg.reasoning.hermit import infer_memberships, java_available
-from coprod_kg.reasoning.materialise import compute_entailments
+from coprod_kg.reasoning.materialise import compute_entailments, read_schema
+from coprod_kg.storage.embedded.writer import OxigraphWriter
 
 SETTINGS = load_settings()
 CP = Namespace("https://w3id.org/coprod/ontology/")
@@ -100,3 +102,21 @@ def test_a_join_runs_again_when_the_round_before_derived_one_of_its_predicates()
     inferred = compute_entailments(onto, data)
     assert {(EX.x, EX.p, EX.y), (EX.x, EX.q, EX.y), (EX.y, EX.q, EX.z)} <= set(inferred)
     assert (EX.x, EX.q, EX.z) in inferred
+
+
+def test_the_schema_is_read_again_exactly_when_the_ontology_changed() -> None:
+    """The schema is kept by the ontology's triples: the same triples give the same schema
+    without reading it again, one more axiom gives a new one that has it."""
+    writer = OxigraphWriter.over(ox.Store())
+    sub_class = ox.NamedNode(str(RDFS.subClassOf))
+    cat, animal, being = (ox.NamedNode(f"http://example.org/{n}")
+                          for n in ("Cat", "Animal", "Being"))
+    writer.replace_graph("urn:o", [ox.Triple(cat, sub_class, animal)])
+    first = read_schema(writer, "urn:o")
+    assert read_schema(writer, "urn:o") is first
+    writer.replace_graph("urn:o", [ox.Triple(cat, sub_class, animal),
+                                   ox.Triple(animal, sub_class, being)])
+    second = read_schema(writer, "urn:o")
+    assert second is not first
+    assert URIRef(being.value) in second.superclasses[URIRef(cat.value)]
+    assert URIRef(being.value) not in first.superclasses[URIRef(cat.value)]

@@ -12,7 +12,7 @@ from coprod_kg.curation.bundled import is_curated
 from coprod_kg.loading.sources import Parsed
 from coprod_kg.rdf.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH
 from coprod_kg.reasoning.entailment import Schema, close
-from coprod_kg.reasoning.materialise import fill, read_schema
+from coprod_kg.reasoning.materialise import SCHEMAS, fill, read_schema
 from coprod_kg.storage.store import GraphWriter
 
 
@@ -33,9 +33,10 @@ class Inference:
     def start(cls, writer: GraphWriter, scratch: ox.Store, parsed: Sequence[Parsed],
               graphs: Iterable[str]) -> Inference:
         """Read what the scratch store lacks, then start the rules."""
-        ontology = next((p.ontology for p in parsed if p.ontology is not None), None)
-        schema = Schema.of(ontology) if ontology is not None else read_schema(
-            writer, str(ONTOLOGY_GRAPH))
+        ontology = next((p for p in parsed if p.ontology is not None), None)
+        schema = (SCHEMAS.remember(ontology.triples or [], ontology.ontology)
+                  if ontology is not None and ontology.ontology is not None
+                  else read_schema(writer, str(ONTOLOGY_GRAPH)))
         in_scratch = {p.source.graph for p in parsed}
         fill(writer, scratch, [g for g in dict.fromkeys([str(ONTOLOGY_GRAPH), *graphs])
                                if g != str(INFERRED_GRAPH) and not is_curated(g)

@@ -10,6 +10,7 @@ for each curated case version with the ontology's closure computed once
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 
 import pyoxigraph as ox
@@ -39,16 +40,44 @@ def _insert(engine: GraphWriter, target: str, triples: Iterable[ox.Triple]) -> N
         engine.update(f"INSERT DATA {{ GRAPH <{target}> {{ {chr(10).join(batch)} }} }}")
 
 
+class _Schemas:
+    """The last schema read, by the exact triples of the ontology it was read from: reading
+    one builds an rdflib graph (about half a second for the bundled ontology), and the
+    ontology rarely changes between two publications, or between a load's rules and its
+    cases. The triples themselves are the key, so a changed ontology is never missed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: tuple[frozenset[ox.Triple], Schema] | None = None
+
+    def get(self, triples: Sequence[ox.Triple]) -> Schema:
+        """The schema of the ontology made of ``triples`` (read again only when they differ
+        from the last ones)."""
+        key = frozenset(triples)
+        with self._lock:
+            if self._last is not None and self._last[0] == key:
+                return self._last[1]
+        ontology = Graph()
+        for triple in triples:
+            ontology.add((to_rdflib(triple.subject), to_rdflib(triple.predicate),
+                          to_rdflib(triple.object)))
+        return self.remember(triples, ontology)
+
+    def remember(self, triples: Sequence[ox.Triple], ontology: Graph) -> Schema:
+        """The schema of ``ontology`` (parsed already), whose triples are ``triples``."""
+        schema = Schema.of(ontology)
+        schema.quads = tuple(default_quads(triples))
+        with self._lock:
+            self._last = (frozenset(triples), schema)
+        return schema
+
+
+SCHEMAS = _Schemas()
+
+
 def read_schema(engine: GraphWriter, ontology_graph: str) -> Schema:
     """The rules' view of the ontology stored in graph ``ontology_graph``."""
-    ontology = Graph()
-    triples = engine.graph_triples(ontology_graph)
-    for triple in triples:
-        ontology.add((to_rdflib(triple.subject), to_rdflib(triple.predicate),
-                      to_rdflib(triple.object)))
-    schema = Schema.of(ontology)
-    schema.quads = tuple(default_quads(triples))
-    return schema
+    return SCHEMAS.get(engine.graph_triples(ontology_graph))
 
 
 def fill(engine: GraphWriter, scratch: ox.Store, graphs: Iterable[str],
