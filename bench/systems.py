@@ -82,12 +82,15 @@ def dump_coprod(store: Path, work: Path, timeout: float) -> Path:
     return out
 
 
-def load_oxigraph(quads: Path, work: Path, timeout: float) -> Loaded:
-    location = work / "oxigraph-store"
+def load_oxigraph(quads: Path, work: Path, timeout: float, graph: str | None = None) -> Loaded:
+    """``oxigraph load`` of ``quads``; with ``graph``, its triples go into that named graph
+    (``--graph``), as ``coprod-kg load`` stores a file (a store of its own, beside the other)."""
+    location = work / ("oxigraph-store" if graph is None else "oxigraph-graph-store")
     shutil.rmtree(location, ignore_errors=True)
     cli = tool("oxigraph")
     assert cli is not None
-    seconds = _timed([str(cli), "load", "--location", str(location), "--file", str(quads)],
+    argv = [str(cli), "load", "--location", str(location), "--file", str(quads)]
+    seconds = _timed(argv + ([] if graph is None else ["--graph", graph]),
                      work / "logs" / "oxigraph-load.log", timeout)
     return Loaded("oxigraph", location, seconds)
 
