@@ -176,7 +176,9 @@ async def _kept(result: QueryResult, answers: Answers, key: str, tagged: dict[st
             result.discard()
     stored = Response(body, media_type=result.media_type, headers=tagged)
     answers.cache.put(key, CachedAnswer(tuple(stored.raw_headers), body))
-    return Response(body, media_type=result.media_type, headers=headers)
+    # A GET is answered with what is kept; a POST's answer is for its client only.
+    return stored if headers is tagged else Response(body, media_type=result.media_type,
+                                                     headers=headers)
 
 
 def _describe_service(request: Request, settings: Settings, store: KnowledgeStore,
