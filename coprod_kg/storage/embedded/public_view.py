@@ -48,8 +48,10 @@ SNAPSHOTS_DIR = "snapshots"
 KEEP_SNAPSHOTS = 3  # the newest ones are always kept...
 SNAPSHOT_GRACE_SECONDS = 600.0  # ...and older ones until no query can still be reading them
 #: From this many triples to copy, the view is rebuilt from a backup of the main store when
-#: that drops fewer triples than it would copy.
-REBUILD_MIN_TRIPLES = 100_000
+#: that drops fewer triples than it would copy. Both ways end in one compaction of the view;
+#: copying costs a dump and a load per graph. The bundled data's first view (48,250 public
+#: quads in 273 graphs, 1,806 private): 1.28-1.32 s copied, 0.20-0.25 s rebuilt.
+REBUILD_MIN_TRIPLES = 10_000
 
 
 class SnapshotMissing(CoprodError):
