@@ -12,6 +12,7 @@ from rdflib.namespace import RDF, RDFS, SKOS
 from coprod_kg.config import load_settings
 from coprod_kg.rdf.sources import load_files, load_ontology, turtle_files
 from coprod_kg.reasoning.defined_classes import compile_defined_classes
+from coprod_kg.reasoning.entailment import DERIVED, Schema, close
 from coprod_kg.reasoning.hermit import infer_memberships, java_available
 from coprod_kg.reasoning.materialise import compute_entailments, read_schema
 from coprod_kg.storage.embedded.writer import OxigraphWriter
@@ -120,3 +121,40 @@ def test_the_schema_is_read_again_exactly_when_the_ontology_changed() -> None:
     assert second is not first
     assert URIRef(being.value) in second.superclasses[URIRef(cat.value)]
     assert URIRef(being.value) not in first.superclasses[URIRef(cat.value)]
+
+
+class _CountingStore:
+    """A scratch store that keeps the text of every update it runs."""
+
+    def __init__(self) -> None:
+        self.store = ox.Store()
+        self.updates: list[str] = []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.store, name)
+
+    def update(self, request: str) -> None:
+        self.updates.append(request)
+        self.store.update(request)
+
+
+def test_a_premise_rule_runs_only_on_rounds_that_derived_one_of_its_predicates() -> None:
+    """Round 1 types ``x`` by the domain of ``p``; round 2 starts from that type only, so the
+    superclass rule runs on it and the domain rule, whose premise needs a ``p`` triple, does
+    not run again; the entailments are the same."""
+    onto = Graph()
+    onto.add((EX.p, RDFS.domain, EX.C))
+    onto.add((EX.C, RDFS.subClassOf, EX.D))
+    scratch = _CountingStore()
+    quads = [ox.Quad(ox.NamedNode(str(EX.x)), ox.NamedNode(str(EX.p)),
+                     ox.NamedNode(str(EX.y)), ox.DefaultGraph())]
+    scratch.store.bulk_extend(quads)
+    close(scratch, Schema.of(onto))  # type: ignore[arg-type]
+    derived = {(q.subject.value, q.object.value)
+               for q in scratch.store.quads_for_pattern(None, ox.NamedNode(str(RDF.type)), None,
+                                                        DERIVED)}
+    assert derived == {(str(EX.x), str(EX.C)), (str(EX.x), str(EX.D))}
+    domain_runs = [u for u in scratch.updates if f"(<{EX.p}> <{EX.C}>)" in u]
+    superclass_runs = [u for u in scratch.updates if f"(<{EX.C}> <{EX.D}>)" in u]
+    assert len(domain_runs) == 1  # the first round only
+    assert len(superclass_runs) == 2  # the first round, and the round after x got type C

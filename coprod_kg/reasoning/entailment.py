@@ -164,13 +164,16 @@ def _derive_into(head: str, where: str, delta: str) -> str:
 @dataclass(frozen=True)
 class Rule:
     """One rule: what it derives from a pattern. A rule with a single ``premise`` (a triple
-    pattern) needs, after the first round, only the triples the previous round derived; a join
-    needs to run again only if those include a triple with one of its IRIs as predicate or as
-    class (:meth:`touched_by`)."""
+    pattern) needs, after the first round, only the triples the previous round derived, and
+    only if those have one of its ``keys``; a join needs to run again only if those include a
+    triple with one of its IRIs as predicate or as class (:meth:`touched_by`)."""
 
     head: str
     where: str = ""
     premise: str = ""
+    #: For a rule with a premise: the predicates (for an ``rdf:type`` premise, the classes) it
+    #: can match, one of which the triples it starts from must have; empty: any.
+    keys: frozenset[str] = frozenset()
 
     @cached_property
     def iris(self) -> frozenset[str] | None:
@@ -182,12 +185,17 @@ class Rule:
 
     def touched_by(self, present: frozenset[str]) -> bool:
         """Whether a graph whose predicates and classes are ``present``
-        (:func:`predicates_and_classes`) has a triple this join could match.
+        (:func:`predicates_and_classes`) has a triple this rule could match.
 
         >>> rule = Rule("?x a <urn:D> .", "?x <urn:p> ?y . ?y a <urn:C> .")
         >>> rule.touched_by(frozenset({"urn:C"})), rule.touched_by(frozenset({"urn:q"}))
         (True, False)
+        >>> rule = Rule("?s a <urn:C> .", premise="?s <urn:p> ?o .", keys=frozenset({"urn:p"}))
+        >>> rule.touched_by(frozenset({"urn:p"})), rule.touched_by(frozenset({"urn:q"}))
+        (True, False)
         """
+        if self.premise:
+            return not self.keys or not self.keys.isdisjoint(present)
         return self.iris is None or not self.iris.isdisjoint(present)
 
     def update(self, trigger: str | None, delta: str) -> str:
@@ -200,6 +208,10 @@ class Rule:
         return _derive_into(self.head, self.where, delta)
 
 
+def _keys(pairs: Iterable[tuple[URIRef, URIRef]]) -> frozenset[str]:
+    return frozenset(str(a) for a, _ in pairs)
+
+
 def _rules(schema: Schema) -> list[Rule]:
     """Every rule of the module doc, over the default graph of the scratch store."""
     rdf_type, node = _nn(RDF.type), "FILTER(isIRI(?s) || isBlank(?s))"
@@ -208,24 +220,25 @@ def _rules(schema: Schema) -> list[Rule]:
     if superclasses:
         rules.append(Rule(f"?s {rdf_type} ?sup .",
                           f"VALUES (?c ?sup) {{ {_values(superclasses)} }} {node}",
-                          f"?s {rdf_type} ?c ."))
+                          f"?s {rdf_type} ?c .", _keys(superclasses)))
     superproperties = [(p, q) for p, qs in schema.superproperties.items() for q in qs]
     if superproperties:
         rules.append(Rule("?s ?q ?o .", f"VALUES (?p ?q) {{ {_values(superproperties)} }}",
-                          "?s ?p ?o ."))
+                          "?s ?p ?o .", _keys(superproperties)))
     swapped = [(p, q) for p, qs in schema.inverses.items() for q in qs]
     swapped += [(p, p) for p in schema.symmetric]
     if swapped:
         rules.append(Rule("?o ?q ?s .", f"VALUES (?p ?q) {{ {_values(swapped)} }} "
-                                        "FILTER(!isLiteral(?o))", "?s ?p ?o ."))
+                                        "FILTER(!isLiteral(?o))", "?s ?p ?o .", _keys(swapped)))
     domains = [(p, c) for p, cs in schema.domains.items() for c in cs]
     if domains:
         rules.append(Rule(f"?s {rdf_type} ?c .", f"VALUES (?p ?c) {{ {_values(domains)} }}",
-                          "?s ?p ?o ."))
+                          "?s ?p ?o .", _keys(domains)))
     ranges = [(p, c) for p, cs in schema.ranges.items() for c in cs]
     if ranges:
         rules.append(Rule(f"?o {rdf_type} ?c .", f"VALUES (?p ?c) {{ {_values(ranges)} }} "
-                                                 "FILTER(!isLiteral(?o))", "?s ?p ?o ."))
+                                                 "FILTER(!isLiteral(?o))", "?s ?p ?o .",
+                          _keys(ranges)))
     for prop in sorted(schema.transitive):
         rules.append(Rule(f"?s {_nn(prop)} ?o .", f"?s {_nn(prop)}/{_nn(prop)}+ ?o . {node}"))
     for compiled in schema.defined:
@@ -269,8 +282,9 @@ def close(scratch: ox.Store, schema: Schema, start: str | None = None,
 
     Every rule runs inside the engine as one SPARQL Update. The first round matches every rule
     against all triples; later rounds match the single-premise rules against the triples the
-    round before derived only (semi-naive evaluation), and the joins against all of them when
-    those new triples could matter to them.
+    round before derived only (semi-naive evaluation), when those have one of the predicates
+    (or classes) they start from, and the joins against all of them when those new triples
+    could matter to them.
     ``start``: the default graph was closed before graph ``start``'s triples were added to it,
     so the first round too needs only those.
     """
@@ -286,7 +300,7 @@ def close(scratch: ox.Store, schema: Schema, start: str | None = None,
         delta = f"{DELTA}{step + 1}"
         present = None if trigger is None else predicates_and_classes(scratch, trigger)
         for rule in rules:
-            if rule.premise or present is None or rule.touched_by(present):
+            if present is None or rule.touched_by(present):
                 scratch.update(rule.update(trigger, delta))
         if not scratch.contains_named_graph(ox.NamedNode(delta)):
             break
