@@ -61,14 +61,18 @@ class _Schemas:
         for triple in triples:
             ontology.add((to_rdflib(triple.subject), to_rdflib(triple.predicate),
                           to_rdflib(triple.object)))
-        return self.remember(triples, ontology)
+        return self._keep(key, triples, ontology)
 
     def remember(self, triples: Sequence[ox.Triple], ontology: Graph) -> Schema:
         """The schema of ``ontology`` (parsed already), whose triples are ``triples``."""
+        return self._keep(frozenset(triples), triples, ontology)
+
+    def _keep(self, key: frozenset[ox.Triple], triples: Sequence[ox.Triple],
+              ontology: Graph) -> Schema:
         schema = Schema.of(ontology)
         schema.quads = tuple(default_quads(triples))
         with self._lock:
-            self._last = (frozenset(triples), schema)
+            self._last = (key, schema)
         return schema
 
 
