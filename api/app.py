@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager
 from typing import cast
 
 from fastapi import APIRouter, FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
 from coprod_kg import __version__
@@ -22,6 +21,7 @@ from coprod_kg.storage.store import KnowledgeStore, prepare
 from coprod_kg.validation.worker import ValidationPool, install, uninstall
 
 from .caching import AnswerCaching
+from .cors import SITE_POLICY, PublicCORS
 from .deps import backend_for
 from .errors import install_error_handlers
 from .forwarding import ReaderPeers, WriterForwarding
@@ -114,6 +114,10 @@ def create_app(settings: Settings, store: KnowledgeStore | None = None,
         lifespan=lifespan,
         docs_url=None,  # served by routers/docs.py from local files (no CDN)
         redoc_url=None,
+        # FastAPI's native OpenTelemetry looks up the global providers on every request (about
+        # 3 % of a light lookup's instructions); the server exports nothing, its access log
+        # and /health are its telemetry.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.store = store
@@ -121,10 +125,7 @@ def create_app(settings: Settings, store: KnowledgeStore | None = None,
     # Added before CORS, so CORS wraps it: answers from the cache get its headers too.
     app.add_middleware(AnswerCaching, paths=CACHED_PATHS, prefixes=CACHED_PREFIXES,
                        sparql=sparql.sparql_lane)
-    # Any origin may read; writes need a bearer token, never cookies, so no credentials mode.
-    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_credentials=False,
-                       allow_methods=["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS"],
-                       allow_headers=["*"], expose_headers=["ETag", "Location"])
+    app.add_middleware(PublicCORS, **SITE_POLICY)
     # Outermost: the processes of `coprod-kg serve --workers N` on the embedded store
     # (api.forwarding). A reader forwards what needs the writer before anything else runs; the
     # writer takes the client a reader vouches for before budgets and caching look at it.
