@@ -85,8 +85,12 @@ def _content_type(request: Request) -> tuple[str, str | None]:
     return media.lower(), charset
 
 
-def _values(params: Params, name: str) -> list[str]:
-    return [value for key, value in params if key == name]
+def _grouped(params: Params) -> dict[str, list[str]]:
+    """The values of each parameter name, in order (one pass over the parameters)."""
+    grouped: dict[str, list[str]] = {}
+    for key, value in params:
+        grouped.setdefault(key, []).append(value)
+    return grouped
 
 
 def _html_wanted(accept: str | None) -> bool:
@@ -103,20 +107,19 @@ def _html_wanted(accept: str | None) -> bool:
 async def _answer(params: Params, request: Request, settings: Settings,
                   store: KnowledgeStore) -> Response:
     """Run the query operation described by ``params`` (URL and body merged)."""
-    if any(_values(params, name) for name in UPDATE_PARAMS) or any(
-            key in UPDATE_PARAMS for key, _ in params):
+    grouped = _grouped(params)
+    if any(name in grouped for name in UPDATE_PARAMS):
         raise BadInput(READ_ONLY)
-    queries = _values(params, "query")
+    queries = grouped.get("query", [])
     if len(queries) > 1:
         raise BadInput("several 'query' parameters: send exactly one query")
     accept = request.headers.get("accept")
-    formats = _values(params, "format") or _values(params, "output")
+    formats = grouped.get("format") or grouped.get("output")
     format_param = formats[-1] if formats else None
     if not queries:
         return _describe_service(request, settings, store, accept, format_param)
-    prepared = prepare(queries[0], accept, format_param,
-                       _values(params, "default-graph-uri") or None,
-                       _values(params, "named-graph-uri") or None,
+    prepared = prepare(queries[0], accept, format_param, grouped.get("default-graph-uri"),
+                       grouped.get("named-graph-uri"),
                        base_iri=settings.public_url.rstrip("/") + "/sparql",
                        lane="public", spool=True)
     answers = answers_for(request.app)
@@ -132,7 +135,7 @@ async def _answer(params: Params, request: Request, settings: Settings,
     # What a GET answer carries (and what is kept); a POST answer is for its client only.
     tagged = public_headers(entity_tag(key), SPARQL_VARY) if key else {"Vary": SPARQL_VARY}
     headers = tagged if get else {"Vary": "Accept"}
-    if key is not None:
+    if key is not None and known is None:  # api.caching looked for this GET's answer
         hit = answers.cache.get(key)
         if hit is not None:  # not charged: no engine ran
             stored = dict(_decoded(hit.headers))
@@ -239,7 +242,7 @@ async def sparql_post(request: Request, settings: Annotated[Settings, Depends(ge
     body = await read_body(request, settings.max_request_bytes)
     if media == FORM:
         return await _answer(params + _decode_params(body, "form body"), request, settings, store)
-    if _values(params, "query"):
+    if any(key == "query" for key, _ in params):
         raise BadInput("a direct POST carries the query in the body, not in 'query='")
     try:
         text = body.decode("utf-8")

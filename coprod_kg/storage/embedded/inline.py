@@ -70,10 +70,12 @@ class InlineReader:
                 del self._stores[next(iter(self._stores))]
         return True
 
-    def answer(self, request: QueryRequest, snapshot: str) -> QueryResult | None:
+    def answer(self, request: QueryRequest, snapshot: str,
+               state: str | None = None) -> QueryResult | None:
         """The answer to ``request`` on the snapshot ``snapshot``, or ``None`` when it is not
         a light query without a protocol dataset, when the snapshot is not open
-        (:meth:`open`), or when it is given up (see above)."""
+        (:meth:`open`), or when it is given up (see above). ``state``: the published state
+        that snapshot holds, carried by the answer."""
         store = self._stores.get(snapshot)
         if store is None:
             return None
@@ -84,7 +86,7 @@ class InlineReader:
             return None
         try:
             return execute(store, request, dataset, min(MAX_TRIPLES, self.max_results),
-                           min(MAX_BYTES, self.max_bytes))
+                           min(MAX_BYTES, self.max_bytes), state=state)
         except CoprodError:  # past a cap, refused, or unreadable: the worker's
             return None
 

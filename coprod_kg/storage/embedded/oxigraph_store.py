@@ -139,7 +139,7 @@ def _at_most(triples: Iterator[ox.Triple], limit: int) -> Iterator[ox.Triple]:
 
 def execute(store: ox.Store, request: QueryRequest, dataset: Dataset, max_results: int,
             max_bytes: int = DEFAULT_MAX_BYTES, form: QueryForm | None = None,
-            spool: Path | None = None) -> QueryResult:
+            spool: Path | None = None, state: str | None = None) -> QueryResult:
     """Run ``request`` on ``store`` once and serialise the whole answer with the engine.
 
     ``form`` is the query's form from its parse (:func:`~coprod_kg.storage.store.plan_query`);
@@ -148,7 +148,8 @@ def execute(store: ox.Store, request: QueryRequest, dataset: Dataset, max_result
     smaller one comes back in memory, ``path`` ``None``). Raises :class:`ResultTooLarge` past
     ``max_results`` triples (CONSTRUCT, DESCRIBE) or past ``max_bytes`` of serialised answer
     (every form), and :class:`BadInput` for a malformed query. The answer is complete before
-    any status is sent, so it never turns into an error half-way.
+    any status is sent, so it never turns into an error half-way. ``state``: the published
+    state the store read holds, carried by the result.
     """
     results = _run(store, request, dataset)
     if isinstance(results, ox.QueryBoolean | ox.QuerySolutions):
@@ -167,12 +168,12 @@ def execute(store: ox.Store, request: QueryRequest, dataset: Dataset, max_result
             ox.serialize(_at_most(results, max_results), writer, _GRAPH_FORMATS[fmt.name],
                          prefixes=PREFIXES)
         if isinstance(sink, io.BytesIO):
-            return QueryResult(sink.getvalue(), fmt.media_type, actual)
+            return QueryResult(sink.getvalue(), fmt.media_type, actual, state=state)
         assert isinstance(sink, _Spill)
         if sink.file is None:  # small: it travels back in the reply, no file
-            return QueryResult(sink.memory.getvalue(), fmt.media_type, actual)
+            return QueryResult(sink.memory.getvalue(), fmt.media_type, actual, state=state)
         sink.close()
-        return QueryResult(b"", fmt.media_type, actual, spool, capped.size)
+        return QueryResult(b"", fmt.media_type, actual, spool, capped.size, state)
     except (OSError, RuntimeError) as exc:
         if spool is not None:
             spool.unlink(missing_ok=True)

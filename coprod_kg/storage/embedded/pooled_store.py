@@ -120,8 +120,7 @@ class PooledStore:
             return None
         if not self.inline.holds(current.snapshot):
             self.inline.open(current.snapshot)
-        result = self.inline.answer(request, current.snapshot)
-        return None if result is None else replace(result, state=current.state)
+        return self.inline.answer(request, current.snapshot, current.state)
 
     async def _inline_async(self, request: QueryRequest,
                             current: _Published) -> QueryResult | None:
