@@ -13,7 +13,6 @@ Each client has a budget of query time and of concurrent queries (``api/budget.p
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
 from typing import Annotated, TypeGuard
 from urllib.parse import parse_qsl
 
@@ -215,14 +214,20 @@ async def sparql_lane(scope: Scope, receive: Receive, send: Send) -> None:
     slot is held until the answer is sent."""
     request = Request(scope, receive)
     settings: Settings = request.app.state.settings
-    async with AsyncExitStack() as held:
-        try:
-            store = await get_store(request)
-            await held.enter_async_context(admitted(request, settings))
-            response = await _answer(_url_params(request, settings), request, settings, store)
-        except CoprodError as exc:
-            response = await handle_error(request, exc)
-        await response(scope, receive, send)
+    response: Response | None = None
+    try:
+        store = await get_store(request)
+        async with admitted(request, settings):
+            try:
+                response = await _answer(_url_params(request, settings), request, settings,
+                                         store)
+            except CoprodError as exc:
+                response = await handle_error(request, exc)
+            await response(scope, receive, send)
+    except CoprodError as exc:
+        if response is not None:  # raised while sending: too late for another answer
+            raise
+        await (await handle_error(request, exc))(scope, receive, send)
 
 
 @router.post("/sparql", summary="SPARQL query (POST form-encoded or application/sparql-query)",
