@@ -78,6 +78,10 @@ async def published_state(store: KnowledgeStore | None) -> str | None:
     return await run_in_threadpool(read)
 
 
+#: The protocol parameters of SPARQL Update, which the read-only endpoint refuses.
+UPDATE_PARAMS = ("update", "using-graph-uri", "using-named-graph-uri")
+
+
 @lru_cache(maxsize=512)
 def sparql_variant(accept: str | None, format_param: str | None) -> str:
     """The formats a query of each form would be answered in: what the answer's bytes depend on
@@ -99,18 +103,25 @@ def sparql_key(site: str, state: str, query: str, default_graphs: Iterable[str],
                       "\x01".join(named_graphs), sparql_variant(accept, format_param))
 
 
+def grouped_params(params: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """The values of each protocol parameter, in order (one pass over the parameters)."""
+    grouped: dict[str, list[str]] = {}
+    for name, value in params:
+        grouped.setdefault(name, []).append(value)
+    return grouped
+
+
 def sparql_params_key(site: str, state: str, params: list[tuple[str, str]],
                       accept: str | None) -> str | None:
     """:func:`sparql_key` of decoded protocol parameters; ``None`` unless they hold exactly one
     query and nothing an error would answer (updates)."""
-    queries = [v for k, v in params if k == "query"]
-    if len(queries) != 1 or any(k in ("update", "using-graph-uri", "using-named-graph-uri")
-                                for k, _ in params):
+    grouped = grouped_params(params)
+    queries = grouped.get("query", ())
+    if len(queries) != 1 or any(name in grouped for name in UPDATE_PARAMS):
         return None
-    formats = [v for k, v in params if k == "format"] or [v for k, v in params if k == "output"]
-    return sparql_key(site, state, queries[0],
-                      [v for k, v in params if k == "default-graph-uri"],
-                      [v for k, v in params if k == "named-graph-uri"], accept,
+    formats = grouped.get("format") or grouped.get("output")
+    return sparql_key(site, state, queries[0], grouped.get("default-graph-uri", ()),
+                      grouped.get("named-graph-uri", ()), accept,
                       formats[-1] if formats else None)
 
 

@@ -31,9 +31,11 @@ from coprod_kg.storage.store import AsyncQueries, KnowledgeStore, QueryResult, p
 
 from ..answer_keys import (
     SPARQL_GET,
+    UPDATE_PARAMS,
     Answers,
     SparqlGet,
     answers_for,
+    grouped_params,
     published_state,
     sparql_params_key,
 )
@@ -50,7 +52,6 @@ Params = list[tuple[str, str]]
 FORM = "application/x-www-form-urlencoded"
 QUERY = "application/sparql-query"
 UPDATE = "application/sparql-update"
-UPDATE_PARAMS = ("update", "using-graph-uri", "using-named-graph-uri")
 READ_ONLY = ("this endpoint is read-only: SPARQL Update is not accepted (case records are "
              "submitted through the curation workflow)")
 
@@ -84,14 +85,6 @@ def _content_type(request: Request) -> tuple[str, str | None]:
     return media.lower(), charset
 
 
-def _grouped(params: Params) -> dict[str, list[str]]:
-    """The values of each parameter name, in order (one pass over the parameters)."""
-    grouped: dict[str, list[str]] = {}
-    for key, value in params:
-        grouped.setdefault(key, []).append(value)
-    return grouped
-
-
 def _html_wanted(accept: str | None) -> bool:
     """True when the client prefers an HTML page to every RDF format (a browser)."""
     if not accept:
@@ -106,7 +99,7 @@ def _html_wanted(accept: str | None) -> bool:
 async def _answer(params: Params, request: Request, settings: Settings,
                   store: KnowledgeStore) -> Response:
     """Run the query operation described by ``params`` (URL and body merged)."""
-    grouped = _grouped(params)
+    grouped = grouped_params(params)
     if any(name in grouped for name in UPDATE_PARAMS):
         raise BadInput(READ_ONLY)
     queries = grouped.get("query", [])

@@ -28,11 +28,9 @@ def answer_key(*parts: str) -> str:
     >>> answer_key("s1", "q") == answer_key("s1", "q"), answer_key("s2", "q")[:8]
     (True, 'bd393d0f')
     """
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(part.encode("utf-8", "surrogatepass"))
-        digest.update(b"\x00")
-    return digest.hexdigest()[:40]
+    # each part followed by a NUL byte (UTF-8 encodes a joined text as the parts one by one)
+    text = "\x00".join(parts) + "\x00"
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:40]
 
 
 def entity_tag(key: str) -> str:
