@@ -30,7 +30,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, MutableMapping
 from typing import Any
-from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -51,6 +50,7 @@ from .answer_keys import (
     sparql_params_key,
 )
 from .budget import fairness
+from .params import decode_params
 
 #: Revalidate every time (the state may have changed), but keep it: shared caches too.
 PUBLIC = "public, no-cache"
@@ -211,8 +211,7 @@ class AnswerCaching:
     async def _sparql(self, scope: Scope, receive: Receive, send: Send,
                       headers: dict[bytes, str], answers: Answers, state: str) -> None:
         try:
-            params = parse_qsl(scope.get("query_string", b"").decode("ascii"),
-                               keep_blank_values=True, encoding="utf-8", errors="strict")
+            params = decode_params(scope.get("query_string", b""))
         except UnicodeDecodeError:  # the route answers its 400
             await self.sparql(scope, receive, send)
             return

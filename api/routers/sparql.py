@@ -14,7 +14,6 @@ Each client has a budget of query time and of concurrent queries (``api/budget.p
 from __future__ import annotations
 
 from typing import Annotated, TypeGuard
-from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -43,12 +42,12 @@ from ..budget import admitted, charged, query_ticket
 from ..caching import SPARQL_VARY, public_headers
 from ..deps import get_settings, get_store
 from ..errors import handle_error
+from ..params import Params, decode_params
 from ..streaming import SpooledAnswer
 from ..upload import read_body
 
 router = APIRouter(tags=["sparql"])
 
-Params = list[tuple[str, str]]
 FORM = "application/x-www-form-urlencoded"
 QUERY = "application/sparql-query"
 UPDATE = "application/sparql-update"
@@ -59,8 +58,7 @@ READ_ONLY = ("this endpoint is read-only: SPARQL Update is not accepted (case re
 def _decode_params(raw: bytes, what: str) -> Params:
     """Percent-decode ``a=b&c=d`` once, as strict UTF-8."""
     try:
-        return parse_qsl(raw.decode("ascii"), keep_blank_values=True, strict_parsing=False,
-                         encoding="utf-8", errors="strict")
+        return decode_params(raw)
     except UnicodeDecodeError as exc:
         raise BadInput(f"the {what} is not valid UTF-8: {exc.reason}") from exc
 
