@@ -25,11 +25,12 @@ import uvicorn
 from conftest import ServerThread, free_port
 from fastapi.testclient import TestClient
 from http_helpers import TURTLE, Users, bearer, record, writable_store
-from starlette.routing import Route
+from starlette.routing import Match, Route
 from starlette.types import Message, Receive, Scope, Send
 
 from api.app import create_app
 from api.forwarding import ReaderPeers, WriterForwarding
+from api.routers import curation
 from coprod_kg.config import Settings
 
 COPROD = Path(sys.executable).with_name("coprod-kg")
@@ -164,6 +165,28 @@ def _reader(path: Path) -> WriterForwarding:
     return WriterForwarding(_local, str(path), TOKEN,
                             [Route("/submissions/{rest:path}", _local, methods=["GET", "POST"])],
                             max_body=LIMIT)
+
+
+CURATION_PATHS = ["/submissions", "/submissions/", "/submissions/a/1", "/submissions/a/1/accept",
+                  "/submissions/a/1/reject", "/submissions/a/1/other", "/cases/a", "/cases/a/",
+                  "/cases/a/history", "/cases/a/versions/2", "/cases/a/versions/x/y", "/cases",
+                  "/cases/", "/casesx", "/case/a", "/submission", "/submissionsx", "/", "/sparql",
+                  "/concepts/x", "/Cases/a", "//cases/a", "/cases%2Fa", "/cases/a%2Fb"]
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"])
+@pytest.mark.parametrize("path", CURATION_PATHS)
+def test_the_path_filter_decides_as_the_routes_do(method: str, path: str) -> None:
+    """The reader's literal-prefix filter only skips paths that no curation route matches."""
+    reader = WriterForwarding(_local, "/nowhere.sock", TOKEN, curation.router.routes,
+                              max_body=LIMIT)
+    scope: dict[str, Any] = {"type": "http", "method": method, "path": path, "root_path": "",
+                             "headers": [], "query_string": b""}
+    full = any(route.matches(scope)[0] is Match.FULL for route in curation.router.routes)
+    assert reader._needs_writer(scope) is full
+    assert reader._needs_writer({**scope, "root_path": "/kg", "path": "/kg" + path}) is any(
+        route.matches({**scope, "root_path": "/kg", "path": "/kg" + path})[0] is Match.FULL
+        for route in curation.router.routes)
 
 
 def test_a_reader_forwards_the_writers_routes_whole(tmp_path: Path) -> None:
