@@ -26,7 +26,9 @@ are read two ways by parsers (rdflib takes the ``?`` of ``<p>?o`` as a path's mo
 ``SELECT$s`` as one word), so a variable written right after an IRI, a prefixed name, ``a`` or
 a keyword is refused; so is a prefixed name written right after a term (the engine reads
 ``:s:o`` as one name), and one whose prefix the prologue does not declare (the engine reads
-``a:b``, with ``a:`` undeclared, as ``a`` and ``:b``).
+``a:b``, with ``a:`` undeclared, as ``a`` and ``:b``). The common lookups first meet one
+regular expression (:data:`_COMMON`, far cheaper than the token loop): it answers yes only
+where the recogniser would, and leaves every other text to it.
 
 Why such a query is bounded: the engine walks one index range, and every quad it meets there
 is a solution (or a described triple), since nothing filters it: the union default graph does
@@ -57,6 +59,29 @@ _TOKEN = re.compile(
 )
 #: Longer texts are not light (a lookup is short; this bounds the recogniser's own work).
 MAX_CHARS = 2048
+
+#: Pieces of the token rules: white space (no comment), an IRI, a variable's name.
+_SP, _IRI, _NAME = r"[ \t\r\n]", r'<[^<>"{}|^`\\\x00-\x20]*+>', r"[A-Za-z0-9_]++"
+#: The common lookups in one piece, read by :func:`_common_is_light` (the token rules' own
+#: ``iri`` and ``var``; keywords in ASCII's cases only: ``re.ASCII`` keeps ``(?i:)`` from
+#: taking the Kelvin sign for ``K`` or U+017F for ``S``, which no token rule reads). No
+#: prologue and no prefixed name; white space wherever a token ends in a name character and
+#: the next one starts with one, and at least one space between the terms, so that each piece
+#: is one token to :func:`_tokens` and no variable follows another token unspaced but ``{``.
+#: The groups ``s``, ``p``, ``o`` hold the names of the pattern's variables (without ``?``).
+#: Repeats are possessive (``*+``, ``++``): each takes a whole token or a whole gap, so giving
+#: characters back could never lead to a match, and a text that fails fails soon.
+_COMMON = re.compile(
+    rf"""{_SP}*+
+    (?: (?i:DESCRIBE){_SP}++{_IRI}
+      | (?: (?i:ASK) | (?i:SELECT){_SP}++(?P<projected>\*|[?$]{_NAME}(?:{_SP}++[?$]{_NAME})*) )
+        (?:{_SP}++(?i:WHERE))? {_SP}*+\{{{_SP}*+
+        (?:{_IRI}|[?$](?P<s>{_NAME})) {_SP}++ (?:{_IRI}|a|[?$](?P<p>{_NAME})) {_SP}++
+        (?:{_IRI}|[?$](?P<o>{_NAME})) {_SP}*+(?:\.{_SP}*+)?}}
+        (?P<limit>{_SP}++(?i:LIMIT){_SP}++[0-9]+)?
+    ){_SP}*+""",
+    re.VERBOSE | re.ASCII,
+)
 
 Token = tuple[str, str]  # (kind, text); a word's text upper-cased, but ``a`` kept apart
 
@@ -107,6 +132,39 @@ def is_light(query: str) -> bool:
     """
     if len(query) > MAX_CHARS:
         return False
+    common = _COMMON.fullmatch(query)
+    if common is not None and _common_is_light(common):
+        return True
+    return _recognised(query)
+
+
+def _common_is_light(common: re.Match[str]) -> bool:
+    """Whether a text :data:`_COMMON` matched whole is light: a shortcut that answers
+    ``True`` only where :func:`_recognised` does (and leaves it the rest).
+
+    Such a text is, to :func:`_tokens`, the pieces of the expression, white space between
+    (an IRI ends at its first ``>``, a variable or a word before white space, ``{``, ``}``
+    or ``.``, and a word read there is no prefixed name, as no colon follows it), no
+    variable glued to an IRI, ``a`` or a word: the shape ``DESCRIBE <iri>`` or ``SELECT``/
+    ``ASK`` over one pattern of IRIs, variables and ``a`` (the predicate only), no prologue.
+    What :func:`_recognised` checks beyond that shape is checked here alike: no variable
+    twice in the pattern, ``SELECT`` naming none outside it, and ``LIMIT`` after ``SELECT``
+    only.
+    """
+    projected, s, p, o, limit = common.groups()  # in the order of the expression
+    if (s is not None and s in (p, o)) or (p is not None and p == o):
+        return False  # a repeated variable (``DESCRIBE <iri>`` has none)
+    if projected is None:  # ASK or DESCRIBE
+        return limit is None
+    if projected != "*":
+        for var in projected.split():
+            if var[1:] not in (s, p, o):  # a variable outside the pattern: empty rows
+                return False
+    return True
+
+
+def _recognised(query: str) -> bool:
+    """Whether ``query``, short enough, is one of the light shapes: the recogniser in full."""
     tokens = _tokens(query)
     if tokens is None:
         return False
