@@ -11,11 +11,12 @@ requests does not (within 0.1 %), so this tool compares builds by it:
 (``callgrind_control -i on``), sends ``--requests`` sequential GETs of distinct light lookups
 (the bench's four lookup forms in turn over subjects of the store drawn at random, each
 once) from this process, and divides the server's instructions by the requests: uvicorn, the
-app, the engine and the serialisation, not the kernel. ``--mode app --role single|reader|writer`` counts the ASGI app
-alone in one process (no sockets), configured as ``serve --workers 1``, or as a reader or the
-writer of ``serve --workers N``. ``--baseline DIR`` measures the checkout ``DIR`` (e.g. a
-``git worktree`` of an older commit) first, on the same store and requests, and prints the
-ratio. Needs valgrind (``scripts/bench-deps.sh`` installs it); about 40 s per measurement.
+app, the engine and the serialisation, not the kernel. ``--mode app --role
+single|reader|writer`` counts the ASGI app alone in one process (no sockets), configured as
+``serve --workers 1``, or as a reader or the writer of ``serve --workers N``. ``--baseline
+DIR`` measures the checkout ``DIR`` (e.g. a ``git worktree`` of an older commit) first, on the
+same store and requests, and prints the ratio. Needs valgrind (``scripts/bench-deps.sh``
+installs it); about 40 s per measurement.
 """
 
 from __future__ import annotations
