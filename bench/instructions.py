@@ -36,6 +36,7 @@ from urllib.parse import quote
 from bench.servers import free_port
 from bench.workloads import LOOKUP_FORMS
 from bench.wrk import accept_for
+from coprod_kg.errors import CoprodError
 
 WARMUP = 50
 SEED = 20151101
@@ -171,15 +172,21 @@ def _control(options: list[str], pid: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--store", type=Path, required=True, help="a loaded store")
-    parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--mode", choices=("server", "app"), default="server")
+    parser.add_argument("--requests", type=int, default=300,
+                        help="measured requests, after 50 to warm up (default 300)")
+    parser.add_argument("--mode", choices=("server", "app"), default="server",
+                        help="the whole server process (default) or the app alone")
     parser.add_argument("--role", choices=("single", "reader", "writer"), default="single",
                         help="with --mode app: the process's role in `serve --workers N`")
-    parser.add_argument("--baseline", type=Path, help="another checkout, measured first")
+    parser.add_argument("--baseline", type=Path,
+                        help="another checkout (e.g. a git worktree), measured first")
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         parser.error("valgrind is not installed (scripts/bench-deps.sh installs it)")
-    requests = lookups(args.store, args.requests)
+    try:
+        requests = lookups(args.store, args.requests)
+    except CoprodError as exc:
+        parser.error(str(exc))
     measured = requests[WARMUP:]
     results: list[tuple[str, float]] = []
     with tempfile.TemporaryDirectory() as scratch:
