@@ -34,6 +34,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from bench.servers import free_port
+from bench.systems import NO_CLIENT_LIMITS
 from bench.workloads import LOOKUP_FORMS
 from bench.wrk import accept_for
 from coprod_kg.errors import CoprodError
@@ -60,8 +61,7 @@ def lookups(store: Path, count: int, seed: int = SEED) -> list[tuple[str, str]]:
 
 
 def _environment(store: Path, port: int, role: str, code: Path | None) -> dict[str, str]:
-    env = {**os.environ, "COPROD_STORE": str(store), "COPROD_CLIENT_CONCURRENCY": "0",
-           "COPROD_CLIENT_QUERY_SECONDS": "0", "COPROD_ACCESS_LOG": "0",
+    env = {**os.environ, **NO_CLIENT_LIMITS, "COPROD_STORE": str(store),
            "COPROD_PUBLIC_URL": f"http://127.0.0.1:{port}", "COPROD_QUERY_WORKERS": "1"}
     if role in ("reader", "writer"):
         env["COPROD_READER_TOKEN"] = "t" * 32
