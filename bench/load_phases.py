@@ -8,8 +8,9 @@ prints a timeline: each phase's start and end (seconds since the load started), 
 ran in, and the CPU seconds that thread used meanwhile (the engine's own threads, its bulk
 loader and its compactions, are not in that column: they are in the process's total, printed
 last). The phases are the load's own functions (:mod:`coprod_kg.loading.load` and what it
-calls), so a renamed function is reported as missing instead of silently not timed. Writes to
-a store that is not loaded yet give the first load's timeline; nothing here is asserted.
+calls), so a renamed function is reported as missing instead of silently not timed. A new
+store directory gives the first load's timeline, a loaded one a reload's (unchanged sources
+are skipped); nothing here is asserted.
 """
 
 from __future__ import annotations
@@ -112,7 +113,8 @@ def report(timeline: Timeline, wall: float, process_cpu: float) -> str:
         lines.append(f"| {span.label} | {span.thread} | {span.start:.2f} | {span.end:.2f} | "
                      f"{span.end - span.start:.2f} | {span.thread_cpu:.2f} |")
     if short:
-        lines.append(f"| {len(short)} shorter graph writes | storing | "
+        threads = ", ".join(sorted({s.thread for s in short}))
+        lines.append(f"| {len(short)} shorter graph writes | {threads} | "
                      f"{min(s.start for s in short):.2f} | {max(s.end for s in short):.2f} | "
                      f"{sum(s.end - s.start for s in short):.2f} | "
                      f"{sum(s.thread_cpu for s in short):.2f} |")

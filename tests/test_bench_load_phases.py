@@ -54,5 +54,5 @@ def test_the_report_lists_phases_by_start_and_sums_short_graph_writes() -> None:
         "| parse | MainThread | 0.00 | 3.50 | 3.50 | 3.40 |",
         f"| {write} | storing_0 | 1.00 | 12.00 | 11.00 | 2.50 |",
         "| rules | entailments | 2.00 | 9.00 | 7.00 | 6.00 |",
-        "| 2 shorter graph writes | storing | 12.00 | 12.03 | 0.03 | 0.03 |"]
+        "| 2 shorter graph writes | storing_0 | 12.00 | 12.03 | 0.03 | 0.03 |"]
     assert "Wall clock 20.00 s; the process used 36.00 CPU-s (1.80 cores on average)" in text
