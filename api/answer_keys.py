@@ -111,11 +111,10 @@ def grouped_params(params: list[tuple[str, str]]) -> dict[str, list[str]]:
     return grouped
 
 
-def sparql_params_key(site: str, state: str, params: list[tuple[str, str]],
+def sparql_params_key(site: str, state: str, grouped: dict[str, list[str]],
                       accept: str | None) -> str | None:
-    """:func:`sparql_key` of decoded protocol parameters; ``None`` unless they hold exactly one
-    query and nothing an error would answer (updates)."""
-    grouped = grouped_params(params)
+    """:func:`sparql_key` of decoded protocol parameters (:func:`grouped_params`); ``None``
+    unless they hold exactly one query and nothing an error would answer (updates)."""
     queries = grouped.get("query", ())
     if len(queries) != 1 or any(name in grouped for name in UPDATE_PARAMS):
         return None
@@ -145,9 +144,12 @@ SPARQL_GET = "coprod.sparql_get"
 @dataclass(frozen=True)
 class SparqlGet:
     """What :class:`AnswerCaching` read of an anonymous ``GET /sparql`` it did not answer:
-    the decoded parameters, the published state and the answer's key (``None``: not
-    cacheable), so that the lean route does not read them again."""
+    the decoded parameters (as they came and :func:`grouped_params`), the ``Accept`` header,
+    the published state and the answer's key (``None``: not cacheable), so that the lean route
+    does not read them again."""
 
     params: list[tuple[str, str]]
+    grouped: dict[str, list[str]]
+    accept: str | None
     state: str
     key: str | None

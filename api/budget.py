@@ -16,7 +16,7 @@ anonymous here (a public read needs no account, so it is not refused).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AbstractContextManager, asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -98,9 +98,14 @@ async def query_ticket(request: Request, settings: Annotated[Settings, Depends(g
 
 
 def charged(request: Request) -> AbstractContextManager[None]:
-    """Charge the enclosed store call to the request's client (see :func:`query_ticket`)."""
-    ticket: Ticket = getattr(request.state, "query_ticket", None) or exempt()
-    return ticket.charge()
+    """Charge the enclosed store call to the request's client (see :func:`query_ticket`); a
+    request no ticket was kept for (the budget is off) is charged to nobody."""
+    ticket: Ticket | None = request.scope.get("state", {}).get("query_ticket")
+    return _NOBODY if ticket is None else ticket.charge()
+
+
+#: What :func:`charged` returns when there is nothing to charge (reusable: it keeps no state).
+_NOBODY: AbstractContextManager[None] = nullcontext()
 
 
 QueryTicket = Annotated[Ticket, Depends(query_ticket)]

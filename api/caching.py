@@ -45,6 +45,7 @@ from .answer_keys import (
     Answers,
     SparqlGet,
     answers_for,
+    grouped_params,
     page_key,
     published_state,
     sparql_params_key,
@@ -215,9 +216,11 @@ class AnswerCaching:
         except UnicodeDecodeError:  # the route answers its 400
             await self.sparql(scope, receive, send)
             return
-        key = sparql_params_key(answers.site, state, params, headers.get(b"accept"))
+        grouped = grouped_params(params)
+        accept = headers.get(b"accept")
+        key = sparql_params_key(answers.site, state, grouped, accept)
         if key is None:
-            scope[SPARQL_GET] = SparqlGet(params, state, None)
+            scope[SPARQL_GET] = SparqlGet(params, grouped, accept, state, None)
             await self.sparql(scope, receive, send)
             return
         etag = entity_tag(key)
@@ -232,7 +235,7 @@ class AnswerCaching:
             else:
                 await send_cached(send, hit)
             return
-        scope[SPARQL_GET] = SparqlGet(params, state, key)
+        scope[SPARQL_GET] = SparqlGet(params, grouped, accept, state, key)
         await self.sparql(scope, receive, send)
 
 

@@ -111,8 +111,11 @@ def _outcomes(client: TestClient) -> list[tuple[int, bytes, dict[str, str | None
     return found
 
 
-def test_the_lane_answers_as_the_route_does(settings: Settings,
+@pytest.mark.parametrize("budget", ["on", "off"])
+def test_the_lane_answers_as_the_route_does(settings: Settings, budget: str,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    if budget == "off":  # the lane then admits nothing and charges nobody
+        settings = replace(settings, client_query_seconds=0.0, client_concurrency=0)
     lane = Counting()
     with_lane = [o for client in _app_client(settings, lane, monkeypatch)
                  for o in _outcomes(client)]

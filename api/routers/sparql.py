@@ -13,6 +13,7 @@ Each client has a budget of query time and of concurrent queries (``api/budget.p
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Annotated, TypeGuard
 
 from fastapi import APIRouter, Depends, Request
@@ -38,7 +39,7 @@ from ..answer_keys import (
     published_state,
     sparql_params_key,
 )
-from ..budget import admitted, charged, query_ticket
+from ..budget import admitted, charged, fairness, query_ticket
 from ..caching import SPARQL_VARY, public_headers
 from ..deps import get_settings, get_store
 from ..errors import handle_error
@@ -51,6 +52,8 @@ router = APIRouter(tags=["sparql"])
 FORM = "application/x-www-form-urlencoded"
 QUERY = "application/sparql-query"
 UPDATE = "application/sparql-update"
+#: The admission of a request when the budget is off (reusable: it keeps no state).
+_OPEN: AbstractAsyncContextManager[object] = nullcontext()
 READ_ONLY = ("this endpoint is read-only: SPARQL Update is not accepted (case records are "
              "submitted through the curation workflow)")
 
@@ -63,10 +66,16 @@ def _decode_params(raw: bytes, what: str) -> Params:
         raise BadInput(f"the {what} is not valid UTF-8: {exc.reason}") from exc
 
 
-def _url_params(request: Request, settings: Settings) -> Params:
-    raw: bytes = request.scope.get("query_string", b"")
+def _check_url(scope: Scope, settings: Settings) -> bytes:
+    """The query string, :class:`PayloadTooLarge` past ``COPROD_MAX_REQUEST_BYTES``."""
+    raw: bytes = scope.get("query_string", b"")
     if len(raw) > settings.max_request_bytes:
         raise PayloadTooLarge(f"the query string exceeds {settings.max_request_bytes} bytes")
+    return raw
+
+
+def _url_params(request: Request, settings: Settings) -> Params:
+    raw = _check_url(request.scope, settings)
     known: SparqlGet | None = request.scope.get(SPARQL_GET)
     return known.params if known is not None else _decode_params(raw, "query string")
 
@@ -97,13 +106,21 @@ def _html_wanted(accept: str | None) -> bool:
 async def _answer(params: Params, request: Request, settings: Settings,
                   store: KnowledgeStore) -> Response:
     """Run the query operation described by ``params`` (URL and body merged)."""
-    grouped = grouped_params(params)
+    return await _answer_grouped(grouped_params(params), request.headers.get("accept"), request,
+                                 settings, store, None)
+
+
+async def _answer_grouped(grouped: dict[str, list[str]], accept: str | None, request: Request,
+                          settings: Settings, store: KnowledgeStore,
+                          known: SparqlGet | None) -> Response:
+    """:func:`_answer` of parameters grouped by name (:func:`grouped_params`); ``known``: what
+    :mod:`api.caching` read of this very GET (its state and answer key), handed on by
+    :func:`sparql_lane`."""
     if any(name in grouped for name in UPDATE_PARAMS):
         raise BadInput(READ_ONLY)
     queries = grouped.get("query", [])
     if len(queries) > 1:
         raise BadInput("several 'query' parameters: send exactly one query")
-    accept = request.headers.get("accept")
     formats = grouped.get("format") or grouped.get("output")
     format_param = formats[-1] if formats else None
     if not queries:
@@ -114,14 +131,13 @@ async def _answer(params: Params, request: Request, settings: Settings,
                        lane="public", spool=True)
     answers = answers_for(request.app)
     get = request.method == "GET"
-    known: SparqlGet | None = request.scope.get(SPARQL_GET) if get else None
     if known is not None:  # read by api.caching for this very GET
         state: str | None = known.state
         key = known.key
     else:
         anonymous = "authorization" not in request.headers  # others are never cached
         state = await published_state(store) if anonymous else None
-        key = None if state is None else sparql_params_key(answers.site, state, params, accept)
+        key = None if state is None else sparql_params_key(answers.site, state, grouped, accept)
     # What a GET answer carries (and what is kept); a POST answer is for its client only.
     tagged = public_headers(entity_tag(key), SPARQL_VARY) if key else {"Vary": SPARQL_VARY}
     headers = tagged if get else {"Vary": "Accept"}
@@ -200,18 +216,28 @@ async def sparql_lane(scope: Scope, receive: Receive, send: Send) -> None:
     the API process's time on a light query in a profile: ``bench/README.md``).
 
     :class:`api.caching.AnswerCaching` hands it the anonymous GETs its cache did not answer;
-    it does what :func:`sparql_get` does, with the same admission (:func:`api.budget.admitted`),
-    answer (:func:`_answer`) and error mapping (:func:`api.errors.handle_error`). The client's
-    slot is held until the answer is sent."""
+    it does what :func:`sparql_get` does, with the same admission (:func:`api.budget.admitted`,
+    skipped when the budget is off), answer (:func:`_answer_grouped`, from the parameters,
+    state and key the middleware read) and error mapping (:func:`api.errors.handle_error`).
+    The client's slot is held until the answer is sent."""
     request = Request(scope, receive)
     settings: Settings = request.app.state.settings
     response: Response | None = None
     try:
         store = await get_store(request)
-        async with admitted(request, settings):
+        # Without a budget (COPROD_CLIENT_CONCURRENCY=0 and COPROD_CLIENT_QUERY_SECONDS=0)
+        # there is nothing to admit: admitted() would only hand out an exempt ticket.
+        async with (admitted(request, settings) if fairness(request, settings).budget.enabled
+                    else _OPEN):
             try:
-                response = await _answer(_url_params(request, settings), request, settings,
-                                         store)
+                known: SparqlGet | None = scope.get(SPARQL_GET)
+                if known is None:  # a query string api.caching could not decode: its 400
+                    response = await _answer(_url_params(request, settings), request,
+                                             settings, store)
+                else:
+                    _check_url(scope, settings)
+                    response = await _answer_grouped(known.grouped, known.accept, request,
+                                                     settings, store, known)
             except CoprodError as exc:
                 response = await handle_error(request, exc)
             await response(scope, receive, send)
