@@ -12,6 +12,7 @@ from typing import cast
 
 from fastapi import APIRouter, FastAPI
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
 
 from coprod_kg import __version__
 from coprod_kg.config import Settings, load_settings
@@ -53,6 +54,20 @@ ROUTERS: tuple[APIRouter, ...] = (
 CACHED_PATHS = ("/", "/query", "/ontology", "/ontology/", "/.well-known/void",
                 "/browse/concepts", "/browse/organisations", "/browse/sources", explore.EXPLORER)
 CACHED_PREFIXES = (*(f"/{kind}/" for kind in DEREFERENCEABLE), explore.EXPLORER + "/charts/")
+
+
+class AppState(State):
+    """Starlette's ``app.state``, keeping its values as the object's own attributes.
+
+    Starlette's :class:`~starlette.datastructures.State` keeps them in a dictionary behind
+    ``__getattr__``, so every read first fails the ordinary lookup and builds an
+    ``AttributeError`` (about 2,000 instructions; a first-time lookup reads the app's state
+    eight times). The same interface: a name never set still raises ``AttributeError``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        object.__setattr__(self, "_state", self.__dict__)  # setattr and delattr write here
 
 
 def create_app(settings: Settings, store: KnowledgeStore | None = None,
@@ -119,6 +134,7 @@ def create_app(settings: Settings, store: KnowledgeStore | None = None,
         # and /health are its telemetry.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
+    app.state = AppState()
     app.state.settings = settings
     app.state.store = store
     install_error_handlers(app)
