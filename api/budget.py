@@ -16,7 +16,12 @@ anonymous here (a public read needs no account, so it is not refused).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    asynccontextmanager,
+    nullcontext,
+)
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -74,13 +79,18 @@ async def _budget_key(request: Request, settings: Settings, state: Fairness) -> 
     return client_key(state.client(request))
 
 
-@asynccontextmanager
-async def admitted(request: Request, settings: Settings) -> AsyncIterator[Ticket]:
-    """Admit one SPARQL request against its client's budget; free its slot on leaving."""
+def admitted(request: Request, settings: Settings) -> AbstractAsyncContextManager[Ticket]:
+    """Admit one SPARQL request against its client's budget; free its slot on leaving. With the
+    budget off, an exempt ticket and nothing to free (no generator to run per request)."""
     state = fairness(request, settings)
     if not state.budget.enabled:
-        yield exempt()
-        return
+        return nullcontext(exempt())
+    return _admission(request, settings, state)
+
+
+@asynccontextmanager
+async def _admission(request: Request, settings: Settings, state: Fairness
+                     ) -> AsyncIterator[Ticket]:
     key = await _budget_key(request, settings, state)
     ticket = exempt() if key is None else state.budget.admit(key)
     request.state.query_ticket = ticket

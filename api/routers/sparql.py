@@ -13,7 +13,6 @@ Each client has a budget of query time and of concurrent queries (``api/budget.p
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Annotated, TypeGuard
 
 from fastapi import APIRouter, Depends, Request
@@ -39,7 +38,7 @@ from ..answer_keys import (
     published_state,
     sparql_params_key,
 )
-from ..budget import admitted, charged, fairness, query_ticket
+from ..budget import admitted, charged, query_ticket
 from ..caching import SPARQL_VARY, public_headers
 from ..deps import get_settings, get_store
 from ..errors import handle_error
@@ -52,8 +51,6 @@ router = APIRouter(tags=["sparql"])
 FORM = "application/x-www-form-urlencoded"
 QUERY = "application/sparql-query"
 UPDATE = "application/sparql-update"
-#: The admission of a request when the budget is off (reusable: it keeps no state).
-_OPEN: AbstractAsyncContextManager[object] = nullcontext()
 READ_ONLY = ("this endpoint is read-only: SPARQL Update is not accepted (case records are "
              "submitted through the curation workflow)")
 
@@ -216,19 +213,16 @@ async def sparql_lane(scope: Scope, receive: Receive, send: Send) -> None:
     the API process's time on a light query in a profile: ``bench/README.md``).
 
     :class:`api.caching.AnswerCaching` hands it the anonymous GETs its cache did not answer;
-    it does what :func:`sparql_get` does, with the same admission (:func:`api.budget.admitted`,
-    skipped when the budget is off), answer (:func:`_answer_grouped`, from the parameters,
-    state and key the middleware read) and error mapping (:func:`api.errors.handle_error`).
-    The client's slot is held until the answer is sent."""
+    it does what :func:`sparql_get` does, with the same admission (:func:`api.budget.admitted`),
+    answer (:func:`_answer_grouped`, from the parameters, state and key the middleware read)
+    and error mapping (:func:`api.errors.handle_error`). The client's slot is held until the
+    answer is sent."""
     request = Request(scope, receive)
     settings: Settings = request.app.state.settings
     response: Response | None = None
     try:
         store = await get_store(request)
-        # Without a budget (COPROD_CLIENT_CONCURRENCY=0 and COPROD_CLIENT_QUERY_SECONDS=0)
-        # there is nothing to admit: admitted() would only hand out an exempt ticket.
-        async with (admitted(request, settings) if fairness(request, settings).budget.enabled
-                    else _OPEN):
+        async with admitted(request, settings):
             try:
                 known: SparqlGet | None = scope.get(SPARQL_GET)
                 if known is None:  # a query string api.caching could not decode: its 400
